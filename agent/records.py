@@ -1,0 +1,236 @@
+"""Provider-neutral records: the one boundary between connectors and the rest of rapportd.
+
+Connectors turn Gmail / Calendar / Graph payloads into these records and take write
+operations expressed in them; nothing above the connectors sees a provider payload, and
+nothing in ``connectors/`` decides what to suggest.
+
+Words:
+
+tag
+    rapportd's own id for an item it writes (derived from the suggestion's dedupe key). It is
+    carried by the item itself (``X-Rapportd-Id`` MIME header, a Graph extended property,
+    a Calendar private extended property / client-chosen event id / Graph transactionId), so
+    a retry can look for it before creating anything.
+content hash
+    :func:`content_hash` of what rapportd wrote. If the hash of what is there now differs,
+    the person edited the item and rapportd must not touch it.
+cursor
+    :class:`CursorState`: where a stream stands (backfill page or delta cursor). It is
+    committed in the same transaction as the records of the batch that carried it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+Direction = Literal["in", "out", "self"]
+Response = Literal["accepted", "declined", "tentative", "needsAction", "none"]
+
+
+@dataclass(frozen=True)
+class Address:
+    email: str
+    name: str = ""
+
+    @staticmethod
+    def of(email: str, name: str = "") -> Address:
+        return Address(email.strip().lower(), name.strip())
+
+
+@dataclass
+class MessageRecord:
+    """A message's metadata and its new text (quotes and signature removed, size-capped)."""
+
+    provider_id: str
+    thread_id: str = ""
+    rfc822_id: str = ""
+    in_reply_to: str = ""
+    references: list[str] = field(default_factory=list)
+    sender: Address | None = None
+    to: list[Address] = field(default_factory=list)
+    cc: list[Address] = field(default_factory=list)
+    reply_to: str = ""
+    sent_at: datetime | None = None
+    tz_offset_minutes: int | None = None
+    subject: str = ""
+    direction: Direction = "in"
+    labels: list[str] = field(default_factory=list)
+    folder: str = ""
+    list_id: str = ""
+    list_unsubscribe: bool = False
+    precedence: str = ""
+    auto_submitted: str = ""
+    has_attachments: bool = False
+    new_text: str = ""
+    has_text: bool = False
+    text_truncated: bool = False
+    size_bytes: int = 0
+    problems: list[str] = field(default_factory=list)
+    rapportd_tag: str = ""
+
+
+@dataclass(frozen=True)
+class Attendee:
+    email: str
+    name: str = ""
+    response: Response = "needsAction"
+    is_self: bool = False
+    optional: bool = False
+    is_organizer: bool = False
+
+
+@dataclass
+class EventRecord:
+    """A calendar event (one instance of a recurring series) with its attendees."""
+
+    provider_id: str
+    ical_uid: str = ""
+    series_id: str = ""
+    original_start_at: datetime | None = None
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    all_day: bool = False
+    timezone: str = ""
+    status: Literal["confirmed", "tentative", "cancelled"] = "confirmed"
+    summary: str = ""
+    organizer: str = ""
+    organizer_is_self: bool = False
+    attendees: list[Attendee] = field(default_factory=list)
+    self_response: str = ""
+    transparency: str = "opaque"
+    is_recurring: bool = False
+    rapportd_tag: str = ""
+    web_link: str = ""
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CursorState:
+    """Where a stream stands. ``phase`` is ``backfill`` (resumable by ``page_token``) or
+    ``delta`` (``cursor`` is a Gmail historyId, a Calendar syncToken or a Graph deltaLink)."""
+
+    phase: Literal["backfill", "delta"] = "backfill"
+    cursor: str | None = None
+    page_token: str | None = None
+
+
+@dataclass
+class Skipped:
+    provider_id: str
+    reason: str
+
+
+@dataclass
+class SyncBatch:
+    """One unit of progress of a stream: store all of it and its cursor in one transaction."""
+
+    stream: str
+    messages: list[MessageRecord] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # provider ids gone from the stream
+    skipped: list[Skipped] = field(default_factory=list)
+    cursor: CursorState = field(default_factory=CursorState)
+    resync: bool = False  # the cursor expired: this batch starts a full re-sync
+    complete: bool = False  # the stream is caught up after this batch
+    provider_total: int | None = None  # the provider's own count, to verify completeness
+    requests: int = 0
+    quota_units: int = 0
+
+
+@dataclass
+class DraftSpec:
+    """A draft to write. A reply names the message it answers (threading is the connector's job)."""
+
+    tag: str
+    to: list[Address]
+    subject: str
+    body: str
+    cc: list[Address] = field(default_factory=list)
+    reply_to_provider_id: str = ""  # provider id of the message answered, if a reply
+    thread_id: str = ""
+    in_reply_to: str = ""  # RFC 822 Message-ID of the message answered
+    references: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HoldSpec:
+    """A tentative, private event with no attendees."""
+
+    tag: str
+    summary: str
+    start: datetime
+    end: datetime
+    description: str = ""
+    timezone: str = "UTC"
+
+
+@dataclass
+class ItemState:
+    """What is in the mailbox / calendar now for an item rapportd wrote."""
+
+    provider_id: str
+    exists: bool = True
+    content_hash: str = ""
+    thread_id: str = ""
+    # drafts: draft | sent | deleted ; holds: tentative | confirmed | cancelled
+    status: str = ""
+    sent_message_id: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def content_hash(*parts: object) -> str:
+    """A stable hash of what was written, to tell later whether the person changed it."""
+    data = json.dumps(
+        [p.isoformat() if isinstance(p, datetime) else p for p in parts],
+        sort_keys=True,
+        default=str,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def draft_hash(spec: DraftSpec) -> str:
+    return content_hash(sorted(a.email for a in spec.to), spec.subject.strip(), spec.body.strip())
+
+
+def hold_hash(spec: HoldSpec) -> str:
+    return content_hash(spec.summary.strip(), spec.start, spec.end)
+
+
+class Connector(Protocol):
+    """What every provider connector offers. Google and Microsoft implement it."""
+
+    provider: str
+    streams: tuple[str, ...]
+
+    def sync(self, stream: str, state: CursorState | None) -> Iterator[SyncBatch]:
+        """Yield batches from ``state`` on; start a backfill when ``state`` is None or expired."""
+        ...
+
+    def find_draft(self, tag: str) -> ItemState | None: ...
+
+    def create_draft(self, spec: DraftSpec) -> ItemState: ...
+
+    def update_draft(self, provider_id: str, spec: DraftSpec) -> ItemState: ...
+
+    def delete_draft(self, provider_id: str) -> None: ...
+
+    def draft_state(self, provider_id: str, tag: str) -> ItemState: ...
+
+    def find_hold(self, tag: str) -> ItemState | None: ...
+
+    def create_hold(self, spec: HoldSpec) -> ItemState: ...
+
+    def confirm_hold(self, provider_id: str) -> ItemState: ...
+
+    def delete_hold(self, provider_id: str) -> None: ...
+
+    def hold_state(self, provider_id: str, tag: str) -> ItemState: ...
+
+    def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]: ...

@@ -1,0 +1,318 @@
+"""rapportd's settings, read once at start-up.
+
+Sources, highest priority first:
+
+1. environment variables ``RAPPORTD_<NAME>`` (nested: ``RAPPORTD_GOOGLE__CLIENT_ID``);
+2. a TOML file: ``RAPPORTD_CONFIG`` if set, else ``rapportd.toml`` in the user's config dir
+   when it exists (``config/rapportd.toml`` in the source tree documents every default);
+3. the defaults below.
+
+A wrong value stops start-up with :class:`SettingsError`, whose message is one line naming
+the setting and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from rapportd.agent.errors import ConfigError
+
+APP_NAME = "rapportd"
+
+SUGGESTION_KINDS = (
+    "thank_you",
+    "promise_hold",
+    "promise_follow_up",
+    "reply_needed",
+    "nudge",
+    "check_in",
+    "reconnect_hold",
+)
+
+
+class SettingsError(ConfigError):
+    """A setting is wrong; the message is one line that names it and says why."""
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_config_file() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "rapportd.toml"
+
+
+class GoogleSettings(BaseModel):
+    """Google endpoints and OAuth client. Point ``api_root`` at the sandbox to test."""
+
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    api_root: str = "https://www.googleapis.com/"
+    gmail_root: str = "https://gmail.googleapis.com/"
+    auth_uri: str = "https://accounts.google.com/o/oauth2/auth"
+    token_uri: str = "https://oauth2.googleapis.com/token"
+    redirect_uri: str = "http://127.0.0.1:8765/accounts/oauth/google/callback"
+    quota_units_per_minute: int = Field(default=6000, ge=1)
+
+
+class MicrosoftSettings(BaseModel):
+    """Microsoft identity platform and Graph endpoints."""
+
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    authority_host: str = "https://login.microsoftonline.com"
+    tenant: str = "common"
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+    redirect_uri: str = "http://127.0.0.1:8765/accounts/oauth/microsoft/callback"
+    ca_file: str = ""
+    max_concurrency: int = Field(default=4, ge=1, le=4)
+    requests_per_10_minutes: int = Field(default=10000, ge=1)
+
+
+class LLMSettings(BaseModel):
+    """An optional OpenAI-compatible endpoint for detection and drafting."""
+
+    base_url: str = ""
+    model: str = ""
+    api_key: SecretStr = SecretStr("")
+    timeout_seconds: float = Field(default=20.0, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url and self.model)
+
+
+class SyncSettings(BaseModel):
+    backfill_days: int = Field(default=365, ge=1, le=3650)
+    text_days: int = Field(default=90, ge=0, le=3650)
+    max_text_chars: int = Field(default=20000, ge=100)
+    interval_seconds: int = Field(default=300, ge=5)
+    gmail_batch_size: int = Field(default=50, ge=1, le=100)
+    graph_batch_size: int = Field(default=20, ge=1, le=20)
+
+
+class SuggestionSettings(BaseModel):
+    kinds: list[str] = Field(default_factory=lambda: list(SUGGESTION_KINDS))
+    drafts_per_account_per_day: int = Field(default=10, ge=0)
+    quiet_hours: str = "21:00-07:00"
+    working_hours: str = "09:00-17:30"
+    working_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    thank_you_window_hours: int = Field(default=48, ge=1)
+    reply_after_business_days: int = Field(default=2, ge=1)
+    hold_minutes: int = Field(default=60, ge=15, le=480)
+    pause_after_ignored: int = Field(default=5, ge=1)
+    large_meeting_size: int = Field(default=8, ge=2)
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(SUGGESTION_KINDS))
+        if unknown:
+            raise ValueError(f"unknown kind(s) {unknown}; known: {list(SUGGESTION_KINDS)}")
+        return value
+
+    @field_validator("quiet_hours", "working_hours")
+    @classmethod
+    def _hours_range(cls, value: str) -> str:
+        parse_hours_range(value)
+        return value
+
+    @field_validator("working_days")
+    @classmethod
+    def _weekdays(cls, value: list[int]) -> list[int]:
+        if not value or any(d < 0 or d > 6 for d in value):
+            raise ValueError("weekdays are numbers 0 (Monday) to 6 (Sunday), at least one")
+        return value
+
+
+def parse_hours_range(value: str) -> tuple[int, int]:
+    """``"09:00-17:30"`` -> minutes after midnight ``(540, 1050)``; raises ValueError."""
+    try:
+        start, end = value.split("-")
+        minutes = []
+        for part in (start, end):
+            hh, mm = part.strip().split(":")
+            h, m = int(hh), int(mm)
+            if not (0 <= h <= 24 and 0 <= m < 60) or (h == 24 and m):
+                raise ValueError
+            minutes.append(h * 60 + m)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a range like '09:00-17:30'") from None
+    return minutes[0], minutes[1]
+
+
+class Settings(BaseSettings):
+    """Everything rapportd can be told. See config/rapportd.toml for the documented defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAPPORTD_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = ""
+    broker: str = "embedded"
+    workers: int = Field(default=4, ge=1, le=256)
+    encryption_key: SecretStr = SecretStr("")
+    encryption_key_file: str = ""
+    old_encryption_keys: list[SecretStr] = Field(default_factory=list)
+    secret_key: SecretStr = SecretStr("")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8765, ge=1, le=65535)
+    base_url: str = ""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    owner_domains: list[str] = Field(default_factory=list)
+    default_timezone: str = "UTC"
+    detector: Literal["local", "llm"] = "local"
+    drafter: Literal["template", "llm"] = "template"
+    redis_lock_url: str = ""
+
+    google: GoogleSettings = Field(default_factory=GoogleSettings)
+    microsoft: MicrosoftSettings = Field(default_factory=MicrosoftSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    suggestions: SuggestionSettings = Field(default_factory=SuggestionSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @field_validator("broker")
+    @classmethod
+    def _broker(cls, value: str) -> str:
+        if value != "embedded" and not value.startswith(
+            ("redis://", "rediss://", "amqp://", "amqps://")
+        ):
+            raise ValueError("must be 'embedded', a redis:// URL or an amqp:// URL")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as 'Europe/Paris'") from None
+        return value
+
+    @field_validator("owner_domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        cleaned = [d.strip().lower().lstrip("@") for d in value if d.strip()]
+        for d in cleaned:
+            if "." not in d or " " in d:
+                raise ValueError(f"{d!r} is not a domain such as 'example.com'")
+        return cleaned
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'rapportd.sqlite3'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = _config_file()
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get("RAPPORTD_CONFIG")
+    if explicit:
+        return Path(explicit)
+    default = default_config_file()
+    return default if default.exists() else None
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "settings"
+    env = "RAPPORTD_" + "__".join(str(p) for p in first["loc"]).upper()
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = "unknown setting"
+    more = f" (and {len(error.errors()) - 1} more)" if len(error.errors()) > 1 else ""
+    return f"setting {loc} ({env}): {msg}{more}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate settings; raise :class:`SettingsError` with a one-line reason."""
+    path = _config_file()
+    if path is not None:
+        if not path.exists():
+            raise SettingsError(f"setting RAPPORTD_CONFIG: file {path} does not exist")
+        try:
+            with path.open("rb") as fh:
+                tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {path}: not valid TOML ({exc})") from None
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, secrets shown as ``'********'`` (or empty)."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return "********" if value.get_secret_value() else ""
+        if isinstance(value, BaseModel):
+            return {k: walk(getattr(value, k)) for k in type(value).model_fields}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, Path):
+            return str(value)
+        return value
+
+    data = walk(settings)
+    data["database_url"] = _mask_url_password(settings.effective_database_url)
+    data["broker"] = _mask_url_password(settings.broker)
+    return data
+
+
+def _mask_url_password(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":********@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url

@@ -1,0 +1,1 @@
+"""Storage: the models, the engine and the migrations."""

@@ -1,0 +1,1 @@
+"""Orchestration: dramatiq actors, broker selection, the scheduler and the daemon."""
