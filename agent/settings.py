@@ -28,7 +28,6 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
-
 from rapportd.agent.errors import ConfigError
 
 APP_NAME = "rapportd"

@@ -16,7 +16,6 @@ import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-
 from rapportd.agent.errors import ConfigError
 from rapportd.agent.settings import Settings
 

@@ -112,9 +112,7 @@ class Owner(Base):
 class OwnedMixin:
     """Every row belongs to exactly one owner."""
 
-    owner_id: Mapped[int] = mapped_column(
-        ForeignKey("owners.id", ondelete="CASCADE"), index=True
-    )
+    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"), index=True)
 
 
 class Account(OwnedMixin, Base):
@@ -127,7 +125,9 @@ class Account(OwnedMixin, Base):
     provider: Mapped[str] = mapped_column(String(20))  # google | microsoft
     address: Mapped[str] = mapped_column(String(320))
     display_name: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[str] = mapped_column(String(30), default="ok")  # ok | needs_reconsent | error | disabled
+    status: Mapped[str] = mapped_column(
+        String(30), default="ok"
+    )  # ok | needs_reconsent | error | disabled
     status_reason: Mapped[str] = mapped_column(Text, default="")
     token_blob: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted, never plain
     scopes: Mapped[list[Any]] = mapped_column(default=list)
@@ -168,7 +168,9 @@ class SyncRun(OwnedMixin, Base):
     __tablename__ = "sync_runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     stream: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(20))  # backfill | delta | resync
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -250,11 +252,15 @@ class CalendarEvent(OwnedMixin, Base):
     end_at: Mapped[datetime | None]
     all_day: Mapped[bool] = mapped_column(default=False)
     timezone: Mapped[str] = mapped_column(String(64), default="")
-    status: Mapped[str] = mapped_column(String(20), default="confirmed")  # confirmed | tentative | cancelled
+    status: Mapped[str] = mapped_column(
+        String(20), default="confirmed"
+    )  # confirmed | tentative | cancelled
     summary: Mapped[str] = mapped_column(Text, default="")
     organizer: Mapped[str] = mapped_column(String(320), default="")
     organizer_is_self: Mapped[bool] = mapped_column(default=False)
-    attendees: Mapped[list[Any]] = mapped_column(default=list)  # [{email, name, response, self, optional}]
+    attendees: Mapped[list[Any]] = mapped_column(
+        default=list
+    )  # [{email, name, response, self, optional}]
     self_response: Mapped[str] = mapped_column(String(20), default="")
     transparency: Mapped[str] = mapped_column(String(20), default="opaque")
     is_recurring: Mapped[bool] = mapped_column(default=False)
@@ -313,7 +319,9 @@ class ContactIdentity(OwnedMixin, Base):
     __table_args__ = (UniqueConstraint("owner_id", "address"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
     address: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(300), default="")
     source: Mapped[str] = mapped_column(String(20), default="auto")  # auto | manual
@@ -342,8 +350,12 @@ class Commitment(OwnedMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200))
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), index=True)
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(20))  # commitment | request
     direction: Mapped[str] = mapped_column(String(20))  # by_owner | to_owner
     by_addr: Mapped[str] = mapped_column(String(320), default="")
@@ -352,8 +364,12 @@ class Commitment(OwnedMixin, Base):
     due_at: Mapped[datetime | None]
     due_text: Mapped[str] = mapped_column(String(200), default="")
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
-    state: Mapped[str] = mapped_column(String(20), default="open")  # open | kept | late | answered | void
-    resolved_by_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(
+        String(20), default="open"
+    )  # open | kept | late | answered | void
+    resolved_by_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL")
+    )
     thread_id: Mapped[str] = mapped_column(String(300), default="")
     reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -374,14 +390,20 @@ class Suggestion(OwnedMixin, Base):
     kind: Mapped[str] = mapped_column(String(30))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
-    commitment_id: Mapped[int | None] = mapped_column(ForeignKey("commitments.id", ondelete="SET NULL"))
+    commitment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("commitments.id", ondelete="SET NULL")
+    )
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
-    reply_to_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    reply_to_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL")
+    )
     # proposed | pending | written | accepted | sent | sent_edited | dismissed | snoozed | expired | moot
     status: Mapped[str] = mapped_column(String(20), default="proposed")
     title: Mapped[str] = mapped_column(Text, default="")
     reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    evidence: Mapped[str] = mapped_column(String(64), default="")  # hash of the evidence it rests on
+    evidence: Mapped[str] = mapped_column(
+        String(64), default=""
+    )  # hash of the evidence it rests on
     to_addrs: Mapped[list[Any]] = mapped_column(default=list)
     subject: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
@@ -407,9 +429,13 @@ class OutboxOperation(OwnedMixin, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"), index=True)
+    suggestion_id: Mapped[int] = mapped_column(
+        ForeignKey("suggestions.id", ondelete="CASCADE"), index=True
+    )
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    op: Mapped[str] = mapped_column(String(30))  # create_draft | update_draft | delete_draft | create_hold | confirm_hold | delete_hold
+    op: Mapped[str] = mapped_column(
+        String(30)
+    )  # create_draft | update_draft | delete_draft | create_hold | confirm_hold | delete_hold
     tag: Mapped[str] = mapped_column(String(200))  # rapportd's own id, carried by the written item
     state: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
@@ -433,7 +459,9 @@ class Feedback(OwnedMixin, Base):
     __table_args__ = (UniqueConstraint("suggestion_id", "outcome"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"), index=True)
+    suggestion_id: Mapped[int] = mapped_column(
+        ForeignKey("suggestions.id", ondelete="CASCADE"), index=True
+    )
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(30))
     # sent | sent_edited | deleted | dismissed | accepted | confirmed | moved | snoozed | ignored | expired
@@ -450,7 +478,9 @@ class QuotaWindow(Base):
     __table_args__ = (UniqueConstraint("bucket", "window_start"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("owners.id", ondelete="CASCADE"), index=True
+    )
     bucket: Mapped[str] = mapped_column(String(200))
     window_start: Mapped[datetime]
     spent: Mapped[int] = mapped_column(Integer, default=0)
@@ -463,7 +493,9 @@ class PushSubscription(OwnedMixin, Base):
     __table_args__ = (UniqueConstraint("provider", "subscription_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     provider: Mapped[str] = mapped_column(String(20))
     subscription_id: Mapped[str] = mapped_column(String(300))
     resource: Mapped[str] = mapped_column(Text, default="")
