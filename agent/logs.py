@@ -101,7 +101,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: Any = None
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared[:-1] + [mask_secrets],
+        foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
     handler = logging.StreamHandler(stream)

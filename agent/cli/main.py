@@ -175,5 +175,5 @@ def main() -> None:
     try:
         app()
     except (ConfigError, SchemaError) as exc:
-        err_console.print(f"[bold red]rapportd:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]rapportd:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -1,0 +1,47 @@
+# rapportd: the two commands of the README's quick start, and the developer's chores.
+# Each target creates .venv and installs rapportd into it when needed; only Python 3.11+ is required.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.rapportd-installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint reliability bench wheel-check clean
+
+$(STAMP): pyproject.toml setup.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## The main job: a generated scenario in the built-in sandbox, synced, analysed, drafted, reviewable.
+demo: $(STAMP)
+	$(BIN)/rapportd demo
+
+## The whole test suite (PostgreSQL/Redis/RabbitMQ tests skip with a reason when a service is absent,
+## and fail when CI=true).
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --timeout=600 -q $(PYTEST_ARGS)
+
+## Quality gates: ruff (lint + format) and mypy.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy agent connectors jobs
+
+## The long versions of the reliability suites (crash points, fault storms, fuzzing, load).
+reliability: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --timeout=3600 -q --run-slow -m slow $(PYTEST_ARGS)
+
+## Proves the wheel: build it, install it into a fresh venv, run the command and import the packages.
+wheel-check: $(STAMP)
+	rm -rf build dist /tmp/rapportd-wheel-venv
+	$(BIN)/python -m build --wheel --outdir dist . > /dev/null
+	$(PYTHON) -m venv /tmp/rapportd-wheel-venv
+	/tmp/rapportd-wheel-venv/bin/python -m pip install --quiet dist/rapportd-*.whl
+	/tmp/rapportd-wheel-venv/bin/rapportd --help > /dev/null
+	/tmp/rapportd-wheel-venv/bin/python -c "import rapportd.agent, rapportd.connectors, rapportd.jobs; print('wheel ok')"
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,94 @@
+"""The ``rapportd`` command as a user runs it: a real subprocess of the installed script."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RAPPORTD = shutil.which("rapportd", path=str(Path(sys.executable).parent)) or "rapportd"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORTD_")}
+    full_env["COLUMNS"] = "200"
+    full_env.update(env or {})
+    return subprocess.run(
+        [RAPPORTD, *args], capture_output=True, text=True, env=full_env, timeout=120
+    )
+
+
+def test_help_and_version(isolated_settings: Path) -> None:
+    result = run("--help", env={"RAPPORTD_DATA_DIR": str(isolated_settings)})
+    assert result.returncode == 0
+    for command in ("version", "db", "config", "keys"):
+        assert command in result.stdout
+    version = run("version", env={"RAPPORTD_DATA_DIR": str(isolated_settings)})
+    assert version.returncode == 0 and version.stdout.startswith("rapportd ")
+
+
+def test_bad_setting_stops_with_one_line(isolated_settings: Path) -> None:
+    result = run("config", "show", env={"RAPPORTD_BROKER": "kafka://nope"})
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "RAPPORTD_BROKER" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_config_show_masks_secrets(isolated_settings: Path) -> None:
+    result = run(
+        "config",
+        "show",
+        "--json",
+        env={
+            "RAPPORTD_ENCRYPTION_KEY": "topsecretkeyvalue",
+            "RAPPORTD_GOOGLE__CLIENT_SECRET": "gsec42",
+            "RAPPORTD_DATA_DIR": str(isolated_settings),
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert "topsecretkeyvalue" not in result.stdout and "gsec42" not in result.stdout
+    assert '"encryption_key": "********"' in result.stdout
+
+
+def test_db_upgrade_twice_is_a_no_op(tmp_path: Path) -> None:
+    env = {"RAPPORTD_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
+    first = run("db", "upgrade", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "upgraded empty ->" in first.stdout
+    second = run("db", "upgrade", env=env)
+    assert second.returncode == 0 and "already at revision" in second.stdout
+    current = run("db", "current", env=env)
+    assert "up to date" in current.stdout
+
+
+@pytest.mark.postgres
+def test_db_upgrade_on_postgresql(postgres_url: str) -> None:
+    env = {"RAPPORTD_DATABASE_URL": postgres_url}
+    assert run("db", "upgrade", env=env).returncode == 0
+    second = run("db", "upgrade", env=env)
+    assert second.returncode == 0 and "already at revision" in second.stdout
+
+
+def test_keys_generate_and_rotate(tmp_path: Path) -> None:
+    key = run("keys", "generate").stdout.strip()
+    assert len(key) == 44
+    env = {
+        "RAPPORTD_DATABASE_URL": f"sqlite:///{tmp_path / 'k.sqlite3'}",
+        "RAPPORTD_ENCRYPTION_KEY": key,
+    }
+    assert run("db", "upgrade", env=env).returncode == 0
+    result = run("keys", "rotate", env=env)
+    assert result.returncode == 0 and "re-encrypted 0" in result.stdout
+    assert key not in result.stdout + result.stderr
+
+
+def test_old_schema_is_refused_with_the_command_to_run(tmp_path: Path) -> None:
+    env = {"RAPPORTD_DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}"}
+    result = run("keys", "rotate", env=env)
+    assert result.returncode == 2
+    assert "run `rapportd db upgrade`" in result.stderr
