@@ -41,6 +41,7 @@ wheel-check: $(STAMP)
 	$(PYTHON) -m venv /tmp/rapportd-wheel-venv
 	/tmp/rapportd-wheel-venv/bin/python -m pip install --quiet dist/rapportd-*.whl
 	/tmp/rapportd-wheel-venv/bin/rapportd --help > /dev/null
+	RAPPORTD_DATABASE_URL=sqlite:////tmp/rapportd-wheel-venv/check.sqlite3 /tmp/rapportd-wheel-venv/bin/rapportd db upgrade
 	/tmp/rapportd-wheel-venv/bin/python -c "import rapportd.agent, rapportd.connectors, rapportd.jobs; print('wheel ok')"
 
 clean:

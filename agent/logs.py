@@ -110,7 +110,14 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: Any = None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "googleapiclient.discovery_cache", "urllib3", "msal"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "googleapiclient.discovery_cache",
+        "urllib3",
+        "msal",
+        "alembic",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
