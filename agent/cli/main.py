@@ -34,9 +34,11 @@ err_console = Console(stderr=True)
 COMMAND_MODULES = [
     "rapportd.connectors.sandbox.cli",
     "rapportd.agent.inference.cli",
+    "rapportd.agent.inference.detect_cli",
     "rapportd.connectors.cli",
     "rapportd.agent.suggest.cli",
     "rapportd.jobs.cli",
+    "rapportd.agent.web.owners_cli",
 ]
 
 

@@ -1,0 +1,329 @@
+"""The impure edge of inference: load one owner's mail and meetings from the store, run the
+pure functions of ``agent/inference`` and write contacts, identities and commitments back.
+
+Re-analysis is incremental: the sync's store writer calls :func:`mark_dirty` with the
+addresses a batch touched, and :func:`analyse_owner` recomputes and rewrites only dirty
+(or new, or re-clustered) contacts; every other contact row is left as it is. The owner's
+pooled gap prior is rebuilt from all contacts each time (cheap), but only dirty rows change.
+Pass ``full=True`` (e.g. once a day) to refresh every contact's overdue score as time passes.
+
+Every query is filtered by ``owner_id``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rapportd.agent.analysis_store import (
+    assign_contacts,
+    load_decisions,
+    load_meetings,
+    load_messages,
+    store_commitments,
+)
+from rapportd.agent.inference.cadence import pooled_prior
+from rapportd.agent.inference.people import (
+    Identities,
+    classify_senders,
+    is_internal,
+    is_owner,
+    merge_identities,
+    owner_profile,
+    reply_as_pairs,
+)
+from rapportd.agent.inference.relationship import analyse_contact, personal_times
+from rapportd.agent.inference.threads import reply_latencies, thread_states
+from rapportd.agent.inference.timeline import build_timeline
+from rapportd.agent.inference.types import Msg, OwnerProfile
+from rapportd.agent.logs import get_logger
+from rapportd.agent.settings import Settings, get_settings
+from rapportd.agent.store.models import (
+    Account,
+    CalendarEvent,
+    Commitment,
+    Contact,
+    ContactDecision,
+    ContactIdentity,
+    Message,
+    Owner,
+)
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+log = get_logger(__name__)
+Detector = Callable[..., list[Any]]
+
+
+def _default_detector() -> Detector | None:
+    """The real commitment detector, or None while that module is not installed."""
+    try:
+        from rapportd.agent.inference.commitments import detect
+    except ImportError:
+        return None
+    return detect
+
+
+@dataclass
+class AnalysisSummary:
+    owner_id: int
+    contacts_total: int = 0
+    contacts_analysed: int = 0
+    contacts_created: int = 0
+    contacts_merged: int = 0
+    automated: int = 0
+    commitments_upserted: int = 0
+    waiting_for_owner: int = 0
+    owner_waiting: int = 0
+    skipped: bool = False
+    seconds: float = 0.0
+
+
+def mark_dirty(session: Session, owner_id: int, addresses: Iterable[str]) -> int:
+    """Flag the contacts behind ``addresses`` for re-analysis; called by the connectors'
+    store writer after storing messages or events. Unknown addresses need nothing: the next
+    analysis finds them and creates their contacts. Returns how many contacts were flagged."""
+    addrs = sorted({a.strip().lower() for a in addresses if a and a.strip()})
+    flagged = 0
+    for i in range(0, len(addrs), 500):
+        chunk = addrs[i : i + 500]
+        ids = select(ContactIdentity.contact_id).where(
+            ContactIdentity.owner_id == owner_id, ContactIdentity.address.in_(chunk)
+        )
+        result = session.execute(
+            update(Contact)
+            .where(Contact.owner_id == owner_id, Contact.id.in_(ids), Contact.dirty.is_(False))
+            .values(dirty=True)
+            .execution_options(synchronize_session=False)
+        )
+        flagged += int(getattr(result, "rowcount", 0) or 0)
+    owner = session.get(Owner, owner_id)
+    if owner is not None and addrs:
+        owner.analysis_due_at = datetime.now(UTC)
+    return flagged
+
+
+def build_profile(session: Session, owner: Owner, settings: Settings) -> OwnerProfile:
+    accounts = session.scalars(select(Account).where(Account.owner_id == owner.id)).all()
+    sent_from = session.scalars(
+        select(Message.from_addr)
+        .where(Message.owner_id == owner.id, Message.direction == "out")
+        .distinct()
+    ).all()
+    addresses = [owner.email, *(a.address for a in accounts)]
+    addresses += [str(x) for a in accounts for x in (a.aliases or [])]
+    return owner_profile(
+        addresses,
+        org_domains=[*(owner.org_domains or []), *settings.owner_domains],
+        timezone=owner.timezone or settings.default_timezone,
+        sent_from=[a for a in sent_from if a],
+    )
+
+
+def _nothing_new(session: Session, owner: Owner) -> bool:
+    """True when no contact is dirty, nobody asked for an analysis (``analysis_due_at``) and
+    nothing was stored or decided since the last analysis started (wall clock)."""
+    if owner.analysed_at is None or owner.analysis_due_at is not None:
+        return False
+    oid, since = owner.id, owner.analysed_at
+    checks = [
+        select(func.count()).select_from(Contact).where(Contact.owner_id == oid, Contact.dirty),
+        select(func.count())
+        .select_from(Message)
+        .where(Message.owner_id == oid, Message.updated_at > since),
+        select(func.count())
+        .select_from(CalendarEvent)
+        .where(CalendarEvent.owner_id == oid, CalendarEvent.updated_at > since),
+        select(func.count())
+        .select_from(ContactDecision)
+        .where(ContactDecision.owner_id == oid, ContactDecision.created_at > since),
+    ]
+    return all(session.scalar(q) == 0 for q in checks)
+
+
+def _names(msgs: Sequence[Msg], recipient_names: dict[str, Counter[str]]) -> dict[str, str]:
+    names: dict[str, Counter[str]] = defaultdict(Counter, recipient_names)
+    for m in msgs:
+        if m.sender_name and m.direction == "in":
+            names[m.sender][m.sender_name] += 1
+    return {a: c.most_common(1)[0][0] for a, c in names.items() if c}
+
+
+def analyse_owner(
+    session: Session,
+    owner_id: int,
+    *,
+    now: datetime,
+    settings: Settings | None = None,
+    detector: Detector | bool | None = True,
+    full: bool = False,
+) -> AnalysisSummary:
+    """Analyse one owner: identities, automated senders, timelines, rhythm, strength, stage,
+    waiting threads and commitments. Only dirty or new contacts are recomputed unless
+    ``full``. ``detector=True`` means the real commitment detector (skipped if absent),
+    ``None``/``False`` turns detection off, or pass any function with its signature."""
+    started = time.perf_counter()
+    wall_start = datetime.now(UTC)
+    settings = settings or get_settings()
+    summary = AnalysisSummary(owner_id)
+    owner = session.get(Owner, owner_id)
+    if owner is None:
+        raise LookupError(f"no owner {owner_id}")
+    if not full and _nothing_new(session, owner):
+        summary.skipped = True
+        summary.contacts_total = int(
+            session.scalar(
+                select(func.count()).select_from(Contact).where(Contact.owner_id == owner_id)
+            )
+            or 0
+        )
+        return summary
+    detect = _default_detector() if detector is True else (detector or None)
+
+    profile = build_profile(session, owner, settings)
+    msgs, recipient_names = load_messages(session, owner_id)
+    meetings = load_meetings(session, owner_id)
+    verdicts = classify_senders(msgs, profile, meetings)
+    addresses = {a for a in verdicts if not is_owner(a, profile)}
+    addresses |= {
+        p.email.lower()
+        for mt in meetings
+        for p in mt.attendees
+        if p.email and not p.is_self and not is_owner(p.email, profile)
+    }
+    identities: Identities = merge_identities(
+        addresses,
+        _names(msgs, recipient_names),
+        reply_as=reply_as_pairs(msgs, profile),
+        decisions=load_decisions(session, owner_id),
+    )
+    names = _names(msgs, recipient_names)
+    members = identities.members()
+    automated_keys = {
+        k
+        for k, addrs in members.items()
+        if all(verdicts.get(a) is not None and verdicts[a].automated for a in addrs)
+    }
+    assignment = assign_contacts(session, owner_id, members, names, full=full)
+    summary.contacts_created = assignment.created
+    summary.contacts_merged = assignment.merged
+
+    timelines = build_timeline(
+        msgs, meetings, profile, identities.cluster_of, now=now, excluded=automated_keys
+    )
+    prior = pooled_prior(personal_times(t) for t in timelines.values())
+    latencies = reply_latencies(msgs, profile, identities.cluster_of)
+    automated_addrs = {a for k in automated_keys for a in members[k]}
+    threads = thread_states(msgs, profile, now=now, automated=automated_addrs)
+    threads_by_key: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for t in threads:
+        for a in t.people:
+            if a in identities.cluster_of:
+                threads_by_key[identities.cluster_of[a]].append(t.as_dict())
+    summary.waiting_for_owner = sum(1 for t in threads if t.waiting == "owner")
+    summary.owner_waiting = sum(1 for t in threads if t.waiting == "them")
+
+    dirty_keys = assignment.dirty_keys
+    if detect is not None and dirty_keys:
+        summary.commitments_upserted = store_commitments(
+            session,
+            owner_id,
+            msgs,
+            profile,
+            detect,
+            contact_id_of={
+                a: assignment.contact_ids[k]
+                for k in dirty_keys
+                for a in members[k]
+                if k not in automated_keys
+            },
+            since=now - timedelta(days=settings.sync.text_days),
+            now=now,
+            meetings=meetings,
+        )
+    promise_counts = _promise_counts(session, owner_id)
+    for key in sorted(dirty_keys):
+        contact = assignment.contacts[key]
+        addrs = members[key]
+        contact.is_internal = any(is_internal(a, profile) for a in addrs)
+        contact.analysed_at = now
+        contact.dirty = False
+        if key in automated_keys:
+            contact.is_automated = True
+            contact.automated_reasons = sorted({r for a in addrs for r in verdicts[a].reasons})
+            contact.strength = contact.typical_gap_days = contact.overdue_score = None
+            contact.stage = ""
+            contact.next_expected_at = None
+            contact.analysis = {"automated": contact.automated_reasons, "addresses": addrs}
+            summary.automated += 1
+            continue
+        own, theirs = latencies.get(key, ([], []))
+        kept, late = promise_counts.get(contact.id, (0, 0))
+        result = analyse_contact(
+            timelines.get(key, []),
+            now=now,
+            prior=prior,
+            owner_reply_hours=own,
+            their_reply_hours=theirs,
+            promises_kept=kept,
+            promises_late=late,
+        )
+        contact.is_automated = False
+        contact.automated_reasons = []
+        contact.strength = result.strength
+        contact.stage = result.stage
+        contact.typical_gap_days = result.typical_gap_days
+        contact.overdue_score = result.overdue_score
+        contact.next_expected_at = result.next_expected_at
+        contact.first_interaction_at = result.first_at
+        contact.last_interaction_at = result.last_at
+        contact.interaction_count = result.interaction_count
+        contact.analysis = {
+            **result.reasons,
+            "p_interact_30d": None
+            if result.p_interact_30d is None
+            else round(result.p_interact_30d, 3),
+            "addresses": addrs,
+            "merged": identities.reasons.get(key, []),
+            "threads": threads_by_key.get(key, []),
+            "promises": {"kept": kept, "late": late},
+        }
+        summary.contacts_analysed += 1
+    owner.analysed_at = wall_start  # wall clock: compared with rows' updated_at
+    if owner.analysis_due_at is not None and owner.analysis_due_at <= wall_start:
+        owner.analysis_due_at = None
+    summary.contacts_total = len(members)
+    session.flush()
+    summary.seconds = time.perf_counter() - started
+    log.info(
+        "analysis done",
+        owner_id=owner_id,
+        contacts=summary.contacts_total,
+        analysed=summary.contacts_analysed,
+        seconds=round(summary.seconds, 2),
+    )
+    return summary
+
+
+def _promise_counts(session: Session, owner_id: int) -> dict[int, tuple[int, int]]:
+    rows = session.execute(
+        select(Commitment.contact_id, Commitment.state, func.count())
+        .where(
+            Commitment.owner_id == owner_id,
+            Commitment.direction == "by_owner",
+            Commitment.kind == "commitment",
+            Commitment.contact_id.is_not(None),
+        )
+        .group_by(Commitment.contact_id, Commitment.state)
+    ).all()
+    out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for cid, state, n in rows:
+        if state == "kept":
+            out[cid][0] += n
+        elif state == "late":
+            out[cid][1] += n
+    return {k: (v[0], v[1]) for k, v in out.items()}

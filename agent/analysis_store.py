@@ -1,0 +1,361 @@
+"""Store access for analysis.py: read messages/events/decisions as inference records, map
+people (clusters of addresses) onto Contact rows, and upsert commitments.
+
+Every query is filtered by ``owner_id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rapportd.agent.inference.people import Decision, is_owner
+from rapportd.agent.inference.types import Meeting, Msg, OwnerProfile, Participant
+from rapportd.agent.store.models import (
+    CalendarEvent,
+    Commitment,
+    Contact,
+    ContactDecision,
+    ContactIdentity,
+    Feedback,
+    Message,
+    Suggestion,
+)
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+Detector = Callable[..., list[Any]]
+
+
+def parse_address(item: object) -> tuple[str, str]:
+    """A stored address: ``{"email": .., "name": ..}`` (what connectors write) or a string."""
+    if isinstance(item, dict):
+        return str(item.get("email") or "").strip().lower(), str(item.get("name") or "").strip()
+    return str(item or "").strip().lower(), ""
+
+
+def load_messages(session: Session, owner_id: int) -> tuple[list[Msg], dict[str, Counter[str]]]:
+    """The owner's stored messages as :class:`Msg` (oldest first) and the display names the
+    owner's own mail used for each recipient."""
+    m = Message
+    rows = session.execute(
+        select(
+            m.id,
+            m.sent_at,
+            m.from_addr,
+            m.from_name,
+            m.to_addrs,
+            m.cc_addrs,
+            m.direction,
+            m.thread_id,
+            m.subject,
+            m.new_text,
+            m.word_count,
+            m.has_attachments,
+            m.labels,
+            m.list_id,
+            m.list_unsubscribe,
+            m.precedence,
+            m.auto_submitted,
+            m.rfc822_id,
+            m.in_reply_to,
+            m.tz_offset_minutes,
+            m.account_id,
+        )
+        .where(m.owner_id == owner_id, m.deleted.is_(False), m.sent_at.is_not(None))
+        .order_by(m.sent_at, m.id)
+    ).all()
+    names: dict[str, Counter[str]] = defaultdict(Counter)
+    out = []
+    for r in rows:
+        rcpts = []
+        for item in [*(r.to_addrs or []), *(r.cc_addrs or [])]:
+            addr, name = parse_address(item)
+            if addr:
+                rcpts.append(addr)
+                if name and r.direction == "out":
+                    names[addr][name] += 1
+        out.append(
+            Msg(
+                id=r.id,
+                sent_at=r.sent_at,
+                sender=(r.from_addr or "").lower(),
+                recipients=tuple(dict.fromkeys(rcpts)),
+                direction=r.direction if r.direction in ("in", "out", "self") else "in",
+                thread_id=r.thread_id or "",
+                subject=r.subject or "",
+                text=r.new_text or "",
+                word_count=r.word_count or 0,
+                sender_name=r.from_name or "",
+                has_attachments=bool(r.has_attachments),
+                labels=tuple(r.labels or ()),
+                list_id=r.list_id or "",
+                list_unsubscribe=bool(r.list_unsubscribe),
+                precedence=r.precedence or "",
+                auto_submitted=r.auto_submitted or "",
+                rfc822_id=r.rfc822_id or "",
+                in_reply_to=r.in_reply_to or "",
+                tz_offset_minutes=r.tz_offset_minutes,
+                account_id=r.account_id,
+            )
+        )
+    return out, names
+
+
+def load_meetings(session: Session, owner_id: int) -> list[Meeting]:
+    e = CalendarEvent
+    rows = session.execute(
+        select(
+            e.id,
+            e.start_at,
+            e.end_at,
+            e.summary,
+            e.organizer,
+            e.attendees,
+            e.status,
+            e.self_response,
+            e.is_recurring,
+            e.series_id,
+            e.account_id,
+        ).where(e.owner_id == owner_id, e.deleted.is_(False), e.start_at.is_not(None))
+    ).all()
+    out = []
+    for r in rows:
+        people = tuple(
+            Participant(
+                email=str(a.get("email") or "").lower(),
+                name=str(a.get("name") or ""),
+                response=str(a.get("response") or "needsAction"),
+                is_self=bool(a.get("self") or a.get("is_self")),
+            )
+            for a in (r.attendees or [])
+            if isinstance(a, dict)
+        )
+        out.append(
+            Meeting(
+                id=r.id,
+                start=r.start_at,
+                end=r.end_at or r.start_at,
+                summary=r.summary or "",
+                organizer=(r.organizer or "").lower(),
+                attendees=people,
+                status=r.status or "confirmed",
+                self_response=r.self_response or "",
+                is_recurring=bool(r.is_recurring),
+                series_id=r.series_id or "",
+                account_id=r.account_id,
+            )
+        )
+    return out
+
+
+def load_decisions(session: Session, owner_id: int) -> list[Decision]:
+    rows = session.scalars(
+        select(ContactDecision)
+        .where(ContactDecision.owner_id == owner_id)
+        .order_by(ContactDecision.created_at, ContactDecision.id)
+    ).all()
+    return [
+        Decision(
+            r.address_a.lower(), r.address_b.lower(), "merge" if r.decision == "merge" else "split"
+        )
+        for r in rows
+    ]
+
+
+@dataclass
+class Assignment:
+    contacts: dict[str, Contact] = field(default_factory=dict)  # cluster key -> row
+    contact_ids: dict[str, int] = field(default_factory=dict)
+    dirty_keys: set[str] = field(default_factory=set)
+    created: int = 0
+    merged: int = 0
+
+
+def assign_contacts(
+    session: Session,
+    owner_id: int,
+    members: Mapping[str, list[str]],
+    names: Mapping[str, str],
+    *,
+    full: bool = False,
+) -> Assignment:
+    """Give every cluster of addresses one Contact row: reuse the row its addresses already
+    point to, create one for a new person, fold rows together on a merge (the oldest row
+    survives and inherits commitments, suggestions and feedback) and give a split-off
+    address a row of its own. Touched rows are marked dirty."""
+    idents = {
+        i.address: i
+        for i in session.scalars(
+            select(ContactIdentity).where(ContactIdentity.owner_id == owner_id)
+        )
+    }
+    rows = {c.id: c for c in session.scalars(select(Contact).where(Contact.owner_id == owner_id))}
+    out = Assignment()
+    claimed: set[int] = set()
+    moved_from: dict[int, int] = {}
+    new: list[tuple[str, Contact]] = []
+    for key in sorted(members):
+        addrs = members[key]
+        ids = sorted({idents[a].contact_id for a in addrs if a in idents} - claimed)
+        display = next((names[a] for a in addrs if names.get(a)), "")
+        if not ids:
+            contact = Contact(
+                owner_id=owner_id, display_name=display, primary_address=key, dirty=True
+            )
+            session.add(contact)
+            new.append((key, contact))
+            out.created += 1
+        else:
+            contact = rows[ids[0]]
+            claimed.add(contact.id)
+            if contact.primary_address not in addrs:
+                contact.primary_address = key
+                contact.dirty = True
+            if display and not contact.display_name:
+                contact.display_name = display
+        for a in addrs:
+            ident = idents.get(a)
+            if ident is None:
+                ident = ContactIdentity(owner_id=owner_id, address=a, name=names.get(a, ""))
+                ident.contact = contact
+                session.add(ident)
+                idents[a] = ident
+                contact.dirty = True
+            elif contact.id is None or ident.contact_id != contact.id:
+                if ident.contact_id in rows:
+                    rows[ident.contact_id].dirty = True
+                    if contact.id is not None:
+                        moved_from[ident.contact_id] = contact.id
+                ident.contact = contact
+                contact.dirty = True
+        out.contacts[key] = contact
+    session.flush()
+    # Rows left without any identity were folded into another: hand over what points at them.
+    used = {i.contact_id for i in idents.values()}
+    for old, survivor in moved_from.items():
+        if old in used or old not in rows:
+            continue
+        for model in (Commitment, Suggestion, Feedback):
+            session.execute(
+                update(model)
+                .where(model.owner_id == owner_id, model.contact_id == old)
+                .values(contact_id=survivor)
+                .execution_options(synchronize_session=False)
+            )
+        session.delete(rows[old])
+        out.merged += 1
+    session.flush()
+    for key, contact in out.contacts.items():
+        out.contact_ids[key] = contact.id
+        if contact.dirty or full:
+            out.dirty_keys.add(key)
+    return out
+
+
+def _assessor() -> Callable[..., Any] | None:
+    """``fulfilment.assess`` when that module is installed, else None (states stay open)."""
+    try:
+        from rapportd.agent.inference.fulfilment import assess
+    except ImportError:
+        return None
+    return assess
+
+
+def commitment_key(msg: Msg, kind: str, text: str) -> str:
+    """Stable across re-analysis and re-sync: the message's RFC 822 id (else its row id),
+    the kind and the sentence, whitespace- and case-normalised."""
+    ident = msg.rfc822_id or f"id:{msg.id}"
+    norm = re.sub(r"\s+", " ", text).strip().lower()
+    return hashlib.sha256(f"{ident}|{kind}|{norm}".encode()).hexdigest()[:40]
+
+
+def store_commitments(
+    session: Session,
+    owner_id: int,
+    msgs: Sequence[Msg],
+    profile: OwnerProfile,
+    detect: Detector,
+    *,
+    contact_id_of: Mapping[str, int],
+    since: datetime,
+    now: datetime,
+    meetings: Sequence[Meeting] = (),
+) -> int:
+    """Run the detector on recent messages with text that involve the given contacts, judge
+    each item against later mail (``fulfilment.assess``: open, kept, late, answered,
+    unanswered) and upsert it. A commitment the owner voided stays void."""
+    assess = _assessor()
+    by_thread: dict[str, list[Msg]] = defaultdict(list)
+    by_address: dict[str, list[Msg]] = defaultdict(list)
+    if assess is not None:
+        for msg in msgs:
+            if msg.thread_id:
+                by_thread[msg.thread_id].append(msg)
+            for a in {msg.sender, *msg.recipients}:
+                by_address[a].append(msg)
+    count = 0
+    existing = {
+        c.dedupe_key: c
+        for c in session.scalars(select(Commitment).where(Commitment.owner_id == owner_id))
+    }
+    for m in msgs:
+        if not m.text or m.sent_at < since or m.sent_at > now or m.direction == "self":
+            continue
+        people = [m.sender] if m.direction == "in" else list(m.recipients)
+        if not any(p in contact_id_of for p in people):
+            continue
+        found = detect(
+            m.text,
+            sent_at=m.sent_at,
+            tz=profile.timezone,
+            sender=m.sender,
+            recipients=m.recipients,
+            subject=m.subject,
+            already_stripped=True,
+        )
+        for d in found:
+            by = (getattr(d, "by", "") or "").strip().lower()
+            to_all = [a.strip().lower() for a in (getattr(d, "to", "") or "").split(",")]
+            to_all = [a for a in to_all if "@" in a] or list(m.recipients)
+            by_owner = is_owner(by, profile) if "@" in by else m.direction == "out"
+            if by_owner:
+                others = [a for a in to_all if not is_owner(a, profile)]
+                other = next((a for a in others if a in contact_id_of), others[0] if others else "")
+            else:
+                other = by if "@" in by else m.sender
+            key = commitment_key(m, d.kind, d.text)
+            row = existing.get(key)
+            if row is None:
+                row = Commitment(owner_id=owner_id, dedupe_key=key, state="open")
+                session.add(row)
+                existing[key] = row
+            row.message_id = m.id
+            row.contact_id = contact_id_of.get(other)
+            row.kind = d.kind
+            row.direction = "by_owner" if by_owner else "to_owner"
+            row.by_addr = (by if "@" in by else m.sender)[:320]
+            mine = next((a for a in to_all if is_owner(a, profile)), next(iter(to_all), ""))
+            row.to_addr = (other if by_owner else mine)[:320]
+            row.text = d.text
+            row.due_at = d.due
+            row.due_text = d.due_text or ""
+            row.confidence = float(d.confidence)
+            row.thread_id = m.thread_id
+            row.reasons = {**dict(getattr(d, "reasons", {}) or {}), "recipients": to_all[:20]}
+            if assess is not None and row.state != "void":
+                later = {x.id: x for x in by_thread.get(m.thread_id, []) if m.thread_id}
+                later.update({x.id: x for x in by_address.get(other, [])})
+                judged = assess(d, m, list(later.values()), now=now, meetings=meetings)
+                row.state = judged.state
+                row.resolved_by_message_id = judged.evidence_id
+                row.reasons["fulfilment"] = json.loads(json.dumps(judged.reasons, default=str))
+            count += 1
+    session.flush()
+    return count

@@ -1,0 +1,131 @@
+"""The rows of ``rapportd contacts``: a contact's analysis as stored, read for one owner."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rapportd.agent.settings import Settings
+from rapportd.agent.store.models import Commitment, Contact, Owner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+SORTS = {
+    "overdue": lambda r: -(r["overdue_score"] or 0.0),
+    "strength": lambda r: -(r["strength"] or 0.0),
+    "last": lambda r: -(r["last_contact"].timestamp() if r["last_contact"] else 0.0),
+    "name": lambda r: (r["name"] or r["contact"]).lower(),
+}
+
+
+def find_owner(session: Session, owner: str | None) -> Owner:
+    """An owner by email or id; with none given, the only owner there is."""
+    if owner:
+        query = select(Owner).where(
+            Owner.id == int(owner) if owner.isdigit() else Owner.email == owner.strip().lower()
+        )
+        found = session.scalars(query).first()
+        if found is None:
+            raise LookupError(f"no owner {owner!r}")
+        return found
+    owners = session.scalars(select(Owner).order_by(Owner.id).limit(2)).all()
+    if len(owners) != 1:
+        raise LookupError("several owners (or none): say which with --owner EMAIL")
+    return owners[0]
+
+
+def rhythm_text(contact: Contact) -> str:
+    gap = contact.typical_gap_days
+    if gap is None:
+        return "-"
+    conf = (contact.analysis or {}).get("rhythm", {}).get("confidence")
+    unit = f"~{gap:.0f} d" if gap >= 1.5 else f"~{gap * 24:.0f} h"
+    return f"every {unit}" + (f" (conf {conf:.2f})" if isinstance(conf, int | float) else "")
+
+
+def contact_rows(
+    session: Session,
+    owner: str | None,
+    *,
+    sort: str = "overdue",
+    limit: int = 50,
+    include_automated: bool = False,
+    analyse: bool = False,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    if sort not in SORTS:
+        raise LookupError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
+    found = find_owner(session, owner)
+    now = now or datetime.now(UTC)
+    if analyse:
+        from rapportd.agent.analysis import analyse_owner
+
+        analyse_owner(session, found.id, now=now, settings=settings)
+    query = select(Contact).where(Contact.owner_id == found.id)
+    if not include_automated:
+        query = query.where(Contact.is_automated.is_(False))
+    promises: dict[int, int] = dict(
+        session.execute(
+            select(Commitment.contact_id, func.count())
+            .where(
+                Commitment.owner_id == found.id,
+                Commitment.state == "open",
+                Commitment.contact_id.is_not(None),
+            )
+            .group_by(Commitment.contact_id)
+        ).all()
+    )
+    rows = []
+    for c in session.scalars(query):
+        rows.append(
+            {
+                "id": c.id,
+                "contact": c.primary_address,
+                "name": c.display_name,
+                "strength": c.strength,
+                "stage": c.stage,
+                "rhythm": rhythm_text(c),
+                "typical_gap_days": c.typical_gap_days,
+                "last_contact": c.last_interaction_at,
+                "overdue_score": c.overdue_score,
+                "open_promises": int(promises.get(c.id, 0)),
+                "internal": c.is_internal,
+                "automated": c.is_automated,
+            }
+        )
+    rows.sort(key=SORTS[sort])
+    return rows[:limit]
+
+
+def render_table(rows: list[dict[str, Any]], now: datetime | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    now = now or datetime.now(UTC)
+    table = Table(
+        "contact",
+        "strength",
+        "stage",
+        "rhythm",
+        "last contact",
+        "overdue",
+        "open promises",
+        title="contacts",
+    )
+    for r in rows:
+        last = r["last_contact"]
+        when = f"{last:%Y-%m-%d} ({(now - last).days} d ago)" if last else "-"
+        who = f"{r['name']} <{r['contact']}>" if r["name"] else r["contact"]
+        if r["automated"]:
+            who += " [automated]"
+        table.add_row(
+            who,
+            "-" if r["strength"] is None else f"{r['strength']:.2f}",
+            r["stage"] or "-",
+            r["rhythm"],
+            when,
+            "-" if r["overdue_score"] is None else f"{r['overdue_score']:.1f}",
+            str(r["open_promises"]),
+        )
+    Console().print(table)

@@ -1,0 +1,321 @@
+"""People, not addresses: the owner's own identity, automated and bulk senders, internal vs
+external, and which addresses belong to the same person.
+
+Words:
+
+canonical address
+    the mailbox an address delivers to: lower case, ``+tag`` sub-addressing removed, and
+    for Gmail the dots of the local part removed. Two addresses with the same canonical
+    form are the same mailbox, hence the same person.
+signal
+    a reason a single message is not personal mail (a List-Id, a Gmail category ...).
+verdict
+    whether a sender as a whole is automated, with the reasons.
+decision
+    the owner's explicit merge or split of two addresses; it always wins over inference.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rapportd.agent.inference.types import Meeting, Msg, OwnerProfile
+
+GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+NO_REPLY = re.compile(
+    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|noreply|donotreply|mailer[-_.]?daemon|postmaster|"
+    r"bounces?|notifications?|notify|alerts?|newsletters?|news|marketing|mailer|automated|"
+    r"calendar[-_.]?notification|auto[-_.]?confirm|system)([-_.+].*)?$"
+)
+ROLE = re.compile(r"^(info|support|sales|billing|hello|contact|team|admin|help|service)$")
+BULK_CATEGORIES = {
+    "CATEGORY_PROMOTIONS": "Gmail category Promotions",
+    "CATEGORY_SOCIAL": "Gmail category Social",
+    "CATEGORY_UPDATES": "Gmail category Updates",
+    "CATEGORY_FORUMS": "Gmail category Forums",
+}
+BULK_SHARE = 0.5  # a sender is bulk when at least this share of its mail carries signals
+ONE_WAY_MIN = 6  # ... or when it wrote this often and the owner never wrote back
+
+
+def canonical_address(address: str) -> str:
+    """The mailbox an address delivers to (see the module docstring)."""
+    addr = address.strip().strip("<>").lower()
+    if "@" not in addr:
+        return addr
+    local, _, domain = addr.rpartition("@")
+    local = local.split("+", 1)[0] or local
+    if domain in GMAIL_DOMAINS:
+        local = local.replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
+def owner_profile(
+    addresses: Iterable[str],
+    *,
+    org_domains: Iterable[str] = (),
+    timezone: str = "UTC",
+    sent_from: Iterable[str] = (),
+) -> OwnerProfile:
+    """The owner's identity: account addresses, aliases, and every address the owner's own
+    sent mail came from (a send-as alias is the owner, not a contact)."""
+    own = {a.strip().lower() for a in [*addresses, *sent_from] if a and "@" in a}
+    own |= {canonical_address(a) for a in own}
+    return OwnerProfile(
+        addresses=frozenset(own),
+        org_domains=frozenset(d.strip().lower().lstrip("@") for d in org_domains if d.strip()),
+        timezone=timezone,
+    )
+
+
+def is_owner(address: str, profile: OwnerProfile) -> bool:
+    a = address.strip().lower()
+    return a in profile.addresses or canonical_address(a) in profile.addresses
+
+
+def is_internal(address: str, profile: OwnerProfile) -> bool:
+    """Inside the owner's organisation: the domain is one of the org domains or below one."""
+    dom = domain_of(address)
+    return any(dom == d or dom.endswith("." + d) for d in profile.org_domains)
+
+
+def message_signals(msg: Msg) -> list[str]:
+    """Why this one message is not personal mail (empty: it looks personal)."""
+    reasons = []
+    if msg.list_id:
+        reasons.append(f"List-Id {msg.list_id}")
+    if msg.list_unsubscribe:
+        reasons.append("List-Unsubscribe header")
+    if msg.precedence.lower() in ("bulk", "list", "junk"):
+        reasons.append(f"Precedence: {msg.precedence.lower()}")
+    auto = msg.auto_submitted.lower()
+    if auto and auto != "no":
+        reasons.append(f"Auto-Submitted: {auto}")
+    reasons.extend(BULK_CATEGORIES[lab] for lab in msg.labels if lab in BULK_CATEGORIES)
+    return reasons
+
+
+def address_signals(address: str) -> list[str]:
+    local = address.rpartition("@")[0].lower()
+    if NO_REPLY.match(local):
+        return [f"no-reply style address ({local}@)"]
+    return []
+
+
+@dataclass(frozen=True)
+class SenderVerdict:
+    address: str
+    automated: bool
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass
+class _Tally:
+    received: int = 0
+    flagged: int = 0
+    sent_to: int = 0
+    met: int = 0
+    signals: Counter[str] = field(default_factory=Counter)
+
+
+def classify_senders(
+    msgs: Sequence[Msg], profile: OwnerProfile, meetings: Sequence[Meeting] = ()
+) -> dict[str, SenderVerdict]:
+    """A verdict for every address the owner exchanged mail with.
+
+    Automated when: a no-reply style address; or at least half of its mail carries bulk
+    signals (List-Id, List-Unsubscribe, Precedence, Auto-Submitted other than an auto-reply,
+    Gmail Promotions/Social/Updates/Forums); or a one-way sender (at least ``ONE_WAY_MIN``
+    messages, the owner never wrote to it nor met it, and it never wrote to the owner alone).
+    """
+    tally: dict[str, _Tally] = defaultdict(_Tally)
+    direct: Counter[str] = Counter()
+    for m in msgs:
+        if m.direction == "out":
+            for r in set(m.recipients):
+                if not is_owner(r, profile):
+                    tally[r].sent_to += 1
+        elif m.direction == "in" and m.sender and not is_owner(m.sender, profile):
+            t = tally[m.sender]
+            t.received += 1
+            sig = [s for s in message_signals(m) if s != "Auto-Submitted: auto-replied"]
+            if sig:
+                t.flagged += 1
+                t.signals.update(sig)
+            if len(m.recipients) == 1 and is_owner(m.recipients[0], profile):
+                direct[m.sender] += 1
+    for mt in meetings:
+        for p in mt.attendees:
+            if p.email and not p.is_self:
+                tally[p.email.lower()].met += 1
+    out: dict[str, SenderVerdict] = {}
+    for addr, t in tally.items():
+        reasons = address_signals(addr)
+        if t.received and t.flagged / t.received >= BULK_SHARE:
+            top = ", ".join(s for s, _ in t.signals.most_common(3))
+            reasons.append(f"{t.flagged} of {t.received} messages look bulk ({top})")
+        if t.received >= ONE_WAY_MIN and not t.sent_to and not t.met and not direct[addr]:
+            reasons.append(
+                f"one-way sender: {t.received} messages, never answered, never to the owner alone"
+            )
+        # Someone the owner writes to or meets is a person even behind a role address.
+        if reasons and (t.sent_to or t.met) and not address_signals(addr):
+            reasons = [r for r in reasons if not r.startswith("one-way")]
+            if t.sent_to >= 2 and t.flagged < t.received:
+                reasons = []
+        out[addr] = SenderVerdict(addr, bool(reasons), tuple(reasons))
+    return out
+
+
+# ---------------------------------------------------------------- merging identities
+
+
+@dataclass(frozen=True)
+class Decision:
+    address_a: str
+    address_b: str
+    decision: Literal["merge", "split"]
+
+
+def normalise_name(name: str) -> str:
+    """``"Smith, John (ACME)"`` -> ``"john smith"``; empty unless it looks like a full name."""
+    n = re.sub(r"\(.*?\)|\[.*?\]|[\"']", " ", name).strip()
+    if "," in n:
+        last, _, first = n.partition(",")
+        n = f"{first} {last}"
+    tokens = [t for t in re.split(r"[\s.]+", n.lower()) if t and "@" not in t]
+    if len(tokens) < 2:
+        return ""
+    return " ".join(sorted(tokens))
+
+
+class _Clusters:
+    def __init__(self, items: Iterable[str]) -> None:
+        self.parent = {a: a for a in items}
+
+    def find(self, a: str) -> str:
+        self.parent.setdefault(a, a)
+        while self.parent[a] != a:
+            self.parent[a] = self.parent[self.parent[a]]
+            a = self.parent[a]
+        return a
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def members(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for a in list(self.parent):
+            out[self.find(a)].append(a)
+        return out
+
+
+@dataclass(frozen=True)
+class Identities:
+    """Which addresses are one person: ``cluster_of[address]`` is the cluster key (the
+    cluster's smallest address) and ``reasons[key]`` says why its members were merged."""
+
+    cluster_of: dict[str, str]
+    reasons: dict[str, list[str]]
+
+    def members(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for a, k in self.cluster_of.items():
+            out[k].append(a)
+        return {k: sorted(v) for k, v in out.items()}
+
+
+def reply_as_pairs(msgs: Sequence[Msg], profile: OwnerProfile) -> set[tuple[str, str]]:
+    """(asked, answered) pairs: the owner wrote to ``asked`` only, and the reply to that very
+    message came from ``answered``, a different address."""
+    by_id = {m.rfc822_id: m for m in msgs if m.rfc822_id and m.direction == "out"}
+    pairs = set()
+    for m in msgs:
+        if m.direction != "in" or not m.in_reply_to or m.in_reply_to not in by_id:
+            continue
+        asked = [r for r in by_id[m.in_reply_to].recipients if not is_owner(r, profile)]
+        if len(asked) == 1 and asked[0] != m.sender and m.sender not in asked:
+            pairs.add((asked[0], m.sender))
+    return pairs
+
+
+def merge_identities(
+    addresses: Iterable[str],
+    names: Mapping[str, str],
+    *,
+    reply_as: Iterable[tuple[str, str]] = (),
+    decisions: Sequence[Decision] = (),
+) -> Identities:
+    """Cluster addresses into people.
+
+    Rules, in order: explicit merges; the same canonical mailbox; the same full display name
+    with the same local part on another domain; the same full display name where one address
+    answered a message sent only to the other. An automatic merge never joins two addresses
+    the owner split (explicit decisions always win).
+    """
+    addrs = sorted({a.strip().lower() for a in addresses if a})
+    clusters = _Clusters(addrs)
+    reasons: dict[tuple[str, str], str] = {}
+    splits = {
+        frozenset((d.address_a.lower(), d.address_b.lower()))
+        for d in decisions
+        if d.decision == "split"
+    }
+
+    def blocked(a: str, b: str) -> bool:
+        if not splits:
+            return False
+        ra, rb = clusters.find(a), clusters.find(b)
+        group = clusters.members()
+        left, right = group.get(ra, [a]), group.get(rb, [b])
+        return any(frozenset((x, y)) in splits for x in left for y in right)
+
+    def merge(a: str, b: str, why: str, explicit: bool = False) -> None:
+        if clusters.find(a) == clusters.find(b):
+            return
+        if not explicit and blocked(a, b):
+            return
+        clusters.union(a, b)
+        reasons[(a, b)] = why
+
+    for d in decisions:
+        if d.decision == "merge":
+            merge(d.address_a.lower(), d.address_b.lower(), "merged by the owner", explicit=True)
+    by_canon: dict[str, list[str]] = defaultdict(list)
+    for a in addrs:
+        by_canon[canonical_address(a)].append(a)
+    for group in by_canon.values():
+        for other in group[1:]:
+            merge(group[0], other, f"same mailbox ({canonical_address(other)})")
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for a in addrs:
+        n = normalise_name(names.get(a, ""))
+        if n:
+            by_name[n].append(a)
+    for name, group in by_name.items():
+        by_local: dict[str, list[str]] = defaultdict(list)
+        for a in group:
+            by_local[a.rpartition("@")[0]].append(a)
+        for same in by_local.values():
+            for other in same[1:]:
+                merge(same[0], other, f"same name ({name}) and same local part")
+    name_of = {a: normalise_name(names.get(a, "")) for a in addrs}
+    for asked, answered in sorted(reply_as):
+        if asked in name_of and name_of.get(asked) and name_of.get(asked) == name_of.get(answered):
+            merge(asked, answered, f"{answered} answered mail sent only to {asked}")
+    cluster_of = {a: clusters.find(a) for a in addrs}
+    why: dict[str, list[str]] = defaultdict(list)
+    for (a, b), text in reasons.items():
+        why[cluster_of[a]].append(f"{a} + {b}: {text}")
+    return Identities(cluster_of, dict(why))
