@@ -1,0 +1,256 @@
+"""``rapportd suggestions ...``: the review page's actions from a terminal.
+
+    rapportd suggestions list [--status S] [--kind K] [--all] [--json]
+    rapportd suggestions show ID
+    rapportd suggestions accept ID | dismiss ID
+    rapportd suggestions edit ID (--body TEXT | --body-file PATH) [--subject S]
+    rapportd suggestions snooze ID --until (2024-06-20T09:00 | 3d | 4h | 1w)
+    rapportd suggestions plan | kinds | resume KIND
+
+``--owner EMAIL`` picks the owner; without it, the only owner in the database.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rapportd.agent.errors import Conflict, NotFound
+from rapportd.agent.store.models import Owner, Suggestion
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+suggestions_app = typer.Typer(
+    help="Suggestions: list, show, accept, edit, snooze, dismiss (like the review page).",
+    no_args_is_help=True,
+)
+console = Console()
+err = Console(stderr=True)
+
+OwnerOpt = Annotated[
+    str | None, typer.Option("--owner", help="Owner's email (default: the only owner).")
+]
+IdArg = Annotated[int, typer.Argument(help="The suggestion's id (see `list`).")]
+PENDING_VIEW = ("proposed", "pending", "written", "snoozed", "accepted")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(suggestions_app, name="suggestions")
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    from rapportd.agent.settings import get_settings
+    from rapportd.agent.store.db import check_schema, make_engine, session_factory, transaction
+
+    engine = make_engine(get_settings().effective_database_url)
+    check_schema(engine)
+    try:
+        with transaction(session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _owner(session: Session, email: str | None) -> Owner:
+    if email:
+        owner = session.scalars(select(Owner).where(Owner.email == email.strip().lower())).first()
+        if owner is None:
+            raise typer.BadParameter(f"no owner {email}", param_hint="--owner")
+        return owner
+    owners = session.scalars(select(Owner).order_by(Owner.id).limit(2)).all()
+    if len(owners) != 1:
+        raise typer.BadParameter(
+            "no owner yet" if not owners else "several owners: say which with --owner EMAIL",
+            param_hint="--owner",
+        )
+    return owners[0]
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]rapportd:[/] {exc}", highlight=False)
+    raise typer.Exit(1)
+
+
+def parse_until(text: str, tz: str = "UTC", *, now: datetime | None = None) -> datetime:
+    """``3d`` / ``4h`` / ``1w`` / ``30m`` from now, or an ISO date(-time) in the owner's zone."""
+    now = now or datetime.now(UTC)
+    m = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", text)
+    if m:
+        unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
+        return now + timedelta(**{unit: int(m.group(1))})
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r}: use 3d, 4h, 1w or 2024-06-20T09:00", param_hint="--until"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return value.astimezone(UTC)
+
+
+def _describe(s: Suggestion) -> dict[str, object]:
+    return {
+        "id": s.id,
+        "kind": s.kind,
+        "status": s.status,
+        "title": s.title,
+        "to": [x[0] if isinstance(x, list | tuple) else x for x in s.to_addrs],
+        "subject": s.subject,
+        "body": s.body,
+        "hold_start": s.hold_start.isoformat() if s.hold_start else None,
+        "hold_end": s.hold_end.isoformat() if s.hold_end else None,
+        "snoozed_until": s.snoozed_until.isoformat() if s.snoozed_until else None,
+        "reasons": s.reasons,
+        "score": s.score,
+        "created_at": s.created_at.isoformat(),
+    }
+
+
+@suggestions_app.command("list")
+def list_cmd(
+    owner: OwnerOpt = None,
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include finished ones.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List suggestions (by default the ones still waiting for you)."""
+    from rapportd.agent.suggest.actions import list_suggestions
+
+    with _session() as session:
+        o = _owner(session, owner)
+        wanted = status or (None if all_ else PENDING_VIEW)
+        items = list_suggestions(session, o.id, status=wanted, kind=kind)
+        if as_json:
+            typer.echo(json.dumps([_describe(s) for s in items], indent=2, default=str))
+            return
+        table = Table("id", "kind", "status", "title", "when", title=f"suggestions of {o.email}")
+        for s in items:
+            when = (
+                s.hold_start.isoformat(timespec="minutes")
+                if s.hold_start
+                else s.created_at.date().isoformat()
+            )
+            table.add_row(str(s.id), s.kind, s.status, s.title, when)
+        console.print(table)
+
+
+@suggestions_app.command("show")
+def show_cmd(suggestion_id: IdArg, owner: OwnerOpt = None) -> None:
+    """Show one suggestion: the draft or hold, and why."""
+    from rapportd.agent.suggest.actions import get_suggestion
+
+    with _session() as session:
+        try:
+            s = get_suggestion(session, _owner(session, owner).id, suggestion_id)
+        except NotFound as exc:
+            _fail(exc)
+        d = _describe(s)
+        console.print(f"[bold]#{s.id} {s.kind}[/] ({s.status}) — {s.title}", highlight=False)
+        console.print(f"why: {(s.reasons or {}).get('why', '')}", highlight=False)
+        if s.hold_start:
+            console.print(f"hold: {d['hold_start']} → {d['hold_end']}", highlight=False)
+        console.print(f"to: {', '.join(map(str, d['to']))}", highlight=False)  # type: ignore[call-overload]
+        console.print(f"subject: {s.subject}\n", highlight=False)
+        typer.echo(s.body)
+
+
+def _act(verb: str, suggestion_id: int, owner: str | None, **kwargs: object) -> None:
+    from rapportd.agent.suggest import actions
+
+    with _session() as session:
+        o = _owner(session, owner)
+        if "until" in kwargs:
+            kwargs["until"] = parse_until(str(kwargs["until"]), o.timezone)
+        try:
+            s = getattr(actions, verb)(session, o.id, suggestion_id, source="cli", **kwargs)
+        except (NotFound, Conflict, ValueError) as exc:
+            _fail(exc)
+        console.print(f"#{s.id} {s.kind}: {s.status}", highlight=False)
+
+
+@suggestions_app.command("accept")
+def accept_cmd(suggestion_id: IdArg, owner: OwnerOpt = None) -> None:
+    """Accept: write the draft now / confirm the hold."""
+    _act("accept", suggestion_id, owner)
+
+
+@suggestions_app.command("dismiss")
+def dismiss_cmd(suggestion_id: IdArg, owner: OwnerOpt = None) -> None:
+    """Dismiss: remove the draft or hold (unless you already changed it in your mailbox)."""
+    _act("dismiss", suggestion_id, owner)
+
+
+@suggestions_app.command("snooze")
+def snooze_cmd(
+    suggestion_id: IdArg,
+    until: Annotated[str, typer.Option("--until", help="3d, 4h, 1w, or 2024-06-20T09:00.")],
+    owner: OwnerOpt = None,
+) -> None:
+    """Put a suggestion off until a time."""
+    _act("snooze", suggestion_id, owner, until=until)
+
+
+@suggestions_app.command("edit")
+def edit_cmd(
+    suggestion_id: IdArg,
+    body: Annotated[str | None, typer.Option(help="The new body text.")] = None,
+    body_file: Annotated[Path | None, typer.Option(help="Read the new body from a file.")] = None,
+    subject: Annotated[str | None, typer.Option(help="A new subject.")] = None,
+    owner: OwnerOpt = None,
+) -> None:
+    """Change a draft's words; refused if you already changed it in your mailbox."""
+    if (body is None) == (body_file is None):
+        raise typer.BadParameter("give exactly one of --body or --body-file")
+    text = body if body is not None else body_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    _act("edit", suggestion_id, owner, body=text, subject=subject)
+
+
+@suggestions_app.command("plan")
+def plan_cmd(owner: OwnerOpt = None) -> None:
+    """Run the rules once now and enqueue what they propose (the daemon does this itself)."""
+    from rapportd.agent.settings import get_settings
+    from rapportd.agent.suggest.planner import plan_owner
+
+    with _session() as session:
+        o = _owner(session, owner)
+        summary = plan_owner(session, o.id, now=datetime.now(UTC), settings=get_settings())
+        typer.echo(json.dumps(summary.__dict__, default=str))
+
+
+@suggestions_app.command("kinds")
+def kinds_cmd(owner: OwnerOpt = None) -> None:
+    """Each kind: on or off, paused by feedback, acceptance rate."""
+    from rapportd.agent.suggest.feedback import kind_status
+
+    with _session() as session:
+        table = Table("kind", "enabled", "paused", "accepted", "rate", "note")
+        for k in kind_status(session, _owner(session, owner).id):
+            rate = f"{k.acceptance_rate:.0%}" if k.acceptance_rate is not None else "-"
+            table.add_row(
+                k.kind, str(k.enabled), str(k.paused), f"{k.accepted}/{k.shown}", rate, k.reason
+            )
+        console.print(table)
+
+
+@suggestions_app.command("resume")
+def resume_cmd(
+    kind: Annotated[str, typer.Argument(help="The paused kind.")], owner: OwnerOpt = None
+) -> None:
+    """Lift a pause on a kind (only new feedback counts towards the next one)."""
+    from rapportd.agent.suggest.feedback import resume_kind
+
+    with _session() as session:
+        resume_kind(session, _owner(session, owner).id, kind, now=datetime.now(UTC))
+        console.print(f"{kind}: resumed")

@@ -1,0 +1,321 @@
+"""Planning: rules -> Suggestion rows (deduplicated) -> OutboxOperation rows.
+
+``plan_owner`` is idempotent: running it twice with the same store and ``now`` changes
+nothing the second time. It never talks to a provider; the outbox does the writing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from rapportd.agent.errors import NotFound
+from rapportd.agent.logs import get_logger
+from rapportd.agent.settings import Settings
+from rapportd.agent.store.models import Message, OutboxOperation, Owner, Suggestion
+from rapportd.agent.suggest import promise_rules, rules
+from rapportd.agent.suggest.config import HOLD_KINDS, SuggestConfig, effective_config
+from rapportd.agent.suggest.drafting import LLMDrafter, compose
+from rapportd.agent.suggest.feedback import (
+    MIN_SCORE,
+    add_feedback,
+    kind_status,
+    score_factor,
+    verdicts,
+)
+from rapportd.agent.suggest.moot import Live, moot_reason
+from rapportd.agent.suggest.proposal import Proposal, clean_subject
+from rapportd.agent.suggest.queue import (
+    DELETE_OP,
+    create_op,
+    create_op_name,
+    draft_payload,
+    enqueue,
+    hold_payload,
+    tag_of,
+)
+from rapportd.agent.suggest.snapshot import Snapshot, load_snapshot
+from rapportd.agent.suggest.style import Style, learn_style
+from rapportd.agent.suggest.timeutil import local_day_bounds, quiet_end
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+log = get_logger(__name__)
+
+RULES: dict[str, rules.Rule] = {
+    "thank_you": rules.thank_you,
+    "promise_hold": promise_rules.promise_hold,
+    "promise_follow_up": promise_rules.promise_follow_up,
+    "reply_needed": promise_rules.reply_needed,
+    "nudge": promise_rules.nudge,
+    "check_in": rules.check_in,
+    "reconnect_hold": rules.reconnect_hold,
+}
+LIFETIME = {
+    "thank_you": timedelta(days=7),
+    "promise_follow_up": timedelta(days=7),
+    "reply_needed": timedelta(days=14),
+    "nudge": timedelta(days=14),
+    "check_in": timedelta(days=14),
+}
+LIVE = ("proposed", "pending", "written", "snoozed")
+REVIVABLE = ("dismissed", "moot", "expired")
+STYLE_SAMPLES = 200
+
+
+@dataclass
+class PlanSummary:
+    proposals: int = 0
+    created: int = 0
+    revived: int = 0
+    enqueued: int = 0
+    deferred: int = 0  # waiting for the daily cap
+    moot: int = 0
+    expired: int = 0
+    unsnoozed: int = 0
+    paused_kinds: list[str] = field(default_factory=list)
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def propose(snap: Snapshot, now: datetime, kinds: Iterable[str]) -> list[Proposal]:
+    """Every proposal of the given kinds (pure)."""
+    out: list[Proposal] = []
+    for kind in kinds:
+        out.extend(RULES[kind](snap, now))
+    return out
+
+
+def _style(session: Session, owner: Owner) -> Style:
+    texts = session.scalars(
+        select(Message.new_text)
+        .where(Message.owner_id == owner.id, Message.direction == "out", Message.new_text != "")
+        .order_by(Message.sent_at.desc())
+        .limit(STYLE_SAMPLES)
+    ).all()
+    return learn_style(texts, owner.display_name)
+
+
+def _subject(snap: Snapshot, p: Proposal) -> str:
+    msg = snap.message(p.reply_to_message_id)
+    if msg is None:
+        return ""
+    return f"Re: {clean_subject(msg.subject)}" if msg.subject else ""
+
+
+def _fill(
+    s: Suggestion,
+    p: Proposal,
+    snap: Snapshot,
+    style: Style,
+    settings: Settings,
+    llm: LLMDrafter | None,
+    now: datetime,
+) -> None:
+    draft = compose(
+        p.kind, p.context, style, settings, subject=_subject(snap, p), llm=llm, is_hold=p.is_hold
+    )
+    reasons = dict(p.reasons)
+    reasons["drafter"] = draft.drafter
+    if p.kind in LIFETIME:
+        reasons["expires_at"] = (now + LIFETIME[p.kind]).isoformat()
+    s.kind = p.kind
+    s.evidence = p.evidence
+    s.title = p.title
+    s.reasons = reasons
+    s.account_id = p.account_id
+    s.contact_id = p.contact_id
+    s.commitment_id = p.commitment_id
+    s.event_id = p.event_id
+    s.reply_to_message_id = p.reply_to_message_id
+    s.to_addrs = [[e, n] for e, n in p.to]
+    s.subject = draft.subject
+    s.body = draft.body
+    s.hold_start = p.hold_start
+    s.hold_end = p.hold_end
+    s.snoozed_until = None
+    s.updated_at = now
+
+
+def _live(s: Suggestion) -> Live:
+    baseline = (s.reasons or {}).get("baseline_at")
+    return Live(
+        kind=s.kind,
+        tag=tag_of(s),
+        to_addrs=tuple(
+            str(x[0]) if isinstance(x, list | tuple) else str(x) for x in s.to_addrs or []
+        ),
+        contact_id=s.contact_id,
+        commitment_id=s.commitment_id,
+        event_id=s.event_id,
+        baseline_at=datetime.fromisoformat(baseline) if baseline else None,
+    )
+
+
+def retire(session: Session, s: Suggestion, status: str, *, now: datetime, final: str) -> None:
+    """End a live suggestion: cancel its unwritten op, or enqueue removing what was written
+    (the outbox removes it only if the person has not touched it)."""
+    op = create_op(session, s)
+    s.status = status
+    s.updated_at = now
+    if op is None:
+        return
+    if op.state in ("pending", "failed"):
+        op.state = final
+        op.updated_at = now
+    elif op.state in ("writing", "written"):
+        enqueue(session, s, DELETE_OP[op.op], now=now, payload={"final": final})
+
+
+def _cap_full(session: Session, account_id: int, ready: datetime, cfg: SuggestConfig) -> bool:
+    start, end = local_day_bounds(ready, cfg.tz)
+    count = session.scalar(
+        select(func.count(OutboxOperation.id)).where(
+            OutboxOperation.account_id == account_id,
+            OutboxOperation.op == "create_draft",
+            OutboxOperation.ready_at >= start,
+            OutboxOperation.ready_at < end,
+        )
+    )
+    return (count or 0) >= cfg.drafts_per_account_per_day
+
+
+def write_op(
+    session: Session,
+    s: Suggestion,
+    *,
+    now: datetime,
+    timezone: str,
+    ready_at: datetime | None = None,
+) -> OutboxOperation:
+    """Enqueue (or re-arm) the create op that writes ``s`` into the mailbox / calendar."""
+    payload = hold_payload(s, timezone) if s.kind in HOLD_KINDS else draft_payload(session, s)
+    op = enqueue(session, s, create_op_name(s), now=now, payload=payload, ready_at=ready_at)
+    s.status = "pending"
+    return op
+
+
+def plan_owner(
+    session: Session, owner_id: int, *, now: datetime, settings: Settings
+) -> PlanSummary:
+    """Turn the owner's current inferences into suggestions and outbox operations."""
+    owner = session.get(Owner, owner_id)
+    if owner is None:
+        raise NotFound(f"no owner {owner_id}")
+    cfg = effective_config(
+        settings,
+        preferences=owner.preferences,
+        timezone=owner.timezone,
+        org_domains=owner.org_domains,
+    )
+    summary = PlanSummary()
+    statuses = kind_status(session, owner_id, settings=settings)
+    paused = {k.kind for k in statuses if k.paused}
+    summary.paused_kinds = sorted(paused)
+    active_kinds = [k for k in RULES if k in cfg.kinds and k not in paused]
+    snap = load_snapshot(session, owner, cfg, now=now)
+    proposals = propose(snap, now, active_kinds)
+    history = verdicts(session, owner_id)
+    existing = {
+        s.dedupe_key: s
+        for s in session.scalars(select(Suggestion).where(Suggestion.owner_id == owner_id))
+    }
+    style: Style | None = None
+    llm = LLMDrafter(settings.llm) if settings.drafter == "llm" and settings.llm.enabled else None
+    try:
+        for p in sorted(proposals, key=lambda p: p.dedupe_key):
+            score = p.score * score_factor(history, p.kind, p.contact_id)
+            if score < MIN_SCORE or p.account_id is None:
+                continue
+            summary.proposals += 1
+            summary.by_kind[p.kind] = summary.by_kind.get(p.kind, 0) + 1
+            s = existing.get(p.dedupe_key)
+            if s is not None and not (s.status in REVIVABLE and s.evidence != p.evidence):
+                continue
+            style = style or _style(session, owner)
+            if s is None:
+                s = Suggestion(owner_id=owner_id, dedupe_key=p.dedupe_key, created_at=now)
+                session.add(s)
+                existing[p.dedupe_key] = s
+                summary.created += 1
+            else:
+                summary.revived += 1
+            _fill(s, p, snap, style, settings, llm, now)
+            s.status = "proposed"
+            s.score = round(score, 4)
+            s.created_at = now
+            session.flush()
+    finally:
+        if llm is not None:
+            llm.close()
+
+    _retire_moot_and_expired(session, snap, existing.values(), now=now, summary=summary)
+    _enqueue_proposed(session, existing.values(), cfg, now=now, paused=paused, summary=summary)
+    session.flush()
+    log.info(
+        "plan_owner",
+        owner_id=owner_id,
+        **{k: v for k, v in summary.__dict__.items() if isinstance(v, int)},
+    )
+    return summary
+
+
+def _retire_moot_and_expired(
+    session: Session,
+    snap: Snapshot,
+    suggestions: Iterable[Suggestion],
+    *,
+    now: datetime,
+    summary: PlanSummary,
+) -> None:
+    for s in list(suggestions):
+        if s.status not in LIVE:
+            continue
+        if s.status == "snoozed" and s.snoozed_until is not None and s.snoozed_until <= now:
+            op = create_op(session, s)
+            s.status = "written" if op is not None and op.state == "written" else "proposed"
+            s.snoozed_until = None
+            summary.unsnoozed += 1
+        reason = moot_reason(_live(s), snap)
+        if reason is not None:
+            s.reasons = {**(s.reasons or {}), "moot": reason}
+            retire(session, s, "moot", now=now, final="expired")
+            summary.moot += 1
+            continue
+        expired = False
+        if s.kind in HOLD_KINDS:
+            expired = s.hold_start is not None and s.hold_start <= now and s.status != "written"
+        elif s.kind in LIFETIME:
+            expired = now >= s.created_at + LIFETIME[s.kind]
+        if expired:
+            was_written = s.status == "written"
+            retire(session, s, "expired", now=now, final="expired")
+            if was_written:
+                add_feedback(session, s, "ignored", now=now)
+            summary.expired += 1
+
+
+def _enqueue_proposed(
+    session: Session,
+    suggestions: Iterable[Suggestion],
+    cfg: SuggestConfig,
+    *,
+    now: datetime,
+    paused: set[str],
+    summary: PlanSummary,
+) -> None:
+    ready = quiet_end(now, cfg.quiet_hours, cfg.tz)
+    waiting = sorted(
+        (s for s in suggestions if s.status == "proposed" and s.account_id is not None),
+        key=lambda s: (-s.score, s.id),
+    )
+    for s in waiting:
+        if s.kind not in cfg.kinds or s.kind in paused:
+            continue
+        assert s.account_id is not None
+        if s.kind not in HOLD_KINDS and _cap_full(session, s.account_id, ready, cfg):
+            summary.deferred += 1
+            continue
+        write_op(session, s, now=now, timezone=cfg.timezone, ready_at=ready)
+        summary.enqueued += 1
+        session.flush()

@@ -1,0 +1,297 @@
+"""Rules about promises and requests (pure): promise_hold, promise_follow_up, reply_needed,
+nudge. They read Commitment rows as :class:`PromiseSnap` values.
+
+Directions: a ``commitment`` ``by_owner`` is a promise the owner made; ``to_owner`` one made
+to the owner. A ``request`` ``to_owner`` was asked of the owner; ``by_owner`` the owner asked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rapportd.agent.suggest.proposal import Proposal, clean_subject, evidence_of, first_name
+from rapportd.agent.suggest.rules import busy_intervals
+from rapportd.agent.suggest.snapshot import MessageSnap, PromiseSnap, Snapshot
+from rapportd.agent.suggest.timeutil import add_business_days, business_days_elapsed, free_slots
+
+OPEN = frozenset({"open", "late", "unanswered"})
+HOLD_HORIZON = timedelta(days=14)
+HOLD_LEAD = timedelta(days=3)  # look for a slot in the last days before the due date first
+HOLD_MIN_NOTICE = timedelta(hours=2)  # never a hold that starts before the owner can see it
+FOLLOW_UP_LEAD = timedelta(days=1)  # a follow-up when the due date is this near, or past
+STALE = timedelta(days=30)  # older promises / requests are left alone
+NUDGE_EXTRA_BUSINESS_DAYS = 1  # an owner's question waits this much longer than a reply
+
+
+def _local(snap: Snapshot, at: datetime) -> str:
+    return f"{at.astimezone(snap.cfg.tz):%A %d %B}"
+
+
+def _quote(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _origin(snap: Snapshot, p: PromiseSnap) -> MessageSnap | None:
+    return snap.message(p.message_id)
+
+
+def _last_in_thread(snap: Snapshot, p: PromiseSnap) -> MessageSnap | None:
+    thread = snap.thread(p.thread_id)
+    return thread[-1] if thread else _origin(snap, p)
+
+
+def _counterpart(snap: Snapshot, p: PromiseSnap) -> tuple[str, str]:
+    """The other person: who the owner promised / asked, or who promised / asked the owner."""
+    origin = _origin(snap, p)
+    if p.direction == "by_owner":
+        address = p.to_addr or next(
+            (a for a in (origin.recipients if origin else ()) if a not in snap.owner_addresses), ""
+        )
+    else:
+        address = p.by_addr or (origin.sender if origin else "")
+    contact = snap.contact_for(address) if address else None
+    name = contact.name if contact else ""
+    if not name and origin is not None and origin.sender == address:
+        name = origin.sender_name
+    return address, name
+
+
+def _base_context(snap: Snapshot, p: PromiseSnap, address: str, name: str) -> dict[str, object]:
+    contact = snap.contact_for(address)
+    origin = _origin(snap, p)
+    return {
+        "first_name": first_name(name, address),
+        "stage": contact.stage if contact else "",
+        "promise_text": _quote(p.text),
+        "due_text": p.due_text,
+        "due_date": _local(snap, p.due_at) if p.due_at else "",
+        "last_topic": clean_subject(origin.subject) if origin else "",
+    }
+
+
+def _reply_fields(snap: Snapshot, p: PromiseSnap) -> tuple[int | None, int | None]:
+    """(message to answer, account) for a reply in the promise's thread."""
+    last = _last_in_thread(snap, p)
+    if last is None:
+        return None, snap.default_account()
+    return last.id, last.account_id
+
+
+def owner_wrote_in_thread_after(
+    snap: Snapshot, thread_id: str, after: datetime, ignore_tag: str = ""
+) -> bool:
+    return any(
+        m.direction == "out"
+        and m.sent_at > after
+        and (not ignore_tag or m.rapportd_tag != ignore_tag)
+        for m in snap.thread(thread_id)
+    )
+
+
+def they_wrote_in_thread_after(
+    snap: Snapshot, thread_id: str, address: str, after: datetime
+) -> bool:
+    return any(m.sender == address and m.sent_at > after for m in snap.thread(thread_id))
+
+
+def promise_hold(snap: Snapshot, now: datetime) -> list[Proposal]:
+    cfg = snap.cfg
+    busy = busy_intervals(snap)
+    out = []
+    for p in snap.promises:
+        if p.kind != "commitment" or p.direction != "by_owner" or p.state != "open":
+            continue
+        if p.due_at is None or not (now < p.due_at <= now + HOLD_HORIZON):
+            continue
+        start = max(now + HOLD_MIN_NOTICE, p.due_at - HOLD_LEAD)
+        slot = None
+        for lo in (start, now + HOLD_MIN_NOTICE):
+            slot = next(
+                free_slots(
+                    busy,
+                    start=lo,
+                    end=p.due_at,
+                    minutes=cfg.hold_minutes,
+                    working_hours=cfg.working_hours,
+                    working_days=cfg.working_days,
+                    tz=cfg.tz,
+                ),
+                None,
+            )
+            if slot:
+                break
+        if slot is None:
+            continue
+        busy.append(slot)
+        address, name = _counterpart(snap, p)
+        origin = _origin(snap, p) or _last_in_thread(snap, p)
+        out.append(
+            Proposal(
+                kind="promise_hold",
+                dedupe_key=f"promise_hold:{p.key}",
+                evidence=evidence_of(p.due_at, p.text),
+                title=f"Time to do what you promised {name or address or 'someone'}",
+                reasons={
+                    "why": f"You promised “{_quote(p.text, 160)}” by {_local(snap, p.due_at)}; "
+                    f"this is a free {cfg.hold_minutes}-minute slot before then.",
+                    "promise": p.text,
+                    "due_at": p.due_at.isoformat(),
+                },
+                account_id=origin.account_id if origin else snap.default_account(),
+                to=((address, name),) if address else (),
+                contact_id=p.contact_id,
+                commitment_id=p.id,
+                hold_start=slot[0],
+                hold_end=slot[1],
+                score=0.7,
+                context=_base_context(snap, p, address, name),
+            )
+        )
+    return out
+
+
+def promise_follow_up(snap: Snapshot, now: datetime) -> list[Proposal]:
+    out = []
+    for p in snap.promises:
+        if p.kind != "commitment" or p.direction != "by_owner" or p.state not in ("open", "late"):
+            continue
+        if p.due_at is None or p.due_at - FOLLOW_UP_LEAD > now or now - p.due_at > STALE:
+            continue
+        address, name = _counterpart(snap, p)
+        if not address:
+            continue
+        reply_to, account = _reply_fields(snap, p)
+        past = p.due_at <= now
+        ctx = _base_context(snap, p, address, name)
+        ctx["overdue"] = past
+        new_due = add_business_days(max(now, p.due_at), 2, snap.cfg.working_days, snap.cfg.tz)
+        ctx["new_date"] = _local(snap, new_due)
+        out.append(
+            Proposal(
+                kind="promise_follow_up",
+                dedupe_key=f"promise_follow_up:{p.key}",
+                evidence=evidence_of(p.due_at, p.text),
+                title=f"{'Deliver or re-set' if past else 'Deliver'} your promise to {name or address}",
+                reasons={
+                    "why": f"You promised “{_quote(p.text, 160)}” by {_local(snap, p.due_at)}"
+                    + ("; that date has passed." if past else "; that is close."),
+                    "promise": p.text,
+                    "due_at": p.due_at.isoformat(),
+                },
+                account_id=account,
+                to=((address, name),),
+                contact_id=p.contact_id,
+                commitment_id=p.id,
+                reply_to_message_id=reply_to,
+                score=0.9 if past else 0.7,
+                context=ctx,
+            )
+        )
+    return out
+
+
+def reply_needed(snap: Snapshot, now: datetime) -> list[Proposal]:
+    cfg = snap.cfg
+    out = []
+    for p in snap.promises:
+        if p.kind != "request" or p.direction != "to_owner" or p.state not in OPEN:
+            continue
+        origin = _origin(snap, p)
+        if origin is None or now - origin.sent_at > STALE:
+            continue
+        waited = business_days_elapsed(origin.sent_at, now, cfg.working_days, cfg.tz)
+        if waited < cfg.reply_after_business_days:
+            continue
+        if owner_wrote_in_thread_after(snap, p.thread_id or origin.thread_id, origin.sent_at):
+            continue
+        address, name = _counterpart(snap, p)
+        if not address:
+            continue
+        reply_to, account = _reply_fields(snap, p)
+        latest_in = max(
+            (m.id for m in snap.thread(p.thread_id) if m.direction == "in"), default=origin.id
+        )
+        out.append(
+            Proposal(
+                kind="reply_needed",
+                dedupe_key=f"reply_needed:{p.key}",
+                evidence=evidence_of(p.text, latest_in),
+                title=f"Answer {name or address}",
+                reasons={
+                    "why": f"{name or address} asked “{_quote(p.text, 160)}” on "
+                    f"{_local(snap, origin.sent_at)}; unanswered for {waited} business days.",
+                    "request": p.text,
+                    "asked_at": origin.sent_at.isoformat(),
+                    "business_days": waited,
+                    "baseline_at": origin.sent_at.isoformat(),
+                },
+                account_id=account,
+                to=((address, name),),
+                contact_id=p.contact_id,
+                commitment_id=p.id,
+                reply_to_message_id=reply_to,
+                score=min(1.0, 0.6 + 0.1 * waited),
+                context=_base_context(snap, p, address, name),
+            )
+        )
+    return out
+
+
+def nudge(snap: Snapshot, now: datetime) -> list[Proposal]:
+    cfg = snap.cfg
+    out = []
+    for p in snap.promises:
+        if p.direction == "to_owner" and p.kind == "commitment":
+            # someone's promise to the owner, late by a business day
+            if p.state not in ("open", "late") or p.due_at is None:
+                continue
+            late_since = add_business_days(p.due_at, 1, cfg.working_days, cfg.tz)
+            if p.state != "late" and now < late_since:
+                continue
+            if now - p.due_at > STALE:
+                continue
+            why = "promised you “{text}” by {due}; it has not arrived."
+            baseline = p.due_at
+        elif p.direction == "by_owner" and p.kind == "request":
+            # the owner's question, unanswered for too long
+            origin = _origin(snap, p)
+            if p.state not in ("open", "unanswered") or origin is None:
+                continue
+            waited = business_days_elapsed(origin.sent_at, now, cfg.working_days, cfg.tz)
+            if waited < cfg.reply_after_business_days + NUDGE_EXTRA_BUSINESS_DAYS:
+                continue
+            if now - origin.sent_at > STALE:
+                continue
+            why = "has not answered your question “{text}” " + f"for {waited} business days."
+            baseline = origin.sent_at
+        else:
+            continue
+        address, name = _counterpart(snap, p)
+        if not address or they_wrote_in_thread_after(snap, p.thread_id, address, baseline):
+            continue
+        reply_to, account = _reply_fields(snap, p)
+        ctx = _base_context(snap, p, address, name)
+        ctx["their_promise"] = p.kind == "commitment"
+        due = _local(snap, p.due_at) if p.due_at else ""
+        out.append(
+            Proposal(
+                kind="nudge",
+                dedupe_key=f"nudge:{p.key}",
+                evidence=evidence_of(p.due_at, p.state == "late", p.text),
+                title=f"Nudge {name or address}",
+                reasons={
+                    "why": f"{name or address} " + why.format(text=_quote(p.text, 160), due=due),
+                    "quoted": p.text,
+                    "baseline_at": baseline.isoformat(),
+                },
+                account_id=account,
+                to=((address, name),),
+                contact_id=p.contact_id,
+                commitment_id=p.id,
+                reply_to_message_id=reply_to,
+                score=0.6,
+                context=ctx,
+            )
+        )
+    return out

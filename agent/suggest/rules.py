@@ -1,0 +1,237 @@
+"""Rules about meetings and silences: thank_you, check_in, reconnect_hold (pure).
+
+Every rule is ``rule(snapshot, now) -> list[Proposal]`` and reads nothing but the snapshot.
+The rules about promises and requests live in :mod:`rapportd.agent.suggest.promise_rules`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from rapportd.agent.suggest.proposal import Proposal, clean_subject, evidence_of, first_name
+from rapportd.agent.suggest.snapshot import ContactSnap, MeetingSnap, Snapshot
+from rapportd.agent.suggest.timeutil import free_slots
+
+CHECK_IN_OVERDUE = 1.0  # overdue score: 1 = only one gap in ten was this long
+CHECK_IN_MIN_INTERACTIONS = 3
+RECONNECT_STRENGTH = 0.6
+RECONNECT_MINUTES = 30
+RECONNECT_HORIZON = timedelta(days=7)
+RECONNECT_LEAD = timedelta(days=1)  # leave the owner a day to see the hold
+
+Rule = Callable[[Snapshot, datetime], list[Proposal]]
+
+
+def busy_intervals(snap: Snapshot) -> list[tuple[datetime, datetime]]:
+    """The owner's busy time from stored events: not declined, not cancelled, not transparent;
+    rapportd's own proposed holds count as busy too, so two holds never share a slot."""
+    out = [
+        (m.start, m.end)
+        for m in snap.meetings
+        if not m.deleted
+        and m.status != "cancelled"
+        and m.self_response != "declined"
+        and m.transparency != "transparent"
+    ]
+    out.extend(snap.own_holds)
+    return out
+
+
+def external_attendees(snap: Snapshot, m: MeetingSnap) -> list[tuple[str, str]]:
+    return [
+        (p.email, p.name)
+        for p in m.attendees
+        if not p.is_self and p.response != "declined" and snap.is_external(p.email)
+    ]
+
+
+def wrote_to_since(
+    snap: Snapshot, addresses: set[str], since: datetime, ignore_tag: str = ""
+) -> bool:
+    """Whether the owner sent anything to one of ``addresses`` at or after ``since``."""
+    for msg in snap.messages:
+        if msg.direction != "out" or msg.sent_at < since:
+            continue
+        if ignore_tag and msg.rapportd_tag == ignore_tag:
+            continue
+        if addresses.intersection(msg.recipients):
+            return True
+    return False
+
+
+def meeting_excluded(snap: Snapshot, m: MeetingSnap) -> str | None:
+    """Why a meeting gets no thank-you (None if it may)."""
+    if m.deleted or m.status == "cancelled":
+        return "cancelled"
+    if m.self_response == "declined":
+        return "declined"
+    if m.rapportd_tag:
+        return "rapportd's own hold"
+    if m.all_day:
+        return "all-day event"
+    if len(m.attendees) >= snap.cfg.large_meeting_size:
+        return "large meeting"
+    if m.is_recurring:
+        return "recurring meeting"
+    if not external_attendees(snap, m):
+        return "internal meeting"
+    return None
+
+
+def thank_you(snap: Snapshot, now: datetime) -> list[Proposal]:
+    window = timedelta(hours=snap.cfg.thank_you_window_hours)
+    out: list[Proposal] = []
+    for m in snap.meetings:
+        if not (m.end <= now <= m.end + window) or meeting_excluded(snap, m):
+            continue
+        people = external_attendees(snap, m)
+        if wrote_to_since(snap, {e for e, _ in people}, m.start):
+            continue
+        names = [n or e for e, n in people]
+        contact = snap.contact_for(people[0][0])
+        local = m.start.astimezone(snap.cfg.tz)
+        out.append(
+            Proposal(
+                kind="thank_you",
+                dedupe_key=f"thank_you:{m.key}",
+                evidence=evidence_of(m.start, m.end, sorted(e for e, _ in people)),
+                title=f"Thank {', '.join(names)} for “{m.summary or 'the meeting'}”",
+                reasons={
+                    "why": f"You met {', '.join(names)} on {local:%A %d %B} ({m.summary or 'no title'}), "
+                    "people outside your organisation, and have not written to them since.",
+                    "meeting": m.summary,
+                    "ended_at": m.end.isoformat(),
+                },
+                account_id=m.account_id,
+                to=tuple(people),
+                contact_id=contact.id if contact else None,
+                event_id=m.id,
+                score=0.8,
+                context={
+                    "first_name": first_name(people[0][1], people[0][0]),
+                    "names": [first_name(n, e) for e, n in people],
+                    "meeting_title": m.summary,
+                    "meeting_date": f"{local:%A %d %B}",
+                    "meeting_day": f"{local:%A}",
+                    "stage": contact.stage if contact else "",
+                },
+            )
+        )
+    return out
+
+
+def last_topic(snap: Snapshot, c: ContactSnap) -> str:
+    for msg in reversed(snap.messages):
+        if msg.sender in c.addresses or c.addresses.intersection(msg.recipients):
+            subject = clean_subject(msg.subject)
+            if subject:
+                return subject
+    return ""
+
+
+def _drifting(snap: Snapshot, now: datetime) -> list[ContactSnap]:
+    out = []
+    for c in snap.contacts.values():
+        if c.is_automated or not c.address or c.address in snap.owner_addresses:
+            continue
+        if c.last_interaction_at is None or c.interaction_count < CHECK_IN_MIN_INTERACTIONS:
+            continue
+        if (c.overdue_score or 0.0) < CHECK_IN_OVERDUE or c.last_interaction_at > now:
+            continue
+        out.append(c)
+    return out
+
+
+def _silence_reasons(c: ContactSnap, now: datetime) -> dict[str, object]:
+    assert c.last_interaction_at is not None
+    days = (now - c.last_interaction_at).days
+    typical = f"{c.typical_gap_days:.0f}" if c.typical_gap_days else "?"
+    return {
+        "why": f"No contact with {c.name or c.address} for {days} days; you usually are in touch "
+        f"every {typical} days (overdue score {c.overdue_score or 0:.1f}, stage {c.stage or 'unknown'}).",
+        "silence_days": days,
+        "typical_gap_days": c.typical_gap_days,
+        "overdue_score": c.overdue_score,
+        "stage": c.stage,
+        "baseline_at": c.last_interaction_at.isoformat(),
+    }
+
+
+def check_in(snap: Snapshot, now: datetime) -> list[Proposal]:
+    out = []
+    for c in _drifting(snap, now):
+        assert c.last_interaction_at is not None
+        topic = last_topic(snap, c)
+        out.append(
+            Proposal(
+                kind="check_in",
+                dedupe_key=f"check_in:{c.id}:{c.last_interaction_at:%Y-%m-%d}",
+                evidence=evidence_of(c.last_interaction_at),
+                title=f"Check in with {c.name or c.address}",
+                reasons=_silence_reasons(c, now),
+                account_id=_account_for_contact(snap, c),
+                to=((c.address, c.name),),
+                contact_id=c.id,
+                score=min(1.0, 0.4 + 0.2 * (c.overdue_score or 0.0)),
+                context={
+                    "first_name": first_name(c.name, c.address),
+                    "stage": c.stage,
+                    "last_topic": topic,
+                    "silence_days": (now - c.last_interaction_at).days,
+                },
+            )
+        )
+    return out
+
+
+def reconnect_hold(snap: Snapshot, now: datetime) -> list[Proposal]:
+    cfg = snap.cfg
+    busy = busy_intervals(snap)
+    out = []
+    for c in _drifting(snap, now):
+        if (c.strength or 0.0) < RECONNECT_STRENGTH:
+            continue
+        assert c.last_interaction_at is not None
+        slot = next(
+            free_slots(
+                busy,
+                start=now + RECONNECT_LEAD,
+                end=now + RECONNECT_LEAD + RECONNECT_HORIZON,
+                minutes=RECONNECT_MINUTES,
+                working_hours=cfg.working_hours,
+                working_days=cfg.working_days,
+                tz=cfg.tz,
+            ),
+            None,
+        )
+        if slot is None:
+            continue
+        busy.append(slot)
+        reasons = _silence_reasons(c, now)
+        reasons["why"] = f"{reasons['why']} A strong tie drifting: time to call or meet."
+        out.append(
+            Proposal(
+                kind="reconnect_hold",
+                dedupe_key=f"reconnect_hold:{c.id}:{c.last_interaction_at:%Y-%m-%d}",
+                evidence=evidence_of(c.last_interaction_at),
+                title=f"Call or meet {c.name or c.address}",
+                reasons=reasons,
+                account_id=_account_for_contact(snap, c),
+                to=((c.address, c.name),),
+                contact_id=c.id,
+                hold_start=slot[0],
+                hold_end=slot[1],
+                score=min(1.0, 0.5 + 0.2 * (c.overdue_score or 0.0)),
+                context={"first_name": first_name(c.name, c.address), "name": c.name or c.address},
+            )
+        )
+    return out
+
+
+def _account_for_contact(snap: Snapshot, c: ContactSnap) -> int | None:
+    """The account the owner last used with this contact, else the default account."""
+    for msg in reversed(snap.messages):
+        if msg.sender in c.addresses or c.addresses.intersection(msg.recipients):
+            return msg.account_id
+    return snap.default_account()

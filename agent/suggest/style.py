@@ -1,0 +1,84 @@
+"""The owner's writing habits, learned from their sent mail: greeting, sign-off, signature.
+
+Drafts should read like the owner wrote them: "Hi Ana," or "Hello Ana,", "Best," or
+"Cheers,", and the signature block they actually use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good morning|good afternoon|hiya|morning)\b", re.I)
+SIGN_OFFS = (
+    "best regards",
+    "kind regards",
+    "warm regards",
+    "warmly",
+    "regards",
+    "best wishes",
+    "all the best",
+    "best",
+    "cheers",
+    "thanks",
+    "thank you",
+    "many thanks",
+    "thanks again",
+    "talk soon",
+    "speak soon",
+    "yours",
+    "take care",
+)
+SIGN_OFF = re.compile(
+    r"^\s*(" + "|".join(re.escape(s) for s in SIGN_OFFS) + r")\s*[,!.]?\s*$", re.I
+)
+MAX_SIGNATURE_LINES = 4
+
+
+@dataclass(frozen=True)
+class Style:
+    greeting: str = "Hi"  # the word before the first name
+    sign_off: str = "Best,"
+    signature: str = ""  # the lines after the sign-off (name, title)
+    samples: int = 0
+
+    def greet(self, first_name: str) -> str:
+        return f"{self.greeting} {first_name}," if first_name else f"{self.greeting},"
+
+
+def learn_style(sent_texts: Iterable[str], owner_name: str = "") -> Style:
+    """The most common greeting word, sign-off line and signature block in ``sent_texts``."""
+    greetings: Counter[str] = Counter()
+    sign_offs: Counter[str] = Counter()
+    signatures: Counter[str] = Counter()
+    n = 0
+    for text in sent_texts:
+        lines = [ln.rstrip() for ln in text.strip().splitlines()]
+        if not lines:
+            continue
+        n += 1
+        g = GREETING.match(lines[0])
+        if g:
+            greetings[g.group(1).capitalize()] += 1
+        for i in range(len(lines) - 1, max(-1, len(lines) - 2 - MAX_SIGNATURE_LINES), -1):
+            if SIGN_OFF.match(lines[i]):
+                word = lines[i].strip()
+                if not word.endswith((",", "!", ".")):
+                    word += ","
+                sign_offs[word[0].upper() + word[1:]] += 1
+                tail = "\n".join(ln.strip() for ln in lines[i + 1 :] if ln.strip())
+                if tail:
+                    signatures[tail] += 1
+                break
+    greeting = greetings.most_common(1)[0][0] if greetings else "Hi"
+    sign_off = sign_offs.most_common(1)[0][0] if sign_offs else "Best,"
+    signature = ""
+    if signatures:
+        block, count = signatures.most_common(1)[0]
+        if count >= 2 or n <= 2:
+            signature = block
+    if not signature and owner_name:
+        signature = owner_name.split()[0]
+    return Style(greeting=greeting, sign_off=sign_off, signature=signature, samples=n)
