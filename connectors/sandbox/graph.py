@@ -1,0 +1,338 @@
+"""Microsoft Graph v1.0 as the sandbox serves it (under ``/v1.0``).
+
+Every call goes through :func:`rapportd.connectors.sandbox.calls.api_call` with
+``provider="microsoft"``: bearer token, faults (endpoint names ``graph.<resource>.<verb>``,
+e.g. ``graph.messages.delta``), at most ``graph_concurrency`` calls in flight per mailbox
+and ``graph_requests_per_10min`` per 10 minutes (429 + ``Retry-After``), then the handler
+under the sandbox lock. Errors have Graph's shape: ``{"error": {"code", "message",
+"innerError"}}``.
+
+``POST /v1.0/$batch`` runs each of its (at most 20) requests through the same app, one
+after the other, so each is authenticated, throttled and fault-injected on its own and
+answered separately (a 429 can hide inside a 200 batch).
+
+Handlers live in :mod:`graph_mail` and :mod:`graph_calendar`; ids, OData options and
+``Prefer`` parsing in :mod:`graph_ids`; JSON shapes in :mod:`graph_shapes`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from rapportd.connectors.sandbox import graph_calendar as cal
+from rapportd.connectors.sandbox import graph_mail as mail
+from rapportd.connectors.sandbox.calls import ApiError, CallContext, api_call
+from rapportd.connectors.sandbox.microsoft_oauth import object_id
+from rapportd.connectors.sandbox.state import Sandbox
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+MAX_BATCH = 20
+KEEP_HEADERS = {
+    "content-type": "Content-Type",
+    "retry-after": "Retry-After",
+    "location": "Location",
+    "preference-applied": "Preference-Applied",
+}
+MAIL_READ = ("Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic")
+MAIL_WRITE = ("Mail.ReadWrite",)
+CAL_READ = ("Calendars.Read", "Calendars.ReadWrite")
+CAL_WRITE = ("Calendars.ReadWrite",)
+USER_READ = ("User.Read", "User.ReadBasic.All", "User.Read.All")
+SETTINGS_READ = ("MailboxSettings.Read", "MailboxSettings.ReadWrite")
+
+# Google-flavoured reasons the shared pipeline raises -> Graph error codes.
+GRAPH_CODES = {
+    "rateLimitExceeded": "TooManyRequests",
+    "userRateLimitExceeded": "TooManyRequests",
+    "required": "InvalidAuthenticationToken",
+    "authError": "InvalidAuthenticationToken",
+    "insufficientPermissions": "ErrorAccessDenied",
+    "forbidden": "ErrorAccessDenied",
+    "notFound": "ErrorItemNotFound",
+    "duplicate": "ErrorItemAlreadyExists",
+    "parseError": "BadRequest",
+}
+
+
+def graph_error(err: ApiError) -> Response:
+    code = GRAPH_CODES.get(err.reason, err.reason)
+    if err.reason == "backendError":
+        code = "ServiceUnavailable" if err.status == 503 else "InternalServerError"
+    if err.status == 401:
+        message = (
+            "Access token has expired or is not yet valid."
+            if err.reason == "authError"
+            else "Access token is empty."
+        )
+    else:
+        message = err.message
+    body = {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                "request-id": str(uuid.uuid4()),
+                "client-request-id": str(uuid.uuid4()),
+            },
+        }
+    }
+    headers: dict[str, str] = {}
+    if err.retry_after is not None or err.status == 429:
+        headers["Retry-After"] = str(max(1, round(err.retry_after or 1)))
+    if err.status == 401:
+        headers["WWW-Authenticate"] = (
+            'Bearer realm="", authorization_uri='
+            '"https://login.microsoftonline.com/common/oauth2/'
+            'authorize", client_id="00000003-0000-0000-c000-'
+            '000000000000"'
+        )
+    return JSONResponse(body, status_code=err.status, headers=headers)
+
+
+GONE = ApiError(410, "syncStateNotFound", "The sync state generation is invalid or has expired.")
+
+
+def _view(
+    endpoint: str, scopes: tuple[str, ...], handler: Callable[..., Any], *params: str
+) -> Callable[[Request], Any]:
+    async def view(request: Request) -> Response:
+        args = [request.path_params[p] for p in params]
+        return await api_call(
+            request,
+            endpoint,
+            lambda ctx: handler(ctx, *args),
+            provider="microsoft",
+            scopes_any=scopes,
+            render=graph_error,
+            gone=GONE,
+        )
+
+    view.__name__ = endpoint.replace(".", "_")
+    return view
+
+
+def me(ctx: CallContext) -> dict[str, Any]:
+    account = ctx.account
+    given, _, surname = (account.display_name or account.address).partition(" ")
+    return {
+        "@odata.context": f"{mail.base_url(ctx)}/$metadata#users/$entity",
+        "businessPhones": [],
+        "displayName": account.display_name or account.address,
+        "givenName": given,
+        "surname": surname or None,
+        "jobTitle": None,
+        "mail": account.address,
+        "mobilePhone": None,
+        "officeLocation": None,
+        "preferredLanguage": "en-US",
+        "userPrincipalName": account.address,
+        "id": object_id(account.address),
+    }
+
+
+def mailbox_settings(ctx: CallContext, part: str = "") -> dict[str, Any]:
+    tz = ctx.account.timezone or "UTC"
+    data: dict[str, Any] = {
+        "archiveFolder": "AQMkADAwATM0MDAAMS1hYgBkYy0wYgA1ZC0wMAItMDAKAC4AAAMhM",
+        "timeZone": tz,
+        "delegateMeetingMessageDeliveryOptions": "sendToDelegateOnly",
+        "dateFormat": "yyyy-MM-dd",
+        "timeFormat": "HH:mm",
+        "userPurpose": "user",
+        "automaticRepliesSetting": {"status": "disabled", "externalAudience": "none"},
+        "language": {"locale": "en-US", "displayName": "English (United States)"},
+        "workingHours": {
+            "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
+            "startTime": "08:00:00.0000000",
+            "endTime": "17:00:00.0000000",
+            "timeZone": {"name": tz},
+        },
+    }
+    if part:
+        key = next((k for k in data if k.lower() == part.lower()), None)
+        if key is None:
+            raise ApiError(400, "BadRequest", f"Unknown mailbox setting {part}.")
+        return {
+            "@odata.context": f"{mail.base_url(ctx)}/$metadata#users('{ctx.account.address}')"
+            f"/mailboxSettings/{key}",
+            "value": data[key],
+        }
+    data["@odata.context"] = (
+        f"{mail.base_url(ctx)}/$metadata#users('{ctx.account.address}')/mailboxSettings"
+    )
+    return data
+
+
+# --------------------------------------------------------------------------- $batch
+def _batch_error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+async def batch(request: Request) -> Response:
+    """JSON batching: at most 20 requests, each run through the app and answered alone."""
+    try:
+        payload = json.loads(await request.body() or b"{}")
+        requests = payload["requests"]
+        if not isinstance(requests, list):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        return _batch_error(400, "BadRequest", "Invalid batch payload: 'requests' is required.")
+    if len(requests) > MAX_BATCH:
+        return _batch_error(
+            400, "BadRequest", f"Number of batch request steps exceeds the maximum of {MAX_BATCH}."
+        )
+    ids = [str((r or {}).get("id", "")) for r in requests]
+    if any(not i for i in ids) or len(set(ids)) != len(ids):
+        return _batch_error(400, "BadRequest", "Each batch request needs a unique id.")
+    origin = f"{request.url.scheme}://{request.url.netloc}"
+    auth = request.headers.get("authorization", "")
+    responses = []
+    transport = httpx.ASGITransport(app=request.app)
+    async with httpx.AsyncClient(transport=transport, base_url=origin) as client:
+        for item in requests:
+            responses.append(await _run_one(client, item, auth))
+    return JSONResponse({"responses": responses})
+
+
+async def _run_one(client: httpx.AsyncClient, item: dict[str, Any], auth: str) -> dict[str, Any]:
+    rid = str(item.get("id"))
+    method = str(item.get("method") or "GET").upper()
+    url = str(item.get("url") or "")
+    if not url or url.startswith(("http://", "https://")):
+        return {
+            "id": rid,
+            "status": 400,
+            "headers": {"Content-Type": "application/json"},
+            "body": {"error": {"code": "BadRequest", "message": "Invalid request URL."}},
+        }
+    headers = {str(k): str(v) for k, v in (item.get("headers") or {}).items()}
+    if auth:
+        headers.setdefault("Authorization", auth)
+    content = None
+    if item.get("body") is not None:
+        content = json.dumps(item["body"]).encode()
+        headers.setdefault("Content-Type", "application/json")
+    try:
+        resp = await client.request(
+            method, "/v1.0/" + url.lstrip("/"), headers=headers, content=content
+        )
+    except Exception:
+        return {
+            "id": rid,
+            "status": 504,
+            "headers": {"Content-Type": "application/json"},
+            "body": {"error": {"code": "GatewayTimeout", "message": "The request timed out."}},
+        }
+    out_headers = {
+        KEEP_HEADERS[k.lower()]: v for k, v in resp.headers.items() if k.lower() in KEEP_HEADERS
+    }
+    body: Any = None
+    if resp.content:
+        try:
+            body = resp.json()
+        except ValueError:
+            body = resp.text
+    return {"id": rid, "status": resp.status_code, "headers": out_headers, "body": body}
+
+
+# --------------------------------------------------------------------------- routes
+def routes(sandbox: Sandbox | None = None) -> list[BaseRoute]:
+    v = _view
+    graph = [
+        Route("/$batch", batch, methods=["POST"]),
+        Route("/me", v("graph.me.get", USER_READ, me), methods=["GET"]),
+        Route(
+            "/me/mailboxSettings",
+            v("graph.mailboxSettings.get", SETTINGS_READ, mailbox_settings),
+            methods=["GET"],
+        ),
+        Route(
+            "/me/mailboxSettings/{part}",
+            v("graph.mailboxSettings.get", SETTINGS_READ, mailbox_settings, "part"),
+            methods=["GET"],
+        ),
+        Route(
+            "/me/mailFolders/{folder}/messages/delta",
+            v("graph.messages.delta", MAIL_READ, mail.mail_delta, "folder"),
+            methods=["GET"],
+        ),
+        Route(
+            "/me/mailFolders/{folder}/messages",
+            v("graph.messages.list", MAIL_READ, mail.list_messages, "folder"),
+            methods=["GET"],
+        ),
+        Route(
+            "/me/messages", v("graph.messages.list", MAIL_READ, mail.list_messages), methods=["GET"]
+        ),
+        Route(
+            "/me/messages",
+            v("graph.messages.create", MAIL_WRITE, mail.create_message),
+            methods=["POST"],
+        ),
+        Route(
+            "/me/messages/{id}/createReply",
+            v("graph.messages.createReply", MAIL_WRITE, mail.create_reply, "id"),
+            methods=["POST"],
+        ),
+        Route(
+            "/me/messages/{id}",
+            v("graph.messages.get", MAIL_READ, mail.get_message, "id"),
+            methods=["GET"],
+        ),
+        Route(
+            "/me/messages/{id}",
+            v("graph.messages.update", MAIL_WRITE, mail.patch_message, "id"),
+            methods=["PATCH"],
+        ),
+        Route(
+            "/me/messages/{id}",
+            v("graph.messages.delete", MAIL_WRITE, mail.delete_message, "id"),
+            methods=["DELETE"],
+        ),
+        Route(
+            "/me/calendarView/delta",
+            v("graph.events.delta", CAL_READ, cal.calendar_delta),
+            methods=["GET"],
+        ),
+        Route(
+            "/me/calendarView",
+            v("graph.calendarView.list", CAL_READ, cal.calendar_view),
+            methods=["GET"],
+        ),
+        Route(
+            "/me/calendar/getSchedule",
+            v("graph.calendar.getSchedule", CAL_READ, cal.get_schedule),
+            methods=["POST"],
+        ),
+        Route("/me/events", v("graph.events.list", CAL_READ, cal.list_events), methods=["GET"]),
+        Route(
+            "/me/events", v("graph.events.create", CAL_WRITE, cal.create_event), methods=["POST"]
+        ),
+        Route(
+            "/me/calendar/events",
+            v("graph.events.create", CAL_WRITE, cal.create_event),
+            methods=["POST"],
+        ),
+        Route(
+            "/me/events/{id}", v("graph.events.get", CAL_READ, cal.get_event, "id"), methods=["GET"]
+        ),
+        Route(
+            "/me/events/{id}",
+            v("graph.events.update", CAL_WRITE, cal.patch_event, "id"),
+            methods=["PATCH"],
+        ),
+        Route(
+            "/me/events/{id}",
+            v("graph.events.delete", CAL_WRITE, cal.delete_event, "id"),
+            methods=["DELETE"],
+        ),
+    ]
+    return [Mount("/v1.0", routes=graph)]
