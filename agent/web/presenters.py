@@ -1,0 +1,280 @@
+"""Rows -> what a page shows. Pure where it can be: the only reads are owner-scoped ones
+through :mod:`rapportd.agent.web.queries`.
+
+A :class:`Card` is one suggestion as the review page shows it: the draft or the hold's
+time, and the reasons in plain words (the meeting it follows, the promise quoted with its
+due date and a link to the thread, the contact's rhythm with a small chart, the stage).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rapportd.agent.store.models import Account, Commitment, Contact, Message, Suggestion
+from rapportd.agent.suggest.config import HOLD_KINDS
+from rapportd.agent.suggest.feedback import person_edited
+from rapportd.agent.web import links, queries
+from rapportd.agent.web.charts import interaction_chart, rhythm_sentence
+from sqlalchemy.orm import Session
+
+GROUPS: list[tuple[str, str, frozenset[str]]] = [
+    ("thank_you", "Thank-you drafts", frozenset({"thank_you"})),
+    ("holds", "Holds to accept", frozenset({"promise_hold", "reconnect_hold"})),
+    ("promises", "Promises due", frozenset({"promise_follow_up", "nudge"})),
+    ("replies", "Replies owed", frozenset({"reply_needed"})),
+    ("check_ins", "Check-ins", frozenset({"check_in"})),
+]
+KIND_LABELS = {
+    "thank_you": "Thank-you draft",
+    "promise_hold": "Hold for a promise",
+    "promise_follow_up": "Promise follow-up draft",
+    "reply_needed": "Reply draft",
+    "nudge": "Nudge draft",
+    "check_in": "Check-in draft",
+    "reconnect_hold": "Hold to reconnect",
+}
+STATUS_LABELS = {
+    "proposed": "proposed",
+    "pending": "being written to your mailbox",
+    "written": "in your mailbox",
+    "accepted": "accepted",
+    "sent": "sent",
+    "sent_edited": "sent (edited)",
+    "dismissed": "dismissed",
+    "snoozed": "snoozed",
+    "expired": "expired",
+    "moot": "no longer needed",
+}
+LIVE = ("proposed", "pending", "written", "snoozed")
+
+
+def group_of(kind: str) -> str:
+    for key, _label, kinds in GROUPS:
+        if kind in kinds:
+            return key
+    return "check_ins"
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def when(dt: datetime | None, tz: str) -> str:
+    if dt is None:
+        return ""
+    return dt.astimezone(zone(tz)).strftime("%a %d %b %Y, %H:%M")
+
+
+def day(dt: datetime | None, tz: str) -> str:
+    if dt is None:
+        return ""
+    return dt.astimezone(zone(tz)).strftime("%a %d %b %Y")
+
+
+def _parse(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def address_text(item: Any) -> str:
+    if isinstance(item, list | tuple) and item:
+        email, name = str(item[0]), str(item[1]) if len(item) > 1 else ""
+    elif isinstance(item, dict):
+        email, name = str(item.get("email", "")), str(item.get("name", ""))
+    else:
+        email, name = str(item), ""
+    return f"{name} <{email}>" if name else email
+
+
+@dataclass
+class Fact:
+    label: str
+    text: str
+    link: str | None = None
+    link_text: str = ""
+
+
+@dataclass
+class Card:
+    id: int
+    kind: str
+    kind_label: str
+    group: str
+    title: str
+    status: str
+    status_label: str
+    created: str
+    is_hold: bool
+    hold_when: str = ""
+    to: list[str] = field(default_factory=list)
+    subject: str = ""
+    body: str = ""
+    why: str = ""
+    facts: list[Fact] = field(default_factory=list)
+    chart: str = ""
+    contact_id: int | None = None
+    contact_name: str = ""
+    open_link: str | None = None
+    open_label: str = ""
+    person_edited: bool = False
+    snoozed_until: str = ""
+    live: bool = True
+    provider: str = "your mailbox"
+
+
+@dataclass
+class CardContext:
+    """What building cards needs, fetched once per page."""
+
+    db: Session
+    owner_id: int
+    tz: str
+    now: datetime
+    accounts: dict[int, Account]
+    contacts: dict[int, Contact]
+
+
+def card_context(
+    db: Session, owner_id: int, tz: str, now: datetime, rows: list[Suggestion]
+) -> CardContext:
+    accounts = {a.id: a for a in queries.accounts_of(db, owner_id)}
+    ids = {s.contact_id for s in rows if s.contact_id is not None}
+    return CardContext(db, owner_id, tz, now, accounts, queries.contacts_by_id(db, owner_id, ids))
+
+
+def _source_message(ctx: CardContext, s: Suggestion, c: Commitment | None) -> Message | None:
+    mid = c.message_id if c is not None and c.message_id else s.reply_to_message_id
+    if mid is None:
+        return None
+    msg = ctx.db.get(Message, mid)
+    return msg if msg is not None and msg.owner_id == ctx.owner_id else None
+
+
+def _quote(text: str, limit: int = 240) -> str:
+    text = " ".join(text.split())
+    return f"“{text[: limit - 1]}…”" if len(text) > limit else f"“{text}”"
+
+
+def _promise_facts(ctx: CardContext, s: Suggestion, account: Account | None) -> list[Fact]:
+    r = s.reasons or {}
+    commitment = ctx.db.get(Commitment, s.commitment_id) if s.commitment_id else None
+    if commitment is not None and commitment.owner_id != ctx.owner_id:
+        commitment = None
+    msg = _source_message(ctx, s, commitment)
+    if msg is not None:
+        account = ctx.accounts.get(msg.account_id, account)
+    thread = (commitment.thread_id if commitment else "") or (msg.thread_id if msg else "")
+    link = links.thread_link(account, thread_id=thread, message_id=msg.provider_id if msg else "")
+    link_text = f"the thread in {links.provider_name(account)}"
+    facts = []
+    for key, label in (
+        ("promise", "You promised"),
+        ("request", "They asked"),
+        ("quoted", "Quoted"),
+    ):
+        if r.get(key):
+            facts.append(Fact(label, _quote(str(r[key])), link, link_text))
+    due = _parse(r.get("due_at")) or (commitment.due_at if commitment else None)
+    if due is not None and r.get("promise"):
+        overdue = " (passed)" if due < ctx.now else ""
+        facts.append(Fact("Due", day(due, ctx.tz) + overdue))
+    asked = _parse(r.get("asked_at"))
+    if asked is not None:
+        waited = r.get("business_days")
+        extra = f", unanswered for {waited} business days" if waited else ""
+        facts.append(Fact("Asked on", day(asked, ctx.tz) + extra))
+    if not facts and link:
+        facts.append(Fact("Thread", "", link, link_text))
+    return facts
+
+
+def build_card(ctx: CardContext, s: Suggestion, *, with_chart: bool = True) -> Card:
+    account = ctx.accounts.get(s.account_id) if s.account_id is not None else None
+    contact = ctx.contacts.get(s.contact_id) if s.contact_id is not None else None
+    r = s.reasons or {}
+    is_hold = s.kind in HOLD_KINDS
+    card = Card(
+        id=s.id,
+        kind=s.kind,
+        kind_label=KIND_LABELS.get(s.kind, s.kind),
+        group=group_of(s.kind),
+        title=s.title,
+        status=s.status,
+        status_label=STATUS_LABELS.get(s.status, s.status),
+        created=when(s.created_at, ctx.tz),
+        is_hold=is_hold,
+        to=[address_text(a) for a in (s.to_addrs or [])],
+        subject=s.subject,
+        body=s.body,
+        why=str(r.get("why", "")),
+        contact_id=contact.id if contact else None,
+        contact_name=(contact.display_name or contact.primary_address) if contact else "",
+        live=s.status in LIVE,
+        provider=links.provider_name(account),
+    )
+    if is_hold:
+        end = f" – {s.hold_end.astimezone(zone(ctx.tz)):%H:%M}" if s.hold_end else ""
+        card.hold_when = when(s.hold_start, ctx.tz) + end
+    if s.status == "snoozed" and s.snoozed_until:
+        card.snoozed_until = when(s.snoozed_until, ctx.tz)
+    if r.get("meeting") is not None:
+        ended = _parse(r.get("ended_at"))
+        card.facts.append(
+            Fact("Meeting", f"{r.get('meeting') or 'untitled'}, ended {when(ended, ctx.tz)}")
+        )
+    card.facts += _promise_facts(ctx, s, account)
+    if contact is not None:
+        silence = (
+            (ctx.now - contact.last_interaction_at).days if contact.last_interaction_at else None
+        )
+        if r.get("silence_days") is not None:
+            silence = int(r["silence_days"])
+        rhythm = rhythm_sentence(r.get("typical_gap_days") or contact.typical_gap_days, silence)
+        if rhythm:
+            card.facts.append(Fact("Rhythm", rhythm))
+        stage = str(r.get("stage") or contact.stage or "")
+        if stage:
+            card.facts.append(Fact("Stage", stage))
+        if with_chart:
+            addresses = queries.contact_addresses(ctx.db, ctx.owner_id, contact)
+            points = queries.interactions(
+                ctx.db, ctx.owner_id, addresses, since=ctx.now - timedelta(weeks=52)
+            )
+            card.chart = interaction_chart(
+                points,
+                end=ctx.now,
+                expected_at=contact.next_expected_at,
+                label=f"Interactions with {card.contact_name}",
+            )
+    ops = queries.operations_for(ctx.db, ctx.owner_id, s.id)
+    create = next((o for o in ops if o.op in ("create_draft", "create_hold")), None)
+    card.person_edited = person_edited(create)
+    if s.status in ("accepted", "written", "sent", "sent_edited"):
+        if is_hold:
+            card.open_link = links.calendar_link(account, s.hold_start)
+            card.open_label = f"Open the day in {'Google Calendar' if account and account.provider == 'google' else 'Outlook'}"
+        else:
+            card.open_link = links.drafts_link(account)
+            card.open_label = f"Open the draft in {card.provider}"
+    return card
+
+
+def grouped(cards: list[Card]) -> list[tuple[str, str, list[Card]]]:
+    """(key, label, cards) for every group, in the page's fixed order, cards newest first."""
+    return [(key, label, [c for c in cards if c.group == key]) for key, label, _ in GROUPS]
+
+
+def card_json(card: Card) -> dict[str, Any]:
+    out = {k: v for k, v in card.__dict__.items() if k not in ("chart", "facts")}
+    out["facts"] = [f.__dict__ for f in card.facts]
+    return out

@@ -1,0 +1,231 @@
+"""Every read the web app makes, always filtered by ``owner_id``.
+
+Nothing in the web app loads a row by id alone: :func:`owned` looks an id up *with* the
+owner, and another owner's id is indistinguishable from one that does not exist (404).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from fastapi import HTTPException
+from rapportd.agent.store.models import (
+    Account,
+    CalendarEvent,
+    Commitment,
+    Contact,
+    ContactIdentity,
+    Message,
+    OutboxOperation,
+    Suggestion,
+    SyncRun,
+)
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+T = TypeVar("T", Account, Contact, Suggestion, Commitment, Message, CalendarEvent)
+
+ACTIONABLE = ("proposed", "pending", "written")
+DONE = ("accepted", "sent", "sent_edited", "dismissed", "expired", "moot")
+VIEWS = ("inbox", "snoozed", "done")
+
+CONTACT_SORTS: dict[str, Any] = {
+    "name": func.lower(Contact.display_name),
+    "strength": Contact.strength,
+    "stage": Contact.stage,
+    "rhythm": Contact.typical_gap_days,
+    "overdue": Contact.overdue_score,
+    "last": Contact.last_interaction_at,
+}
+
+
+def owned(db: Session, model: type[T], owner_id: int, row_id: int) -> T:
+    """The row with this id that belongs to this owner, else 404 (never 403: no hint that
+    the id exists for someone else)."""
+    row = db.scalar(select(model).where(model.id == row_id, model.owner_id == owner_id))
+    if row is None:
+        raise HTTPException(status_code=404, detail="not found")
+    return row
+
+
+def suggestions_in_view(
+    db: Session, owner_id: int, view: str, *, now: datetime, kind: str | None = None
+) -> list[Suggestion]:
+    """``inbox``: waiting for the person (snoozes that ran out come back); ``snoozed``;
+    ``done``: decided or gone. Newest first."""
+    q = select(Suggestion).where(Suggestion.owner_id == owner_id)
+    if view == "snoozed":
+        q = q.where(Suggestion.status == "snoozed", Suggestion.snoozed_until > now)
+    elif view == "done":
+        q = q.where(Suggestion.status.in_(DONE))
+    else:
+        q = q.where(
+            or_(
+                Suggestion.status.in_(ACTIONABLE),
+                (Suggestion.status == "snoozed")
+                & or_(Suggestion.snoozed_until.is_(None), Suggestion.snoozed_until <= now),
+            )
+        )
+    if kind:
+        q = q.where(Suggestion.kind == kind)
+    return list(db.scalars(q.order_by(Suggestion.created_at.desc(), Suggestion.id.desc())))
+
+
+def view_counts(db: Session, owner_id: int, *, now: datetime) -> dict[str, int]:
+    return {v: len(suggestions_in_view(db, owner_id, v, now=now)) for v in VIEWS}
+
+
+def contacts_sorted(
+    db: Session, owner_id: int, *, sort: str = "overdue", descending: bool = True
+) -> list[Contact]:
+    column = CONTACT_SORTS.get(sort, Contact.overdue_score)
+    order = column.desc() if descending else column.asc()
+    q = (
+        select(Contact)
+        .where(Contact.owner_id == owner_id, Contact.is_automated.is_(False))
+        .order_by(column.is_(None), order, Contact.id)
+    )
+    return list(db.scalars(q))
+
+
+@dataclass
+class PromiseCounts:
+    by_owner: int = 0  # what the owner promised, still open
+    to_owner: int = 0  # what others promised the owner, still open
+
+
+def open_promises(db: Session, owner_id: int) -> dict[int, PromiseCounts]:
+    rows = db.execute(
+        select(Commitment.contact_id, Commitment.direction, func.count())
+        .where(
+            Commitment.owner_id == owner_id,
+            Commitment.kind == "commitment",
+            Commitment.state.in_(("open", "late")),
+            Commitment.contact_id.is_not(None),
+        )
+        .group_by(Commitment.contact_id, Commitment.direction)
+    ).all()
+    out: dict[int, PromiseCounts] = defaultdict(PromiseCounts)
+    for contact_id, direction, n in rows:
+        if direction == "by_owner":
+            out[contact_id].by_owner += n
+        else:
+            out[contact_id].to_owner += n
+    return out
+
+
+def contact_commitments(db: Session, owner_id: int, contact_id: int) -> list[Commitment]:
+    q = (
+        select(Commitment)
+        .where(Commitment.owner_id == owner_id, Commitment.contact_id == contact_id)
+        .order_by(Commitment.due_at.desc(), Commitment.id.desc())
+        .limit(50)
+    )
+    return list(db.scalars(q))
+
+
+def contact_addresses(db: Session, owner_id: int, contact: Contact) -> list[str]:
+    found = db.scalars(
+        select(ContactIdentity.address).where(
+            ContactIdentity.owner_id == owner_id, ContactIdentity.contact_id == contact.id
+        )
+    ).all()
+    addresses = {a.lower() for a in found}
+    if contact.primary_address:
+        addresses.add(contact.primary_address.lower())
+    return sorted(addresses)
+
+
+def interactions(
+    db: Session, owner_id: int, addresses: list[str], *, since: datetime, limit: int = 2000
+) -> list[tuple[datetime, str]]:
+    """(when, "in" | "out" | "meeting") with these addresses since ``since``: mail from
+    them, mail to them, meetings with them. Bounded, for a chart."""
+    if not addresses:
+        return []
+    out: list[tuple[datetime, str]] = []
+    inbound = select(Message.sent_at).where(
+        Message.owner_id == owner_id,
+        Message.deleted.is_(False),
+        Message.sent_at >= since,
+        func.lower(Message.from_addr).in_(addresses),
+    )
+    out += [(at, "in") for at in db.scalars(inbound.limit(limit)) if at is not None]
+    to_them = or_(
+        *(
+            func.lower(cast(Message.to_addrs, String)).contains(a, autoescape=True)
+            for a in addresses
+        )
+    )
+    outbound = select(Message.sent_at).where(
+        Message.owner_id == owner_id,
+        Message.deleted.is_(False),
+        Message.direction == "out",
+        Message.sent_at >= since,
+        to_them,
+    )
+    out += [(at, "out") for at in db.scalars(outbound.limit(limit)) if at is not None]
+    with_them = or_(
+        *(
+            func.lower(cast(CalendarEvent.attendees, String)).contains(a, autoescape=True)
+            for a in addresses
+        )
+    )
+    meetings = select(CalendarEvent.start_at).where(
+        CalendarEvent.owner_id == owner_id,
+        CalendarEvent.deleted.is_(False),
+        CalendarEvent.status != "cancelled",
+        CalendarEvent.start_at >= since,
+        with_them,
+    )
+    out += [(at, "meeting") for at in db.scalars(meetings.limit(limit)) if at is not None]
+    out.sort()
+    return out
+
+
+def accounts_of(db: Session, owner_id: int) -> list[Account]:
+    q = select(Account).where(Account.owner_id == owner_id).order_by(Account.id)
+    return list(db.scalars(q))
+
+
+def quota_spent(db: Session, owner_id: int, *, now: datetime) -> dict[int, tuple[int, int]]:
+    """Per account: (requests, quota units) spent by syncs over the last 24 hours."""
+    rows = db.execute(
+        select(SyncRun.account_id, func.sum(SyncRun.requests), func.sum(SyncRun.quota_units))
+        .where(SyncRun.owner_id == owner_id, SyncRun.started_at >= now - timedelta(days=1))
+        .group_by(SyncRun.account_id)
+    ).all()
+    return {aid: (int(r or 0), int(u or 0)) for aid, r, u in rows}
+
+
+def last_sync_errors(db: Session, owner_id: int, account_id: int, limit: int = 5) -> list[SyncRun]:
+    q = (
+        select(SyncRun)
+        .where(
+            SyncRun.owner_id == owner_id,
+            SyncRun.account_id == account_id,
+            SyncRun.status == "error",
+        )
+        .order_by(SyncRun.started_at.desc())
+        .limit(limit)
+    )
+    return list(db.scalars(q))
+
+
+def operations_for(db: Session, owner_id: int, suggestion_id: int) -> list[OutboxOperation]:
+    q = (
+        select(OutboxOperation)
+        .where(OutboxOperation.owner_id == owner_id, OutboxOperation.suggestion_id == suggestion_id)
+        .order_by(OutboxOperation.id)
+    )
+    return list(db.scalars(q))
+
+
+def contacts_by_id(db: Session, owner_id: int, ids: set[int]) -> dict[int, Contact]:
+    if not ids:
+        return {}
+    q = select(Contact).where(Contact.owner_id == owner_id, Contact.id.in_(ids))
+    return {c.id: c for c in db.scalars(q)}

@@ -1,0 +1,271 @@
+"""The review pages over a seeded store: sign-in, the grouped suggestions with their
+reasons, the actions (plain POST and htmx), contacts, accounts, settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from rapportd.agent.store.models import Feedback, OutboxOperation, Owner, Suggestion
+from sqlalchemy import select
+
+from .conftest import World, csrf_from
+
+
+def test_pages_need_sign_in(world: World) -> None:
+    with TestClient(world.app) as client:
+        r = client.get("/suggestions", follow_redirects=False)
+        assert r.status_code == 303
+        assert r.headers["location"].startswith("/login?next=")
+        assert client.get("/api/suggestions").status_code == 401
+
+
+def test_wrong_password_is_refused(world: World) -> None:
+    with TestClient(world.app) as client:
+        page = client.get("/login")
+        r = client.post(
+            "/login",
+            data={"email": world.a.email, "password": "nope", "csrf_token": csrf_from(page.text)},
+        )
+        assert r.status_code == 401
+        assert "Wrong email or password" in r.text
+        assert client.get("/api/me").status_code == 401
+
+
+def test_suggestions_grouped_with_reasons(world: World, client_a: tuple[TestClient, str]) -> None:
+    client, _ = client_a
+    r = client.get("/suggestions")
+    assert r.status_code == 200
+    html = r.text
+    for label in (
+        "Thank-you drafts",
+        "Holds to accept",
+        "Promises due",
+        "Replies owed",
+        "Check-ins",
+    ):
+        assert label in html
+    assert "Thank you for the roadmap review" in html  # the draft text
+    assert "usually every ~3 weeks; silent for 9 weeks" in html  # the rhythm
+    assert "I&#39;ll send you the revised proposal by Friday." in html  # the promise quoted
+    assert (
+        "https://mail.google.com/mail/u/?authuser=alice%40example.com#all/18c2f0a1b2c3d4e5" in html
+    )
+    assert "<svg" in html and 'role="img"' in html  # the chart
+    assert "trust" in html  # the stage
+    assert "Bob Stone" not in html and "bob@example.org" not in html
+
+
+def test_accept_hold_plain_post(world: World, client_a: tuple[TestClient, str]) -> None:
+    client, token = client_a
+    sid = world.a.suggestions["promise_hold"]
+    r = client.post(
+        f"/suggestions/{sid}/accept", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    assert r.headers["location"].startswith(f"/suggestions?done=accept&sid={sid}")
+    with world.sessions() as db:
+        s = db.get(Suggestion, sid)
+        assert s is not None and s.status == "accepted"
+        ops = db.scalars(
+            select(OutboxOperation.op).where(OutboxOperation.suggestion_id == sid)
+        ).all()
+        assert "confirm_hold" in ops
+        assert (
+            db.scalar(select(Feedback.outcome).where(Feedback.suggestion_id == sid)) == "accepted"
+        )
+    assert "Accepted." in client.get(r.headers["location"]).text
+
+
+def test_edit_draft_htmx_in_place(world: World, client_a: tuple[TestClient, str]) -> None:
+    client, token = client_a
+    sid = world.a.suggestions["thank_you"]
+    r = client.post(
+        f"/suggestions/{sid}/edit",
+        data={"body": "Hi Ben,\n\nThanks a lot for today!\n", "subject": "Thanks!"},
+        headers={"HX-Request": "true", "X-CSRF-Token": token},
+    )
+    assert r.status_code == 200
+    assert r.text.lstrip().startswith('<article class="card kind-thank_you')
+    assert "Thanks a lot for today!" in r.text and "Draft updated" in r.text
+    with world.sessions() as db:
+        s = db.get(Suggestion, sid)
+        assert s is not None and s.subject == "Thanks!" and "Thanks a lot" in s.body
+        op = db.scalar(
+            select(OutboxOperation).where(
+                OutboxOperation.suggestion_id == sid, OutboxOperation.op == "update_draft"
+            )
+        )
+        assert op is not None and op.state == "pending" and "Thanks a lot" in op.payload["body"]
+
+
+def test_edit_refused_when_changed_in_mailbox(
+    world: World, client_a: tuple[TestClient, str]
+) -> None:
+    client, token = client_a
+    sid = world.a.suggestions["check_in"]
+    with world.sessions() as db, db.begin():
+        op = db.scalar(select(OutboxOperation).where(OutboxOperation.suggestion_id == sid))
+        assert op is not None
+        op.payload = {**op.payload, "last_state": {"edited": True}}
+    page = client.get("/suggestions").text
+    assert "You already changed this draft in Gmail; edit it there." in page
+    r = client.post(f"/suggestions/{sid}/edit", data={"body": "new words", "csrf_token": token})
+    assert r.status_code == 409
+    assert "already changed in the mailbox" in r.text
+    with world.sessions() as db:
+        s = db.get(Suggestion, sid)
+        assert s is not None and "new words" not in s.body
+
+
+def test_snooze_and_dismiss(world: World, client_a: tuple[TestClient, str]) -> None:
+    client, token = client_a
+    snoozed, dismissed = world.a.suggestions["reply_needed"], world.a.suggestions["check_in"]
+    until = (datetime.now(UTC) + timedelta(days=10)).date().isoformat()
+    r = client.post(f"/suggestions/{snoozed}/snooze", data={"until": until, "csrf_token": token})
+    assert r.status_code == 200
+    r = client.post(
+        f"/suggestions/{dismissed}/dismiss", headers={"HX-Request": "true", "X-CSRF-Token": token}
+    )
+    assert r.status_code == 200 and "Dismissed" in r.text
+    with world.sessions() as db:
+        s = db.get(Suggestion, snoozed)
+        assert s is not None and s.status == "snoozed" and s.snoozed_until is not None
+        assert s.snoozed_until.date().isoformat() == until
+        d = db.get(Suggestion, dismissed)
+        assert d is not None and d.status == "dismissed"
+        ops = db.scalars(
+            select(OutboxOperation.op).where(OutboxOperation.suggestion_id == dismissed)
+        ).all()
+        assert "delete_draft" in ops
+    inbox = client.get("/suggestions").text
+    assert f'id="s-{snoozed}"' not in inbox and f'id="s-{dismissed}"' not in inbox
+    assert f'id="s-{snoozed}"' in client.get("/suggestions?view=snoozed").text
+    assert f'id="s-{dismissed}"' in client.get("/suggestions?view=done").text
+
+
+def test_snooze_in_the_past_is_refused(world: World, client_a: tuple[TestClient, str]) -> None:
+    client, token = client_a
+    sid = world.a.suggestions["reply_needed"]
+    r = client.post(f"/suggestions/{sid}/snooze", data={"until": "2001-01-01", "csrf_token": token})
+    assert r.status_code == 409 and "future" in r.text
+    with world.sessions() as db:
+        assert db.get(Suggestion, sid).status == "proposed"  # type: ignore[union-attr]
+
+
+def test_contacts_sorted_and_detail(world: World, client_a: tuple[TestClient, str]) -> None:
+    client, _ = client_a
+    html = client.get("/contacts?sort=strength&order=desc").text
+    assert html.index("Ana Lima") < html.index("Ben Okafor") < html.index("Chloé Martin")
+    html = client.get("/contacts?sort=strength&order=asc").text
+    assert html.index("Chloé Martin") < html.index("Ben Okafor") < html.index("Ana Lima")
+    rows = client.get("/api/contacts?sort=overdue").json()
+    assert rows[0]["name"] == "Ana Lima"
+    chloe = next(r for r in rows if r["name"] == "Chloé Martin")
+    assert chloe["promised_by_you"] == 1
+    detail = client.get(f"/contacts/{world.a.contacts['ana']}")
+    assert detail.status_code == 200 and "<svg" in detail.text and "every ~3 weeks" in detail.text
+
+
+def test_accounts_page(world: World, client_a: tuple[TestClient, str]) -> None:
+    client, _ = client_a
+    html = client.get("/accounts").text
+    assert "alice@example.com" in html and "9 requests, 41 units" in html
+    with world.sessions() as db, db.begin():
+        from rapportd.agent.store.models import Account
+
+        acc = db.get(Account, world.a.account_id)
+        assert acc is not None
+        acc.status = "needs_reconsent"
+    html = client.get("/accounts").text
+    assert "Connect again" in html
+
+
+def test_settings_validated_and_stored(world: World, client_a: tuple[TestClient, str]) -> None:
+    client, token = client_a
+    bad = client.post(
+        "/settings",
+        data={
+            "csrf_token": token,
+            "kinds": ["thank_you"],
+            "quiet_hours": "25:00-7",
+            "working_hours": "09:00-17:00",
+            "working_days": ["0"],
+            "timezone": "Mars/Olympus",
+            "org_domains": "not a domain",
+            "drafts_per_account_per_day": "3",
+        },
+    )
+    assert bad.status_code == 422
+    assert "quiet_hours" in bad.text and "timezone" in bad.text and "org_domains" in bad.text
+    ok = client.post(
+        "/settings",
+        data={
+            "csrf_token": token,
+            "kinds": ["thank_you", "check_in"],
+            "quiet_hours": "22:00-06:30",
+            "working_hours": "08:00-16:00",
+            "working_days": ["0", "1", "2"],
+            "timezone": "Europe/Berlin",
+            "org_domains": "example.com\nExample.NET",
+            "drafts_per_account_per_day": "3",
+            "llm_base_url": "http://127.0.0.1:9/v1",
+            "llm_model": "small",
+        },
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    with world.sessions() as db:
+        owner = db.get(Owner, world.a.owner_id)
+        assert owner is not None
+        assert owner.preferences["suggestions"]["kinds"] == ["thank_you", "check_in"]
+        assert owner.preferences["suggestions"]["drafts_per_account_per_day"] == 3
+        assert owner.preferences["llm"] == {"base_url": "http://127.0.0.1:9/v1", "model": "small"}
+        assert (
+            owner.org_domains == ["example.com", "example.net"]
+            and owner.timezone == "Europe/Berlin"
+        )
+    assert client.get("/api/settings").json()["working_days"] == [0, 1, 2]
+
+
+def test_logout_revokes_the_session(world: World, client_a: tuple[TestClient, str]) -> None:
+    client, token = client_a
+    cookie = client.cookies.get("rapportd_session")
+    r = client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    with TestClient(world.app) as other:
+        other.cookies.set("rapportd_session", cookie or "")
+        assert other.get("/api/me").status_code == 401  # the copied cookie is dead
+
+
+def test_new_session_id_at_sign_in(world: World) -> None:
+    from .conftest import sign_in
+
+    with TestClient(world.app) as client:
+        client.get("/login")
+        sign_in(client, world.a.email)
+        first = client.cookies.get("rapportd_session")
+        sign_in(client, world.a.email)
+        second = client.cookies.get("rapportd_session")
+        assert first and second and first != second
+        with TestClient(world.app) as other:
+            other.cookies.set("rapportd_session", first)
+            assert other.get("/api/me").status_code == 401
+
+
+def test_health_and_security_headers(world: World) -> None:
+    with TestClient(world.app) as client:
+        assert client.get("/healthz").text == "ok"
+        r = client.get("/readyz")
+        assert r.status_code == 200 and r.text == "ready"
+        page = client.get("/login")
+        csp = page.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert page.headers["referrer-policy"] == "same-origin"
+        set_cookie = page.headers["set-cookie"].lower()
+        assert "httponly" in set_cookie and "samesite=lax" in set_cookie
+        assert "<script>" not in page.text  # no inline script anywhere
+        js = client.get("/static/htmx.min.js")
+        assert js.status_code == 200 and "Zero-Clause BSD" in js.text[:400]
