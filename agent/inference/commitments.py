@@ -7,23 +7,30 @@ sender of an incoming message; requests *of the owner* are requests in incoming 
 
 Steps: strip quotes and signature (:func:`rapportd.agent.mailtext.split_reply`) unless the
 caller already did; drop the greeting; split into sentences and clauses
-(:mod:`.sentences`); ask the rules (:mod:`.detect_rules`) about each clause; resolve the
-deadline of each hit (:func:`.dates.resolve_due`). Exclusions (conditionals, hedges,
-declines, past tense, third parties, social questions, boilerplate) are rules too, and every
-result carries the rule names in ``reasons``. Pure, total and bounded: at most
-``MAX_TEXT_CHARS`` of new text are read.
+(:mod:`.sentences`); ask the rules (:mod:`.detect_rules`) about each clause; score the
+sentence with the shipped intent model (:mod:`.intent_model`: p(request), p(commitment));
+combine the two (:func:`decide_flags`: a rule hit survives unless the model finds it
+unlikely, the model alone adds an item only when it is confident, and a model-only
+commitment needs a first-person sentence); resolve the deadline of each item
+(:func:`.dates.resolve_due`). The rules give the kind, the clause and the exclusions
+(conditionals, hedges, declines, past tense, third parties, social questions, boilerplate),
+which are also features of the model; every result carries the rule name and the model's
+scores in ``reasons``. Pure, total and bounded: at most ``MAX_TEXT_CHARS`` of new text are
+read; sentence verdicts are cached (signatures and boilerplate repeat across a mailbox).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal
 
 from rapportd.agent.inference import detect_rules as rules
 from rapportd.agent.inference.dates import DueDate, resolve_due
+from rapportd.agent.inference.intent_model import IntentModel, features, shipped_model
 from rapportd.agent.inference.sentences import split_clauses, split_sentences
 from rapportd.agent.mailtext import split_reply, strip_greeting
 
@@ -38,6 +45,34 @@ _BASE_CONFIDENCE = {
     "need_from_you": 0.75, "lets": 0.6, "imperative": 0.7, "assignment": 0.6, "question": 0.6,
     "assignee_you": 0.7, "appreciated": 0.75, "proposal": 0.6,
 }  # fmt: skip
+# Used when a model file carries no thresholds (calibrated values live in the JSON).
+DEFAULT_THRESHOLDS = {
+    "request_rule": 0.3, "request_model": 0.7, "commitment_rule": 0.3, "commitment_model": 0.8,
+}  # fmt: skip
+SHIPPED: Literal["shipped"] = "shipped"
+# Action-item notation ("Draft SOW (me, by Fri)") is unambiguous and absent from the
+# model's training mail: the model does not veto it.
+_NO_VETO = ("assignee_me", "assignee_you")
+# A request is addressed to the reader: one of these cues must be present for a model-only one.
+_ADDRESSED = frozenset(
+    {
+        "CUE:you",
+        "CUE:q",
+        "CUE:verb_start",
+        "CUE:please",
+        "CUE:polite",
+        "CUE:lets",
+        "CUE:need",
+        "CUE:event",
+    }
+)
+# Exclusions the model may not overrule on its own (see intent_model.exclusions).
+_BLOCKED = {
+    "request": frozenset({"EXCL:social", "EXCL:boiler"}),
+    "commitment": frozenset(
+        {"EXCL:boiler", "EXCL:has_head", "EXCL:head_refused", "EXCL:neg", "EXCL:cond"}
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -73,22 +108,78 @@ def detect(
     recipients: Iterable[str] = (),
     subject: str = "",
     already_stripped: bool = False,
+    model: IntentModel | Literal["shipped"] | None = SHIPPED,
 ) -> list[Detected]:
-    """Commitments and requests in ``text`` (a whole body unless ``already_stripped``)."""
+    """Commitments and requests in ``text`` (a whole body unless ``already_stripped``).
+
+    ``model``: the intent model to combine with the rules (default: the shipped one; None =
+    rules only, as before the model existed)."""
     if not isinstance(text, str) or not text.strip():
         return []
     body = text if already_stripped else split_reply(text)[0]
     body = strip_greeting(body[:MAX_TEXT_CHARS])
     by = sender or "sender"
     to = ", ".join(r for r in recipients if r) or "recipient"
+    chosen = shipped_model() if model == SHIPPED else model
     found: list[Detected] = []
     for sentence in split_sentences(body):
-        for kind, rule, clause in classify_sentence(sentence):
+        for kind, rule, clause, p in analyse_sentence(sentence, chosen):
             due = resolve_due(clause, sent_at, tz)
-            found.append(_item(kind, rule, sentence, clause, due, by, to))
+            found.append(_item(kind, rule, sentence, clause, due, by, to, p))
         if len(found) >= MAX_ITEMS:
             break
     return found
+
+
+@lru_cache(maxsize=65_536)
+def analyse_sentence(
+    sentence: str, model: IntentModel | None
+) -> tuple[tuple[Kind, str, str, float | None], ...]:
+    """``(kind, rule, clause, p)`` per item of one sentence: the rules' hits, kept or vetoed by
+    the model, plus what the model alone is confident about (rule ``"model"``)."""
+    hits = classify_sentence(sentence)
+    if model is None:
+        return tuple((k, r, c, None) for k, r, c in hits)
+    feats = features(sentence, hits)
+    p_request, p_commit = model.scores(feats)
+    out: list[tuple[Kind, str, str, float | None]] = []
+    for kind, p in (("request", p_request), ("commitment", p_commit)):
+        if not decide_flags(kind, feats, p, model.thresholds):
+            continue
+        hit = next((h for h in hits if h[0] == kind), None)
+        rule, clause = (hit[1], hit[2]) if hit else ("model", sentence)
+        out.append((kind, rule, clause, p))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def decide_flags(
+    kind: str, feats: Sequence[str], p: float, thresholds: Mapping[str, float]
+) -> bool:
+    """Whether ``kind`` is reported for a sentence with features ``feats`` and model score ``p``.
+
+    A rule hit is kept when ``p >= <kind>_rule`` (the model vetoes what real mail shows to be
+    unlikely); without a rule hit the model must reach ``<kind>_model``, the sentence must not
+    be one the rules deliberately refuse (social question, boilerplate; for a promise also a
+    hedged/negated/conditional future or a state; for a promise also any sentence where the
+    rules saw a first-person future and turned it down, e.g. "Send me X and I'll ..."), a commitment needs a first-person
+    sentence (the sender is the one who promises) and a request something addressed to the
+    reader (you, a question, an imperative, please, let's, a need, a dated meeting or event) in a sentence the rules do
+    not read as a promise."""
+    t = {**DEFAULT_THRESHOLDS, **thresholds}
+    if f"RULE:{kind}" in feats:
+        if any(f"RULE:{kind}:{r}" in feats for r in _NO_VETO):
+            return True
+        return p >= t[f"{kind}_rule"]
+    blocked = _BLOCKED[kind]
+    if any(f in blocked for f in feats):
+        return False
+    if kind == "commitment" and "CUE:first" not in feats:
+        return False
+    if kind == "request" and (
+        "RULE:commitment" in feats or not any(f in _ADDRESSED for f in feats)
+    ):
+        return False  # a promise, or nothing in it is addressed to the reader
+    return p >= t[f"{kind}_model"]
 
 
 def classify_sentence(sentence: str) -> list[tuple[Kind, str, str]]:
@@ -148,12 +239,24 @@ def _assignee(s: str) -> tuple[Kind, str] | tuple[None, str] | None:
 
 
 def _item(
-    kind: Kind, rule: str, sentence: str, clause: str, due: DueDate | None, by: str, to: str
+    kind: Kind,
+    rule: str,
+    sentence: str,
+    clause: str,
+    due: DueDate | None,
+    by: str,
+    to: str,
+    p: float | None = None,
 ) -> Detected:
-    confidence = _BASE_CONFIDENCE.get(rule, 0.6) + (0.05 if due else 0.0)
+    base = _BASE_CONFIDENCE.get(rule, 0.6)
+    if p is not None:
+        base = p if rule == "model" else (base + p) / 2
+    confidence = base + (0.05 if due else 0.0)
     if sentence.rstrip().endswith("?") and kind == "request":
         confidence += 0.03
     reasons: dict[str, object] = {"rule": rule, "clause": clause}
+    if p is not None:
+        reasons["p_model"] = round(p, 3)
     if due:
         reasons["due_rule"] = due.rule
     return Detected(

@@ -7,8 +7,12 @@ phone numbers, dates, imperatives), mobile footers, legal disclaimers, and quote
 itself contains promises and requests (which must NOT be detected). Gold items only ever come
 from the new text.
 
-Split: a seeded shuffle puts half the emails in "dev" (looked at while building the detector)
-and half in "heldout" (only scored). Run: .venv/bin/python benchmarks/data/build_detect_eval.py
+Split: a seeded shuffle puts half the emails in "dev" (looked at while building the detector;
+its sentences are also training data of the intent model) and half in "heldout" (only scored).
+"fresh" (60) was written after the rules were frozen; "fresh2" (80, ids g001-g080) was written by
+the second detector author before the intent model was built or anything was tuned, and scored
+once at the end. New rows are appended, so earlier rows keep their envelopes.
+Run: .venv/bin/python benchmarks/data/build_detect_eval.py
 """
 
 from __future__ import annotations
@@ -596,6 +600,413 @@ FRESH: list[tuple[str, str, list[tuple[str, str | None]]]] = [
     ("H", "Send the updated deck to the whole group by noon tomorrow please.", [(R, "2024-03-01")]),
 ]
 
+# Written by the second detector author BEFORE any model or rule was tuned, and scored once at
+# the end, untouched, as split "fresh2": realistic multi-sentence bodies in several registers
+# (Enron-era business prose, terse replies, chatty notes, vendor mail, assistants).
+FRESH2: list[tuple[str, str, list[tuple[str, str | None]]]] = [
+    (
+        "A",
+        "Attached is the revised gas transportation agreement. I have incorporated the changes "
+        "we discussed on Monday. Please review and give me a call with any comments.",
+        [(R, None)],
+    ),
+    (
+        "A",
+        "Can we move our 2:00 to Thursday? Something came up with the regulators.",
+        [(R, "2024-03-14")],
+    ),
+    (
+        "A",
+        "I will be in Houston next week for the board meeting. Maybe we can grab lunch if "
+        "your schedule allows.",
+        [],
+    ),
+    (
+        "A",
+        "Per our conversation, I'll fax the signed confirmation to your office first thing "
+        "tomorrow morning.",
+        [(C, "2024-03-14")],
+    ),
+    ("A", "FYI - the deal closed yesterday. Nice work everyone.", []),
+    (
+        "A",
+        "We need to get together before the end of the week to go over the budget numbers. "
+        "What does your Thursday look like?",
+        [(R, "2024-03-15"), (R, None)],
+    ),
+    (
+        "A",
+        "Thanks for the update. I talked to Mark and he is fine with the language in section 4.",
+        [],
+    ),
+    (
+        "A",
+        "Please forward this to anyone in your group who should attend the training session.",
+        [(R, None)],
+    ),
+    (
+        "A",
+        "I'd like to set up a meeting with you and Rick early next week to discuss the hedge.",
+        [(R, "2024-03-19")],
+    ),
+    (
+        "A",
+        "Got it. I'll make the changes tonight and send you a clean version.",
+        [(C, "2024-03-13")],
+    ),
+    (
+        "B",
+        "Hiya, just confirming we're all set for the 14th. I've booked the back room at the "
+        "Crown for 7. Bring a jumper, it gets cold.",
+        [(R, None)],
+    ),
+    (
+        "B",
+        "Following on from the audit, we'll need copies of all supplier contracts over £50k. "
+        "Could you pull these together by Wednesday?",
+        [(R, "2024-06-12")],
+    ),
+    ("B", "Lovely to see you yesterday. The kids haven't stopped talking about the zoo.", []),
+    (
+        "B",
+        "I've had a chat with the team and we're happy to go ahead. I'll get the PO raised on "
+        "Monday and send it over.",
+        [(C, "2024-06-10")],
+    ),
+    (
+        "B",
+        "Unfortunately the venue has cancelled on us. I'm looking at alternatives and will "
+        "update everyone by Tuesday.",
+        [(C, "2024-06-11")],
+    ),
+    (
+        "B",
+        "Would Thursday at 11 work for a quick catch-up? Happy to come to you.",
+        [(R, "2024-06-13")],
+    ),
+    (
+        "B",
+        "We have received your application and it is being reviewed by our team. You will "
+        "hear from us within ten working days.",
+        [(C, "2024-06-21")],
+    ),
+    ("B", "Do you have the number for the plumber you used last year?", [(R, None)]),
+    (
+        "B",
+        "The report is looking good. A couple of small things: the chart on page 6 needs a "
+        "source, and the exec summary should mention the Leeds pilot.",
+        [(R, None)],
+    ),
+    (
+        "B",
+        "I'm afraid I can't make Monday now. Can we push to later in the week?",
+        [(R, None)],
+    ),
+    (
+        "C",
+        "Heads up: I'm out tomorrow for a doctor's appointment. Kevin is covering on-call.",
+        [],
+    ),
+    (
+        "C",
+        "Thanks for flagging. I'll dig into why the invoices are duplicating and get back to "
+        "you by Wednesday.",
+        [(C, "2024-11-27")],
+    ),
+    ("C", "Can someone confirm whether the office is open on Friday?", [(R, "2024-11-29")]),
+    (
+        "C",
+        "Reviewed the deck - looks great overall. I left a few comments in the doc. Ship it "
+        "once those are addressed.",
+        [(R, None)],
+    ),
+    (
+        "C",
+        "We're still waiting on the signed MSA from your legal team. Any update on timing?",
+        [(R, None)],
+    ),
+    (
+        "C",
+        "I just pushed the hotfix. It should roll out to all regions within the hour.",
+        [],
+    ),
+    (
+        "C",
+        "Sounds good. Let's plan on Tuesday at 10 then. I'll send a calendar invite.",
+        [(R, "2024-11-26"), (C, None)],
+    ),
+    (
+        "C",
+        "Going forward, all expense reports need manager approval before they go to finance.",
+        [],
+    ),
+    ("C", "Who owns the onboarding checklist these days?", [(R, None)]),
+    (
+        "C",
+        "My flight lands at 6 so I should be at the restaurant by 7:30 at the latest.",
+        [],
+    ),
+    (
+        "D",
+        "Thank you for your inquiry. We will send you the catalogue and price list by courier "
+        "on Monday.",
+        [(C, "2024-01-15")],
+    ),
+    (
+        "D",
+        "Could you kindly let us know the expected delivery date for order 4471?",
+        [(R, None)],
+    ),
+    (
+        "D",
+        "Our president will visit Osaka on January 24 and would like to meet your team if "
+        "convenient.",
+        [(R, "2024-01-24")],
+    ),
+    (
+        "D",
+        "We regret to inform you that the product has been discontinued.",
+        [],
+    ),
+    (
+        "D",
+        "I have checked the invoice and found that the unit price is incorrect. Please issue a "
+        "corrected invoice at your earliest convenience.",
+        [(R, None)],
+    ),
+    (
+        "D",
+        "The samples arrived safely this morning. Our QA team will test them next week.",
+        [(C, "2024-01-19")],
+    ),
+    (
+        "D",
+        "Let me confirm the schedule with the factory and reply to you by Wednesday.",
+        [(C, "2024-01-17")],
+    ),
+    (
+        "E",
+        "Kurze Info in English for the group: the server migration is done and everything "
+        "looks stable.",
+        [],
+    ),
+    (
+        "E",
+        "Can you give me a rough estimate for the translation work? Doesn't need to be exact.",
+        [(R, None)],
+    ),
+    (
+        "E",
+        "I'll be honest, I'm not convinced the new supplier can handle our volumes.",
+        [],
+    ),
+    (
+        "E",
+        "I've asked Jonas to prepare the handover notes. He should have them ready by Friday.",
+        [],
+    ),
+    (
+        "E",
+        "We'll cover your hotel for both nights. Just send me the receipt afterwards.",
+        [(C, None), (R, None)],
+    ),
+    (
+        "E",
+        "Are you joining the call on Thursday or should I take notes for you?",
+        [(R, "2024-09-05")],
+    ),
+    (
+        "E",
+        "I am going to propose the revised timeline at the steering committee on Monday.",
+        [(C, "2024-09-09")],
+    ),
+    (
+        "E",
+        "Not sure if you saw this, but the client moved the workshop to October.",
+        [],
+    ),
+    (
+        "E",
+        "Please treat this as urgent: the certificate expires on the 6th and nobody has renewed it.",
+        [(R, "2024-09-06")],
+    ),
+    (
+        "E",
+        "When you're back from holiday, could we sit down and talk about your goals for next year?",
+        [(R, None)],
+    ),
+    (
+        "F",
+        "Quick one - what's the PO number for the December order? Accounts are asking.",
+        [(R, None)],
+    ),
+    (
+        "F",
+        "I'll be offline from tomorrow until 2 January. For anything urgent, contact Priya.",
+        [],
+    ),
+    (
+        "F",
+        "Thanks for all your help this year. I'll send over the final invoice before I log off "
+        "tomorrow.",
+        [(C, "2024-12-20")],
+    ),
+    (
+        "F",
+        "Had a look at the draft. I think section 3 could be shorter but otherwise it reads well.",
+        [],
+    ),
+    (
+        "F",
+        "We should definitely do a proper retro in January.",
+        [],
+    ),
+    (
+        "F",
+        "Can you approve my leave for 27-31 December in the HR system when you get a second?",
+        [(R, None)],
+    ),
+    (
+        "F",
+        "The bank transfer went through this morning. Reference is INV-2291.",
+        [],
+    ),
+    (
+        "F",
+        "I need the signed timesheets from everyone by noon on Monday, no exceptions.",
+        [(R, "2024-12-23")],
+    ),
+    (
+        "G",
+        "Hey mate, any chance I could borrow your ladder this arvo?",
+        [(R, "2024-05-18")],
+    ),
+    (
+        "G",
+        "Footy's been moved to Sunday because of the rain. Same time, same oval.",
+        [],
+    ),
+    (
+        "G",
+        "I'll drop the keys in your letterbox on my way to work Monday.",
+        [(C, "2024-05-20")],
+    ),
+    (
+        "G",
+        "Did the electrician ever get back to you about the quote?",
+        [(R, None)],
+    ),
+    (
+        "G",
+        "Just letting you know the strata meeting minutes are up on the portal.",
+        [],
+    ),
+    (
+        "G",
+        "Would you be keen to split a trailer load of mulch next weekend?",
+        [(R, None)],
+    ),
+    (
+        "H",
+        "Attached please find the agenda for next week's offsite. Let me know if I missed anything.",
+        [(R, None)],
+    ),
+    (
+        "H",
+        "The customer called again about the late shipment. Can you get me a status by end of "
+        "day so I can call them back?",
+        [(R, "2024-02-29")],
+    ),
+    (
+        "H",
+        "I'm going to reach out to their CFO directly tomorrow and see if we can unblock this.",
+        [(C, "2024-03-01")],
+    ),
+    (
+        "H",
+        "Rates went up 25 basis points this morning, in case you hadn't seen.",
+        [],
+    ),
+    (
+        "H",
+        "We talked about this last quarter and agreed to revisit it in the spring.",
+        [],
+    ),
+    (
+        "H",
+        "Please have the updated org chart to me by Monday. I need it for the board deck.",
+        [(R, "2024-03-04")],
+    ),
+    (
+        "H",
+        "I owe you a proper reply on the pricing question - will get to it tomorrow.",
+        [(C, "2024-03-01")],
+    ),
+    (
+        "H",
+        "Congrats on the promotion! Well deserved.",
+        [],
+    ),
+    (
+        "A",
+        "Jeff asked me to coordinate the site visit. Would the week of April 8 work for your team?",
+        [(R, None)],
+    ),
+    (
+        "A",
+        "I wanted to follow up on the proposal we sent last month. Have you had a chance to "
+        "review it with your partners?",
+        [(R, None)],
+    ),
+    (
+        "B",
+        "We're pleased to let you know your order has shipped. Track your parcel using the "
+        "link below.",
+        [],
+    ),
+    (
+        "C",
+        "I can take the Thursday shift if nobody else wants it.",
+        [],
+    ),
+    (
+        "D",
+        "Please be advised that our office will be closed from January 13 to January 15.",
+        [],
+    ),
+    (
+        "E",
+        "I'll have a think about it and come back to you next week.",
+        [(C, "2024-09-13")],
+    ),
+    (
+        "F",
+        "Give me a shout if you want to grab a drink before Christmas.",
+        [],
+    ),
+    (
+        "G",
+        "Will you be home Saturday arvo? I'll pop round with the drill.",
+        [(R, "2024-05-25"), (C, "2024-05-25")],
+    ),
+    (
+        "H",
+        "Sorry for the slow reply. Yes, we can do the 5th. I will book the conference room.",
+        [(C, None)],
+    ),
+    (
+        "C",
+        "Please make sure your timesheet for November is submitted by Friday - payroll closes early "
+        "because of the holiday.",
+        [(R, "2024-11-29")],
+    ),
+    (
+        "A",
+        "Mike and I spoke this morning. We are going to hold off on the expansion until Q3.",
+        [],
+    ),
+]
+
 GREETINGS = [
     "Hi {first},",
     "Hello {first},",
@@ -681,6 +1092,7 @@ def build(seed: int = 20240313) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     numbered = [(f"d{i:03d}", b) for i, b in enumerate(BODIES, 1)]
     numbered += [(f"f{i:03d}", b) for i, b in enumerate(FRESH, 1)]
+    numbered += [(f"g{i:03d}", b) for i, b in enumerate(FRESH2, 1)]
     for ident, (anchor, body, gold) in numbered:
         sent_at, tz = ANCHORS[anchor]
         (sname, saddr), (rname, raddr), (qname, qaddr) = rng.sample(PEOPLE, 3)
@@ -729,6 +1141,8 @@ def build(seed: int = 20240313) -> list[dict[str, object]]:
     for r in rows:
         if str(r["id"]).startswith("f"):
             r["split"] = "fresh"
+        elif str(r["id"]).startswith("g"):
+            r["split"] = "fresh2"
         else:
             r["split"] = "heldout" if r["id"] in heldout else "dev"
     return rows
