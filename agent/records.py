@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 Direction = Literal["in", "out", "self"]
@@ -138,6 +139,11 @@ class SyncBatch:
     resync: bool = False  # the cursor expired: this batch starts a full re-sync
     complete: bool = False  # the stream is caught up after this batch
     provider_total: int | None = None  # the provider's own count, to verify completeness
+    # Reconciliation: every id the provider has in this stream right now. Stored items of the
+    # stream missing from it are marked deleted, and the account is "verified complete".
+    present_ids: list[str] | None = None
+    # Only stored items starting inside this window are reconciled (calendar windows).
+    present_window: tuple[datetime, datetime] | None = None
     requests: int = 0
     quota_units: int = 0
 
@@ -195,12 +201,43 @@ def content_hash(*parts: object) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
+_RE_PREFIX = re.compile(r"^\s*(re|aw|sv)\s*:\s*", re.I)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+_BODY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _norm_subject(subject: str) -> str:
+    """A subject on one line without its reply prefixes (a reply draft is written as
+    "Re: <subject>"; a header cannot hold line breaks or control characters)."""
+    subject = " ".join(_CONTROL.sub(" ", subject).split())
+    while _RE_PREFIX.match(subject):
+        subject = _RE_PREFIX.sub("", subject, count=1)
+    return subject
+
+
+def _norm_body(body: str) -> str:
+    """Line endings and trailing spaces as a mail system may rewrite them."""
+    body = _BODY_CONTROL.sub(" ", body.replace("\r\n", "\n").replace("\r", "\n"))
+    return "\n".join(line.rstrip() for line in body.split("\n")).strip()
+
+
 def draft_hash(spec: DraftSpec) -> str:
-    return content_hash(sorted(a.email for a in spec.to), spec.subject.strip(), spec.body.strip())
+    """Hash of a draft's recipients, subject (reply prefix ignored) and body (line endings
+    normalised), so the same draft read back from Gmail or Graph hashes the same."""
+    return content_hash(
+        sorted(a.email.lower() for a in spec.to), _norm_subject(spec.subject), _norm_body(spec.body)
+    )
 
 
 def hold_hash(spec: HoldSpec) -> str:
-    return content_hash(spec.summary.strip(), spec.start, spec.end)
+    """Hash of a hold's summary and its instants (in UTC, whatever zone they were given in)."""
+    return content_hash(
+        spec.summary.strip(),
+        spec.start.astimezone(UTC).replace(microsecond=0),
+        spec.end.astimezone(UTC).replace(microsecond=0),
+    )
 
 
 class Connector(Protocol):
@@ -217,9 +254,17 @@ class Connector(Protocol):
 
     def create_draft(self, spec: DraftSpec) -> ItemState: ...
 
-    def update_draft(self, provider_id: str, spec: DraftSpec) -> ItemState: ...
+    def update_draft(
+        self, provider_id: str, spec: DraftSpec, *, expected_hash: str | None = None
+    ) -> ItemState:
+        """Replace the draft's content; raise Conflict when ``expected_hash`` (the hash of
+        what rapportd wrote) is given and the draft now hashes otherwise (the person edited
+        it), NotFound when it is gone."""
+        ...
 
-    def delete_draft(self, provider_id: str) -> None: ...
+    def delete_draft(self, provider_id: str, *, expected_hash: str | None = None) -> None:
+        """Remove the draft (gone already: fine); Conflict as for update_draft."""
+        ...
 
     def draft_state(self, provider_id: str, tag: str) -> ItemState: ...
 
@@ -229,7 +274,9 @@ class Connector(Protocol):
 
     def confirm_hold(self, provider_id: str) -> ItemState: ...
 
-    def delete_hold(self, provider_id: str) -> None: ...
+    def delete_hold(self, provider_id: str, *, expected_hash: str | None = None) -> None:
+        """Remove the hold (gone already: fine); Conflict when the person moved or renamed it."""
+        ...
 
     def hold_state(self, provider_id: str, tag: str) -> ItemState: ...
 

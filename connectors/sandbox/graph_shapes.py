@@ -90,7 +90,10 @@ def _bodies(msg: StoredMessage) -> tuple[str, str, bool]:
         payload = part.get_payload(decode=True)
         if not isinstance(payload, bytes):
             continue
-        text = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+        try:
+            text = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+        except LookupError:  # an unknown charset: Graph still renders the body
+            text = payload.decode("utf-8", errors="replace")
         if part.get_content_type() == "text/plain" and plain is None:
             plain = text
         elif part.get_content_type() == "text/html" and html_part is None:

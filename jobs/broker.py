@@ -1,0 +1,119 @@
+"""The message broker, chosen by ``settings.broker``.
+
+``embedded``
+    dramatiq's in-memory :class:`~dramatiq.brokers.stub.StubBroker`, consumed by an
+    in-process :class:`dramatiq.Worker` (threads). No service needed; a crash loses the
+    queue, which is fine because the queue only wakes work up: the scheduler re-derives
+    what is due from the database.
+``redis://…`` / ``rediss://…``
+    :class:`~dramatiq.brokers.redis.RedisBroker` (namespace ``rapportd``).
+``amqp://…`` / ``amqps://…``
+    :class:`~dramatiq.brokers.rabbitmq.RabbitmqBroker` with publisher confirms.
+
+Retries: only transient errors retry (:func:`is_transient`), with exponential back-off
+(or the provider's ``Retry-After``, passed on as :class:`dramatiq.Retry` ``delay``).
+Results are not kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+    TimeLimitExceeded,
+)
+from rapportd.agent.errors import RetryLater
+from rapportd.agent.settings import Settings
+from sqlalchemy.exc import OperationalError
+
+MAX_RETRIES = 6
+MIN_BACKOFF_MS = 2_000
+MAX_BACKOFF_MS = 10 * 60_000
+REDIS_NAMESPACE = "rapportd"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth another try later: rate limits, dropped connections, a busy database, a timeout."""
+    return isinstance(exc, RetryLater | dramatiq.Retry | TimeLimitExceeded | OperationalError)
+
+
+def should_retry(retries: int, exc: BaseException) -> bool:
+    """dramatiq's ``retry_when``: transient errors, a bounded number of times."""
+    return retries < MAX_RETRIES and is_transient(exc)
+
+
+def middleware() -> list[Any]:
+    return [
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(
+            max_retries=MAX_RETRIES,
+            min_backoff=MIN_BACKOFF_MS,
+            max_backoff=MAX_BACKOFF_MS,
+            retry_when=should_retry,
+        ),
+    ]
+
+
+def make_broker(url: str) -> dramatiq.Broker:
+    """A new broker for ``url`` (``embedded`` or a redis/amqp URL), not yet global."""
+    if url == "embedded":
+        return StubBroker(middleware=middleware(), fail_fast_default=False)
+    if url.startswith(("redis://", "rediss://")):
+        from dramatiq.brokers.redis import RedisBroker
+
+        return RedisBroker(url=url, namespace=REDIS_NAMESPACE, middleware=middleware())
+    if url.startswith(("amqp://", "amqps://")):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        return RabbitmqBroker(url=url, confirm_delivery=True, middleware=middleware())
+    raise ValueError(f"unknown broker {url!r}")
+
+
+def setup_broker(settings: Settings) -> dramatiq.Broker:
+    """Make the broker the settings name, make it dramatiq's global one, declare the actors."""
+    from rapportd.jobs.actors import declare_actors
+
+    broker = make_broker(settings.broker)
+    dramatiq.set_broker(broker)
+    declare_actors(broker)
+    return broker
+
+
+def queue_depth(broker: dramatiq.Broker) -> dict[str, int]:
+    """Messages waiting per queue (delay queues included), for /metrics. Best effort."""
+    depths: dict[str, int] = {}
+    queues = sorted(broker.get_declared_queues() | broker.get_declared_delay_queues())
+    if isinstance(broker, StubBroker):
+        for name in queues:
+            depths[name] = broker.queues[name].qsize()
+        return depths
+    try:
+        from dramatiq.brokers.redis import RedisBroker
+
+        if isinstance(broker, RedisBroker):
+            for name in queues:
+                depths[name] = int(broker.client.llen(f"{broker.namespace}:{name}"))
+            return depths
+    except ImportError:  # pragma: no cover - extras are declared
+        pass
+    try:
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        if isinstance(broker, RabbitmqBroker):
+            for name in queues:
+                depths[name] = int(broker.get_queue_message_counts(name)[0])
+    except ImportError:  # pragma: no cover
+        pass
+    return depths

@@ -1,0 +1,468 @@
+"""The plain functions behind the actors. Each one takes ids, reads the truth from the
+database, does its step, and records what happened there, so running it twice (or
+after a crash) does no harm.
+
+Outcomes are short strings (``"ok"``, ``"busy"``, ``"skipped"``, ``"interrupted"``,
+``"error"`` …) returned to the actor, which counts them. Errors:
+
+- transient (:class:`RetryLater`): recorded on the account (back-off in ``next_sync_at``),
+  then re-raised so dramatiq retries with back-off (or the provider's ``Retry-After``);
+- permanent (:class:`ReconsentNeeded`, :class:`PermanentError`, :class:`BadData`):
+  recorded on the account, never retried by the queue;
+- shutdown: an in-flight sync stops at the next batch, its committed batches stay, its
+  lease is released and the account is due again at once, so a restart resumes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import dramatiq
+from rapportd.agent.errors import (
+    BadData,
+    Conflict,
+    CursorExpired,
+    NotFound,
+    PermanentError,
+    ReconsentNeeded,
+    RetryLater,
+)
+from rapportd.agent.logs import get_logger
+from rapportd.agent.store.models import Account, OutboxOperation, Owner, PushSubscription
+from rapportd.jobs import locks
+from rapportd.jobs.metrics import ERRORS
+from rapportd.jobs.runtime import Runtime
+from rapportd.jobs.timing import next_sync_at
+from sqlalchemy import select, update
+
+log = get_logger(__name__)
+
+# Actor names (also the names messages carry).
+SYNC = "sync_account"
+ANALYSE = "analyse_owner"
+PLAN = "plan_owner"
+WRITE = "process_operation"
+FATES = "detect_fates"
+REFRESH = "refresh_token"
+RENEW_PUSH = "renew_push"
+
+ANALYSIS_GRACE = timedelta(minutes=5)  # how long an enqueued analysis may take to start
+
+
+class Interrupted(BaseException):
+    """The process is shutting down; stop the sync at the next batch boundary.
+
+    A BaseException so that no ``except Exception`` inside a part swallows it.
+    """
+
+
+class LeaseLost(BaseException):
+    """Our sync lease expired and someone else may hold it: stop at once."""
+
+
+def error_kind(exc: BaseException) -> str:
+    """A short, stable name for an error, for the account row and the metrics."""
+    table: list[tuple[type[BaseException], str]] = [
+        (ReconsentNeeded, "reconsent"),
+        (RetryLater, "retry_later"),
+        (CursorExpired, "cursor_expired"),
+        (NotFound, "not_found"),
+        (Conflict, "conflict"),
+        (PermanentError, "permanent"),
+        (BadData, "bad_data"),
+        (Interrupted, "interrupted"),
+        (LeaseLost, "lease_lost"),
+    ]
+    for cls, name in table:
+        if isinstance(exc, cls):
+            return name
+    if type(exc).__name__ == "TimeLimitExceeded":
+        return "timeout"
+    if type(exc).__name__ == "OperationalError":
+        return "database"
+    return "bug"
+
+
+# --------------------------------------------------------------------------- sync
+class LeaseKeeper:
+    """Renews a sync lease in the background while the sync runs; notices when it is lost."""
+
+    def __init__(self, rt: Runtime, account_id: int) -> None:
+        self.rt = rt
+        self.account_id = account_id
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{account_id}", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        period = max(self.rt.lease_seconds / 3, 0.2)
+        while not self._stop.wait(period):
+            try:
+                ok = locks.renew_sync_lease(
+                    self.rt.session_factory,
+                    self.account_id,
+                    self.rt.holder,
+                    now=self.rt.now(),
+                    ttl=self.rt.lease_seconds,
+                )
+            except Exception as exc:  # the database blinked; try again next period
+                log.warning("lease_renew_failed", account_id=self.account_id, error=str(exc))
+                continue
+            if not ok:
+                self.lost.set()
+                return
+
+
+def _record_account(rt: Runtime, account_id: int, **values: Any) -> None:
+    with rt.session_factory() as session, session.begin():
+        session.execute(
+            update(Account)
+            .where(Account.id == account_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _record_sync_error(
+    rt: Runtime, account_id: int, exc: BaseException, kind: str, errors_before: int
+) -> None:
+    # Counted from the value before the sync, so that a part which records the error
+    # itself (connectors.sync does) and this task count it once, not twice.
+    errors = errors_before + 1
+    retry_after = getattr(exc, "retry_after", None)
+    values: dict[str, Any] = {
+        "consecutive_errors": errors,
+        "last_error": f"{kind}: {exc}"[:2000],
+        "next_sync_at": next_sync_at(
+            rt.now(), rt.settings.sync.interval_seconds, errors, retry_after=retry_after
+        ),
+    }
+    if kind == "reconsent":
+        values.update(
+            status="needs_reconsent", status_reason=str(exc)[:2000] or "re-consent needed"
+        )
+    elif kind in ("permanent", "bad_data"):
+        values.update(status="error", status_reason=str(exc)[:2000])
+    _record_account(rt, account_id, **values)
+
+
+_LOCAL: dict[int, threading.Lock] = {}
+_LOCAL_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def _local_mutex(account_id: int) -> Iterator[bool]:
+    """Between threads of this process (which share one lease holder name)."""
+    with _LOCAL_GUARD:
+        mutex = _LOCAL.setdefault(account_id, threading.Lock())
+    got = mutex.acquire(blocking=False)
+    try:
+        yield got
+    finally:
+        if got:
+            mutex.release()
+
+
+def run_sync(rt: Runtime, account_id: int) -> str:
+    """Sync every stream of one account, under its lease (and this process's mutex)."""
+    with _local_mutex(account_id) as mine:
+        if not mine:
+            return "busy"
+        return _run_sync_leased(rt, account_id)
+
+
+def _run_sync_leased(rt: Runtime, account_id: int) -> str:
+    with rt.session_factory() as session:
+        account = session.get(Account, account_id)
+        if account is None:
+            return "gone"
+        if account.status in ("needs_reconsent", "disabled"):
+            return "skipped"
+        owner_id = account.owner_id
+    if not locks.take_sync_lease(
+        rt.session_factory, account_id, rt.holder, now=rt.now(), ttl=rt.lease_seconds
+    ):
+        _retry_when_lease_ends(rt, account_id)
+        return "busy"
+    errors_before = account.consecutive_errors
+    synced_before = account.last_sync_at
+    try:
+        with LeaseKeeper(rt, account_id) as keeper:
+
+            def progress(_stream: str, _done: int, _total: int | None) -> None:
+                if rt.stopping.is_set():
+                    raise Interrupted()
+                if keeper.lost.is_set():
+                    raise LeaseLost()
+
+            progress("", 0, None)
+            try:
+                # lease_held: connectors.sync would otherwise take the lease again under
+                # the same holder name with its own, much longer expiry, and a worker
+                # killed in between would block the account for that long.
+                result = rt.parts.sync_account(
+                    rt.session_factory, account_id, rt.settings, progress=progress, lease_held=True
+                )
+            except Interrupted:
+                # Resume as soon as a worker is back; what was committed stays. A partial
+                # sync does not count as one (so nothing analyses half a backfill).
+                _record_account(rt, account_id, next_sync_at=rt.now(), last_sync_at=synced_before)
+                return "interrupted"
+            except LeaseLost:
+                ERRORS.labels(SYNC, "lease_lost").inc()
+                return "lease_lost"
+            except BaseException as exc:
+                kind = error_kind(exc)
+                ERRORS.labels(SYNC, kind).inc()
+                log.warning("sync_failed", account_id=account_id, kind=kind, error=str(exc))
+                _record_sync_error(rt, account_id, exc, kind, errors_before)
+                if kind in ("reconsent", "permanent", "bad_data"):
+                    return kind
+                raise
+        now = rt.now()
+        _record_account(
+            rt,
+            account_id,
+            consecutive_errors=0,
+            last_error="",
+            last_sync_at=now,
+            next_sync_at=next_sync_at(now, rt.settings.sync.interval_seconds),
+        )
+        with rt.session_factory() as session, session.begin():
+            session.execute(
+                update(Account)
+                .where(Account.id == account_id, Account.status == "error")
+                .values(status="ok", status_reason="")
+                .execution_options(synchronize_session=False)
+            )
+        if getattr(result, "news", False):
+            _mark_analysis_due(rt, owner_id, now)
+            rt.enqueue(ANALYSE, owner_id)
+        if _has_written_items(rt, account_id):
+            rt.enqueue(FATES, account_id)
+        return "ok"
+    finally:
+        locks.release_sync_lease(rt.session_factory, account_id, rt.holder)
+
+
+def _retry_when_lease_ends(rt: Runtime, account_id: int) -> None:
+    """Someone else holds the lease: look again when it ends. A live holder overwrites
+    ``next_sync_at`` when it finishes; a dead one's lease simply runs out."""
+    with rt.session_factory() as session, session.begin():
+        session.execute(
+            update(Account)
+            .where(Account.id == account_id, Account.sync_lease_until.is_not(None))
+            .values(next_sync_at=Account.sync_lease_until)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _mark_analysis_due(rt: Runtime, owner_id: int, now: datetime) -> None:
+    with rt.session_factory() as session, session.begin():
+        owner = session.get(Owner, owner_id)
+        if owner is not None and (owner.analysis_due_at is None or owner.analysis_due_at > now):
+            owner.analysis_due_at = now
+
+
+def _has_written_items(rt: Runtime, account_id: int) -> bool:
+    with rt.session_factory() as session:
+        return (
+            session.scalar(
+                select(OutboxOperation.id)
+                .where(OutboxOperation.account_id == account_id, OutboxOperation.state == "written")
+                .limit(1)
+            )
+            is not None
+        )
+
+
+# --------------------------------------------------------------------------- analysis, plan
+@contextlib.contextmanager
+def owner_lock(rt: Runtime, owner_id: int) -> Iterator[bool]:
+    """One analysis or plan of an owner at a time, across processes. Yields False if busy."""
+    lock = locks.named_lock(rt.settings, rt.engine, f"owner-{owner_id}", ttl=rt.lease_seconds * 5)
+    got = lock.acquire()
+    try:
+        yield got
+    finally:
+        if got:
+            lock.release()
+
+
+def run_analysis(rt: Runtime, owner_id: int) -> str:
+    """Re-analyse an owner's dirty contacts, then plan. Clears ``analysis_due_at`` only if
+    no sync marked it again meanwhile."""
+    with owner_lock(rt, owner_id) as got:
+        if not got:
+            return "busy"  # the holder or the scheduler's next look will cover it
+        now = rt.now()
+        with rt.session_factory() as session, session.begin():
+            owner = session.get(Owner, owner_id)
+            if owner is None:
+                return "gone"
+            seen_due = owner.analysis_due_at
+            rt.parts.analyse_owner(session, owner_id, now=now, settings=rt.settings)
+            session.flush()
+            cond = (
+                Owner.analysis_due_at.is_(None)
+                if seen_due is None
+                else Owner.analysis_due_at == seen_due
+            )
+            session.execute(
+                update(Owner)
+                .where(Owner.id == owner_id, cond)
+                .values(analysis_due_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                update(Owner)
+                .where(Owner.id == owner_id)
+                .values(analysed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    rt.enqueue(PLAN, owner_id)
+    return "ok"
+
+
+def run_plan(rt: Runtime, owner_id: int) -> str:
+    """Turn the owner's analysis into suggestions and outbox operations; wake the writers."""
+    with owner_lock(rt, owner_id) as got:
+        if not got:
+            raise dramatiq.Retry("owner busy", delay=2_000)
+        now = rt.now()
+        with rt.session_factory() as session, session.begin():
+            if session.get(Owner, owner_id) is None:
+                return "gone"
+            rt.parts.plan_owner(session, owner_id, now=now, settings=rt.settings)
+        with rt.session_factory() as session:
+            ready = list(rt.parts.ready_operations(session, now=now))
+    for op_id in ready:
+        rt.enqueue(WRITE, op_id)
+    return "ok"
+
+
+# --------------------------------------------------------------------------- outbox, feedback
+class Connectors:
+    """Builds connectors for a task and, afterwards, stores tokens they refreshed
+    (re-encrypted), as the sync does: a rotated refresh token must not be lost."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.built: list[tuple[int, Any]] = []
+
+    def __call__(self, account: Account) -> Any:
+        connector = self.rt.parts.connector_for(account, self.rt.settings)
+        self.built.append((account.id, connector))
+        return connector
+
+    def save_tokens(self) -> None:
+        for account_id, connector in self.built:
+            token_data = getattr(connector, "token_data", None)
+            if not callable(token_data):
+                continue
+            try:
+                from rapportd.connectors.factory import store_tokens
+            except ImportError:  # pragma: no cover - connectors are part of the product
+                return
+            with self.rt.session_factory() as session, session.begin():
+                account = session.get(Account, account_id)
+                if account is not None:
+                    store_tokens(account, token_data(), self.rt.settings)
+
+
+def run_operation(rt: Runtime, op_id: int) -> str:
+    """Write one outbox item (the outbox's own lease and tag make this idempotent)."""
+    connectors = Connectors(rt)
+    try:
+        state = rt.parts.process_operation(rt.session_factory, op_id, connectors, now=rt.now())
+    finally:
+        connectors.save_tokens()
+    return str(state)
+
+
+def _usable_account(rt: Runtime, account_id: int) -> Account | None:
+    with rt.session_factory() as session:
+        account = session.get(Account, account_id)
+        if account is None or account.status in ("needs_reconsent", "disabled"):
+            return None
+        session.expunge(account)
+        return account
+
+
+def run_fates(rt: Runtime, account_id: int) -> str:
+    """See what the person did with the drafts and holds written into this account."""
+    account = _usable_account(rt, account_id)
+    if account is None:
+        return "skipped"
+    connectors = Connectors(rt)
+    try:
+        rt.parts.detect_fates(rt.session_factory, account_id, connectors(account), now=rt.now())
+    except ReconsentNeeded as exc:
+        _record_account(rt, account_id, status="needs_reconsent", status_reason=str(exc)[:2000])
+        return "reconsent"
+    finally:
+        connectors.save_tokens()
+    return "ok"
+
+
+def run_refresh(rt: Runtime, account_id: int) -> str:
+    """Keep the grant alive: build the connector with a session, which refreshes and
+    re-encrypts the token when it is due (connectors.factory does the refresh)."""
+    account = _usable_account(rt, account_id)
+    if account is None:
+        return "skipped"
+    try:
+        with rt.session_factory() as session, session.begin():
+            attached = session.get(Account, account_id)
+            assert attached is not None
+            connector = rt.parts.connector_for(attached, rt.settings, session)
+            refresh = getattr(connector, "refresh_token", None)
+            if callable(refresh):
+                refresh()
+    except ReconsentNeeded as exc:
+        _record_account(rt, account_id, status="needs_reconsent", status_reason=str(exc)[:2000])
+        return "reconsent"
+    return "ok"
+
+
+def run_renew_push(rt: Runtime, subscription_id: int) -> str:
+    """Renew a push subscription before it expires, through the account's connector."""
+    with rt.session_factory() as session:
+        sub = session.get(PushSubscription, subscription_id)
+        if sub is None:
+            return "gone"
+        account_id = sub.account_id
+        session.expunge(sub)
+    account = _usable_account(rt, account_id)
+    if account is None:
+        return "skipped"
+    connector = rt.parts.connector_for(account, rt.settings)
+    renew = getattr(connector, "renew_push", None)
+    if not callable(renew):
+        ERRORS.labels(RENEW_PUSH, "unsupported").inc()
+        return "unsupported"
+    expires_at = renew(sub.subscription_id)
+    with rt.session_factory() as session, session.begin():
+        row = session.get(PushSubscription, subscription_id)
+        if row is not None and isinstance(expires_at, datetime):
+            row.expires_at = expires_at
+    return "ok"
+
+
+def timed(fn: Callable[[], str]) -> tuple[str, float]:
+    start = time.perf_counter()
+    outcome = fn()
+    return outcome, time.perf_counter() - start

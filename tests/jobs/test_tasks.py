@@ -1,0 +1,216 @@
+"""The tasks behind the actors, with stand-in parts: what they record and what they wake."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from rapportd.agent.errors import PermanentError, ReconsentNeeded, RetryLater
+from rapportd.agent.store.models import Account, Owner
+from rapportd.jobs import tasks
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from .helpers import NOW, add_account, add_owner, make_parts
+
+
+@dataclass
+class Result:
+    news: bool = True
+
+
+def account_row(sessions: sessionmaker[Session], account_id: int) -> Account:
+    with sessions() as s:
+        row = s.get(Account, account_id)
+        assert row is not None
+        return row
+
+
+def test_successful_sync_schedules_next_and_wakes_analysis(
+    sessions, make_runtime, recorder
+) -> None:
+    owner = add_owner(sessions)
+    acc = add_account(sessions, owner, consecutive_errors=3, last_error="retry_later: x")
+    calls: list[int] = []
+
+    def sync(factory: Any, account_id: int, settings: Any, **kw: Any) -> Result:
+        calls.append(account_id)
+        # the lease is held by us while the sync runs
+        assert account_row(sessions, account_id).sync_lease_owner == rt.holder
+        return Result(news=True)
+
+    rt = make_runtime(make_parts(sync_account=sync), clock=lambda: NOW)
+    assert tasks.run_sync(rt, acc) == "ok"
+    row = account_row(sessions, acc)
+    assert calls == [acc]
+    assert row.consecutive_errors == 0 and row.last_error == ""
+    assert row.sync_lease_owner is None
+    interval = rt.settings.sync.interval_seconds
+    assert row.next_sync_at is not None
+    assert NOW + timedelta(seconds=0.89 * interval) <= row.next_sync_at
+    assert row.next_sync_at <= NOW + timedelta(seconds=1.11 * interval)
+    with sessions() as s:
+        assert s.get(Owner, owner).analysis_due_at == NOW  # type: ignore[union-attr]
+    assert recorder.sent == [(tasks.ANALYSE, owner)]
+
+
+def test_sync_without_news_does_not_wake_analysis(sessions, make_runtime, recorder) -> None:
+    acc = add_account(sessions, add_owner(sessions))
+    rt = make_runtime(
+        make_parts(sync_account=lambda *a, **k: Result(news=False)), clock=lambda: NOW
+    )
+    assert tasks.run_sync(rt, acc) == "ok"
+    assert recorder.sent == []
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "kind", "raises"),
+    [
+        (RetryLater("429", retry_after=900), "ok", "retry_later", True),
+        (ReconsentNeeded("invalid_grant"), "needs_reconsent", "reconsent", False),
+        (PermanentError("400 bad"), "error", "permanent", False),
+    ],
+)
+def test_sync_errors_are_recorded_on_the_account(
+    sessions, make_runtime, exc: Exception, status: str, kind: str, raises: bool
+) -> None:
+    acc = add_account(sessions, add_owner(sessions), consecutive_errors=1)
+
+    def sync(*_a: Any, **_k: Any) -> Result:
+        raise exc
+
+    rt = make_runtime(make_parts(sync_account=sync), clock=lambda: NOW)
+    if raises:
+        with pytest.raises(type(exc)):
+            tasks.run_sync(rt, acc)
+    else:
+        assert tasks.run_sync(rt, acc) == kind
+    row = account_row(sessions, acc)
+    assert row.status == status
+    assert row.consecutive_errors == 2
+    assert row.last_error.startswith(kind)
+    assert row.sync_lease_owner is None
+    assert row.next_sync_at is not None and row.next_sync_at >= NOW + timedelta(seconds=100)
+    if isinstance(exc, RetryLater):
+        assert row.next_sync_at >= NOW + timedelta(seconds=900)
+
+
+def test_accounts_needing_reconsent_are_not_synced(sessions, make_runtime) -> None:
+    acc = add_account(sessions, add_owner(sessions), status="needs_reconsent")
+    rt = make_runtime(make_parts())  # any call to sync_account would fail the test
+    assert tasks.run_sync(rt, acc) == "skipped"
+
+
+def test_never_two_syncs_of_one_account_at_once(sessions, make_runtime) -> None:
+    acc = add_account(sessions, add_owner(sessions))
+    running = 0
+    peak = 0
+    guard = threading.Lock()
+
+    def sync(*_a: Any, **_k: Any) -> Result:
+        nonlocal running, peak
+        with guard:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.3)
+        with guard:
+            running -= 1
+        return Result(news=False)
+
+    runtimes = [make_runtime(make_parts(sync_account=sync)) for _ in range(4)]
+    outcomes: list[str] = []
+    threads = [
+        threading.Thread(target=lambda rt=rt: outcomes.append(tasks.run_sync(rt, acc)))
+        for rt in runtimes
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak == 1
+    assert outcomes.count("ok") >= 1
+    assert set(outcomes) <= {"ok", "busy"}
+    # a busy worker leaves the account due when the holder's lease ends
+    assert account_row(sessions, acc).sync_lease_owner is None
+
+
+def test_shutdown_interrupts_at_a_batch_boundary_and_releases_the_lease(
+    sessions, make_runtime
+) -> None:
+    acc = add_account(sessions, add_owner(sessions))
+    batches: list[int] = []
+
+    def sync(factory: Any, account_id: int, settings: Any, *, progress: Any, **_k: Any) -> Result:
+        for i in range(100):
+            progress("gmail", i, 100)
+            batches.append(i)
+            if i == 2:
+                rt.stopping.set()  # SIGTERM arrives during batch 2
+        return Result()
+
+    rt = make_runtime(make_parts(sync_account=sync), clock=lambda: NOW)
+    assert tasks.run_sync(rt, acc) == "interrupted"
+    assert batches == [0, 1, 2]
+    row = account_row(sessions, acc)
+    assert row.sync_lease_owner is None
+    assert row.next_sync_at == NOW  # due again at once after a restart
+    assert row.consecutive_errors == 0
+
+
+def test_a_lost_lease_stops_the_sync(sessions, make_runtime) -> None:
+    acc = add_account(sessions, add_owner(sessions))
+
+    def sync(factory: Any, account_id: int, settings: Any, *, progress: Any, **_k: Any) -> Result:
+        # someone else takes the account over (our lease expired while we were stuck)
+        with sessions() as s, s.begin():
+            s.get(Account, account_id).sync_lease_owner = "thief"  # type: ignore[union-attr]
+        for i in range(50):
+            time.sleep(0.05)
+            progress("gmail", i, None)
+        raise AssertionError("the sync should have been stopped")
+
+    rt = make_runtime(make_parts(sync_account=sync), lease_seconds=0.6)
+    assert tasks.run_sync(rt, acc) == "lease_lost"
+    assert account_row(sessions, acc).sync_lease_owner == "thief"  # not ours to release
+
+
+def test_analysis_clears_due_only_if_no_sync_marked_it_again(
+    sessions, make_runtime, recorder
+) -> None:
+    owner = add_owner(sessions, analysis_due_at=NOW)
+    later = NOW + timedelta(minutes=1)
+
+    def analyse(session: Session, owner_id: int, *, now: Any, settings: Any) -> None:
+        # news for this owner arrives while the analysis runs (written through the same
+        # session: on SQLite a second writer would wait for the analysis to commit)
+        session.execute(update(Owner).where(Owner.id == owner_id).values(analysis_due_at=later))
+
+    rt = make_runtime(make_parts(analyse_owner=analyse), clock=lambda: NOW)
+    assert tasks.run_analysis(rt, owner) == "ok"
+    with sessions() as s:
+        row = s.get(Owner, owner)
+        assert row is not None and row.analysis_due_at == later and row.analysed_at == NOW
+    assert recorder.sent == [(tasks.PLAN, owner)]
+
+    rt2 = make_runtime(make_parts(analyse_owner=lambda *a, **k: None), clock=lambda: later)
+    assert tasks.run_analysis(rt2, owner) == "ok"
+    with sessions() as s:
+        assert s.get(Owner, owner).analysis_due_at is None  # type: ignore[union-attr]
+
+
+def test_plan_wakes_writers_for_ready_operations(sessions, make_runtime, recorder) -> None:
+    owner = add_owner(sessions)
+    planned: list[int] = []
+    rt = make_runtime(
+        make_parts(
+            plan_owner=lambda s, oid, *, now, settings: planned.append(oid),
+            ready_operations=lambda s, *, now, limit=100: [11, 12],
+        )
+    )
+    assert tasks.run_plan(rt, owner) == "ok"
+    assert planned == [owner]
+    assert recorder.sent == [(tasks.WRITE, 11), (tasks.WRITE, 12)]
