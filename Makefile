@@ -43,6 +43,7 @@ wheel-check: $(STAMP)
 	/tmp/rapportd-wheel-venv/bin/rapportd --help > /dev/null
 	RAPPORTD_DATABASE_URL=sqlite:////tmp/rapportd-wheel-venv/check.sqlite3 /tmp/rapportd-wheel-venv/bin/rapportd db upgrade
 	/tmp/rapportd-wheel-venv/bin/python -c "import rapportd.agent, rapportd.connectors, rapportd.jobs; print('wheel ok')"
+	rm -rf build
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
