@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
 from rapportd.agent.inference.people import Decision, is_owner
 from rapportd.agent.inference.types import Meeting, Msg, OwnerProfile, Participant
 from rapportd.agent.store.models import (
@@ -27,8 +30,6 @@ from rapportd.agent.store.models import (
     Message,
     Suggestion,
 )
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 Detector = Callable[..., list[Any]]
 
@@ -268,6 +269,51 @@ def _assessor() -> Callable[..., Any] | None:
     return assess
 
 
+# Closing courtesies that invite, but do not ask for, an answer. They follow a delivery or an
+# update ("The deck is attached, let me know what you think.") and an unanswered one is not a
+# debt: nobody expects a reply to every "let me know if you have questions".
+_COURTESY = re.compile(
+    r"\blet (?:me|us) know (?:what you think|your thoughts|how (?:it|that) (?:goes|went)|"
+    r"if (?:you|there) (?:have|are|need) (?:any )?(?:questions|comments|thoughts|feedback|"
+    r"anything else)|if (?:anything|something) (?:is unclear|comes up|else comes up))\b|"
+    r"^(?:any (?:questions|thoughts|feedback|comments)(?: or [a-z]+)?)\s*\??$",
+    re.I,
+)
+
+
+# Text that is not the sender's own new words: a quoted line ("> I'll send it Friday") or a
+# reply header ("On Mon, 26 Oct 2026 at 17:40, Zoë <z@x> wrote:") left in by a client whose
+# quoting the stripper did not recognise. A promise in it belongs to the quoted message.
+_QUOTED = re.compile(r"^\s*>|\bwrote:\s*(?:>|$)|^-----\s*original message", re.I)
+
+
+# Where quoted history starts in a body whose quote the stripper missed: a ">" line, an
+# "On <date>, <name> wrote:" header (wrapped onto two lines, or inside a flattened line),
+# "-----Original Message-----" or its "From: ... Sent:" block.
+_HISTORY = re.compile(
+    r"(?im)^[ \t]*>|^[ \t]*On\b[^\n]{0,300}?(?:\n[^\n]{0,200}?)?\bwrote:[ \t]*$|"
+    # the same header inside a line (an HTML body flattened to one line): "... wrote: > Hi"
+    r"\bOn [^\n<>]{4,120}<[^\s<>@]+@[^\s<>]+>\s*wrote:(?=\s*(?:>|$))|"
+    r"^[ \t]*-{2,}[ \t]*Original Message|^[ \t]*From:[^\n]*\n(?:[^\n]*\n){0,4}?[ \t]*(?:Sent|Date):"
+)
+
+
+def own_words(text: str) -> str:
+    """``text`` up to the first sign of quoted history (see :data:`_HISTORY`)."""
+    m = _HISTORY.search(text)
+    return text[: m.start()] if m else text
+
+
+def quoted_text(text: str) -> bool:
+    """Whether a detected sentence is quoted history rather than the sender's own words."""
+    return bool(_QUOTED.search(text))
+
+
+def courtesy_invitation(kind: str, text: str) -> bool:
+    """A "request" that is only a polite invitation to reply (see :data:`_COURTESY`)."""
+    return kind == "request" and bool(_COURTESY.search(text.strip()))
+
+
 def commitment_key(msg: Msg, kind: str, text: str) -> str:
     """Stable across re-analysis and re-sync: the message's RFC 822 id (else its row id),
     the kind and the sentence, whitespace- and case-normalised."""
@@ -312,7 +358,7 @@ def store_commitments(
         if not any(p in contact_id_of for p in people):
             continue
         found = detect(
-            m.text,
+            own_words(m.text),
             sent_at=m.sent_at,
             tz=profile.timezone,
             sender=m.sender,
@@ -321,6 +367,8 @@ def store_commitments(
             already_stripped=True,
         )
         for d in found:
+            if courtesy_invitation(d.kind, d.text) or quoted_text(d.text):
+                continue
             by = (getattr(d, "by", "") or "").strip().lower()
             to_all = [a.strip().lower() for a in (getattr(d, "to", "") or "").split(",")]
             to_all = [a for a in to_all if "@" in a] or list(m.recipients)

@@ -3,13 +3,29 @@
 Given a detected item, the message it came from and the later messages of the same thread or
 between the same people (and optionally the calendar), decide:
 
-- commitment: ``kept`` when a later message from the promiser to the promisee delivers it (an
-  attachment when the promise is about sending something; delivery words such as "attached",
-  "here is", "as promised", "just sent", "done"; or the promise's own key words with a
-  past-tense delivery verb), or when a meeting/call with the promisee took place for a promise
-  to call or meet; otherwise ``late`` once the due time has passed, else ``open``;
-- request: ``answered`` when the asked person wrote back to the asker after it (in the thread,
-  or directly); otherwise ``unanswered`` (reasons say whether its due time passed).
+- commitment: ``kept`` when
+
+  * the sentence itself performs the delivery ("Sending over the deck now.", "Attached is
+    the deck, as promised."): a promise is never open when the message that states it also
+    carries it out (the evidence is the message itself);
+  * a later message from the promiser in the **same thread** delivers it: an attachment
+    (when the promise is about sending something or names an object), delivery words
+    ("attached", "here is", "sending ... now", "as promised", "done"), a reference back
+    ("as promised", "getting back to you"), or, when the promise was only to get back /
+    confirm / let them know, a later message from the promiser that gives an answer
+    ("confirmed", "yes", "all set", "good to go", an update);
+  * a later message from the promiser **to the promisee in another thread** delivers it
+    *and* names what was promised (at least two of the promise's content words, or all of
+    them if it has fewer): a bare "done, see attached" in an unrelated thread is not
+    evidence, because people exchange many attachments;
+  * a small meeting with the promisee took place, for a promise to call or meet (the verb,
+    not "my notes from the call");
+
+  otherwise ``late`` once the due time has passed, else ``open``;
+- request: ``answered`` when the asked person replied in the same thread after it, or wrote
+  to the asker in another thread about the same thing (shared content words or the same
+  content words); a message about something else is not an answer. Otherwise ``unanswered``
+  (reasons say whether its due time passed).
 
 Every result carries the evidence in ``reasons``.
 """
@@ -26,6 +42,7 @@ from rapportd.agent.inference.commitments import Detected
 from rapportd.agent.inference.types import Meeting, Msg
 
 State = Literal["open", "kept", "late", "answered", "unanswered"]
+SMALL_MEETING = 7  # attendees; bigger meetings do not keep a promise to call or meet
 
 _SENDING = re.compile(
     r"\b(?:send|share|forward|attach|deliver|upload|email|e-mail|post|circulate|get .{0,30} to|"
@@ -35,11 +52,45 @@ _SENDING = re.compile(
 _MEETING = re.compile(
     r"\b(?:call|ring|meet|catch up|chat|phone|talk|touch base|sync|visit)\b", re.I
 )
+# "notes from the call", "after our meeting": the call is the topic, not the promise.
+_MEETING_AS_OBJECT = re.compile(
+    r"\b(?:the|our|that|this|from|of|after|before|about|on|last|earlier|recent)\s+"
+    r"(?:last |earlier |recent |previous )?(?:call|meeting|chat|talk|sync|visit)\b",
+    re.I,
+)
+# A promise only to answer: any later message from the promiser in the thread answers it.
+_REPLY_PROMISE = re.compile(
+    r"\b(?:get back to|come back to|circle back|revert|let (?:you|them|him|her) know|confirm|"
+    r"reply|respond|answer|update you|keep you posted|follow up)\b",
+    re.I,
+)
+# What an answer to "I'll let you know / confirm / get back to you" says: a later message in
+# the thread with none of these (nor a delivery or a pointer back) is small talk, not it.
+_ANSWER_CUE = re.compile(
+    r"\b(?:confirm(?:ed|ing)?|yes|no|not yet|good to go|all set|all good|approved|agreed|"
+    r"decided|decision|update|answer|result|sorted|works for (?:us|me)|go ahead|on track|"
+    r"we can(?:not|'t)?|it's fine|that's fine)\b",
+    re.I,
+)
+# Words that point back at an earlier promise: the message is its delivery.
+_BACKREF = re.compile(
+    r"\b(?:as promised|as (?:i )?(?:said|mentioned) i would|(?:getting|coming) back to you|"
+    r"following up as|per my (?:promise|last (?:email|message)))\b",
+    re.I,
+)
+# The sentence itself carries out the promise ("Sending over the deck now.", "Attached is").
+_PERFORMED = re.compile(
+    r"^(?:(?:i'm|i am|we're|we are)\s+)?(?:sending|attaching|forwarding|sharing|enclosing)\b"
+    r"[^.?!]*\b(?:now|herewith|here|below|attached)\b|"
+    r"\b(?:attached (?:is|are|please find|you'll find|you will find)|please find|"
+    r"(?:is|are) attached|attached,|here (?:is|are)|here's|enclosed (?:is|are)|as promised)\b",
+    re.I,
+)
 _DELIVERY = re.compile(
     r"\b(?:attached|attaching|enclosed|here(?:'s| is| are| you go)|please find|as promised|"
     r"(?:just |have |i've |we've )?(?:sent|shared|uploaded|forwarded|submitted|posted|booked|"
     r"transferred|wired|paid|scheduled|published|delivered|shipped|circulated|done|completed|"
-    r"finished|updated)|see (?:attached|below|the link))\b",
+    r"finished|updated)|see (?:attached|below|the link)|sending\b[^.?!]{0,60}\bnow)\b",
     re.I,
 )
 _STOP = frozenset(
@@ -127,6 +178,42 @@ _STOP = frozenset(
         "then",
         "what",
         "which",
+        "i'll",
+        "we'll",
+        "you'll",
+        "i'm",
+        "we're",
+        "it's",
+        "let's",
+        "won't",
+        "make",
+        "sure",
+        "ready",
+        "together",
+        "look",
+        "into",
+        "follow",
+        "circle",
+        "expect",
+        "leave",
+        "going",
+        "promise",
+        "within",
+        "couple",
+        "days",
+        "weeks",
+        "before",
+        "after",
+        "until",
+        "weekend",
+        "attached",
+        "promised",
+        "sorry",
+        "delay",
+        "dig",
+        "forward",
+        "sending",
+        "will",
     ]
 )
 
@@ -164,43 +251,86 @@ def assess(
     return _commitment_state(item, origin, after, now, meetings)
 
 
-def _related(m: Msg, origin: Msg, frm: set[str], to: set[str], *, thread_is_enough: bool) -> bool:
-    """From the right person, and to the right person (or, for answers, in the thread)."""
+def _related(m: Msg, origin: Msg, frm: set[str], to: set[str]) -> tuple[bool, bool]:
+    """(from the right person and relevant at all, in the same thread)."""
     if m.sender.lower() not in frm:
-        return False
-    same_thread = bool(origin.thread_id) and m.thread_id == origin.thread_id
+        return False, False
     direct = bool(to & {r.lower() for r in m.recipients})
-    if thread_is_enough:
-        return same_thread or direct
-    return direct or (same_thread and not m.recipients)
+    # In the thread, but written to someone else (a forward to a colleague): not for them.
+    same_thread = (
+        bool(origin.thread_id) and m.thread_id == origin.thread_id and (direct or not m.recipients)
+    )
+    return same_thread or direct, same_thread
+
+
+def _enough_shared(words: set[str], shared: list[str], *, refers_back: bool = False) -> bool:
+    """Another thread must name what was promised or asked: two content words (one common
+    word such as "figures" or "deck" is everywhere in a busy correspondence), or all of them
+    when the message also points back at the promise ("as promised, the deck")."""
+    if len(shared) >= 2:
+        return True
+    return refers_back and bool(words) and len(shared) >= len(words)
+
+
+def performs_itself(text: str) -> bool:
+    """Whether a promise sentence is carried out by the message that states it."""
+    return bool(_PERFORMED.search(text))
+
+
+def about_meeting(text: str) -> bool:
+    """A promise to call or meet (not one that merely mentions a past call)."""
+    return bool(_MEETING.search(_MEETING_AS_OBJECT.sub(" ", text)))
 
 
 def _commitment_state(
     item: Detected, origin: Msg, after: list[Msg], now: datetime, meetings: Sequence[Meeting]
 ) -> Fulfilment:
+    if performs_itself(item.text):
+        return _kept(item, origin.sent_at, origin.id, {"performed_in_message": True})
     promiser = _people(item.by) or {origin.sender.lower()}
     promisee = _people(item.to) or {r.lower() for r in origin.recipients}
     words = key_words(item.text)
     about_sending = bool(_SENDING.search(item.text))
+    reply_only = bool(_REPLY_PROMISE.search(item.text)) and not about_sending
     for m in after:
-        if m.sent_at > now or not _related(m, origin, promiser, promisee, thread_is_enough=False):
+        if m.sent_at > now:
             continue
-        reasons: dict[str, object] = {}
-        if about_sending and m.has_attachments:
+        relevant, same_thread = _related(m, origin, promiser, promisee)
+        if not relevant:
+            continue
+        text = m.text or ""
+        reasons: dict[str, object] = {"same_thread": same_thread}
+        if m.has_attachments:
             reasons["attachment"] = True
-        if _DELIVERY.search(m.text or ""):
-            reasons["delivery_phrase"] = _DELIVERY.search(m.text or "").group(0)  # type: ignore[union-attr]
-        shared = sorted(words & key_words(m.text or m.subject))
+        phrase = _DELIVERY.search(text)
+        if phrase:
+            reasons["delivery_phrase"] = phrase.group(0)
+        backref = _BACKREF.search(text)
+        if backref:
+            reasons["refers_back"] = backref.group(0)
+        # in the thread the subject is the topic; elsewhere only the message's own words count
+        shared = sorted(words & key_words(f"{text} {m.subject}" if same_thread else text))
         if shared:
             reasons["shared_words"] = shared[:5]
-        if reasons.get("attachment") or (
-            reasons.get("delivery_phrase") and (shared or about_sending)
-        ):
+        if same_thread:
+            kept = (
+                backref is not None
+                or (m.has_attachments and (about_sending or bool(words)))
+                or (phrase is not None and (bool(shared) or about_sending))
+                or (reply_only and _ANSWER_CUE.search(text) is not None)
+            )
+        else:
+            kept = (m.has_attachments or phrase is not None or backref is not None) and (
+                _enough_shared(words, shared, refers_back=backref is not None)
+            )
+        if kept:
             return _kept(item, m.sent_at, m.id, reasons)
-    if _MEETING.search(item.text):
+    if about_meeting(item.text):
         for mt in sorted(meetings, key=lambda x: x.start):
             if not (origin.sent_at < mt.start <= now) or mt.status == "cancelled":
                 continue
+            if len(mt.attendees) > SMALL_MEETING:
+                continue  # an all-hands is not the call that was promised
             emails = {p.email.lower() for p in mt.attendees} | {mt.organizer.lower()}
             if promisee & emails and (promiser & emails or not mt.attendees):
                 return _kept(item, mt.start, None, {"meeting": mt.id, "summary": mt.summary})
@@ -221,10 +351,19 @@ def _kept(
 def _request_state(item: Detected, origin: Msg, after: list[Msg], now: datetime) -> Fulfilment:
     asked = _people(item.to) or {r.lower() for r in origin.recipients}
     asker = _people(item.by) or {origin.sender.lower()}
+    words = key_words(item.text)
     for m in after:
-        if m.sent_at > now or not _related(m, origin, asked, asker, thread_is_enough=True):
+        if m.sent_at > now:
             continue
-        reasons: dict[str, object] = {"reply_from": m.sender.lower()}
+        relevant, same_thread = _related(m, origin, asked, asker)
+        if not relevant:
+            continue
+        reasons: dict[str, object] = {"reply_from": m.sender.lower(), "same_thread": same_thread}
+        if not same_thread:
+            shared = sorted(words & key_words(m.text))
+            if not _enough_shared(words, shared):
+                continue  # mail about something else is not an answer
+            reasons["shared_words"] = shared[:5]
         if item.due is not None:
             reasons["on_time"] = m.sent_at <= item.due
         return Fulfilment("answered", at=m.sent_at, evidence_id=m.id, reasons=reasons)

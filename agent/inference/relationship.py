@@ -19,6 +19,7 @@ from rapportd.agent.inference.cadence import (
     from_days,
     to_days,
 )
+from rapportd.agent.inference.drift import assess_drift
 from rapportd.agent.inference.strength import features, stage, strength
 from rapportd.agent.inference.timeline import Interaction, personal
 
@@ -84,6 +85,7 @@ def analyse_contact(
     }
     if s is not None:
         reasons["strength"] = s.reasons()
+    reasons["drift"] = assess_drift(personal(past), now=now).as_dict()
     if rhythm is not None:
         reasons["rhythm"] = rhythm.reasons(as_of)
     else:

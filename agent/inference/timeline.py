@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Literal
 
 from rapportd.agent.inference.people import is_owner, message_signals
-from rapportd.agent.inference.types import Meeting, Msg, OwnerProfile
+from rapportd.agent.inference.types import Meeting, Msg, OwnerProfile, Participant
 
 Kind = Literal["sent", "received", "meeting"]
 PERSONAL_WEIGHT = 0.3
@@ -139,6 +139,12 @@ def build_timeline(
             for p in mt.attendees
             if not p.is_self and not is_owner(p.email, profile) and p.response != "declined"
         ]
+        emails = {p.email.lower() for p in attending}
+        org = (mt.organizer or "").lower()
+        if org and org not in emails and not is_owner(org, profile):
+            # Graph (and some invites) list the organiser apart from the attendees; the
+            # organiser of a held meeting took part in it.
+            attending.append(Participant(email=org, response="accepted"))
         keys = {k for k in (key(p.email) for p in attending) if k is not None}
         for k in sorted(keys):
             out[k].append(

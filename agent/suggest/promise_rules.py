@@ -21,6 +21,16 @@ HOLD_MIN_NOTICE = timedelta(hours=2)  # never a hold that starts before the owne
 FOLLOW_UP_LEAD = timedelta(days=1)  # a follow-up when the due date is this near, or past
 STALE = timedelta(days=30)  # older promises / requests are left alone
 NUDGE_EXTRA_BUSINESS_DAYS = 1  # an owner's question waits this much longer than a reply
+# Reply debts need an explicit ask ("could you", "please", "let me know", "I need your"): a
+# bare question ("Are you around this weekend?", "How was the trip?"), a proposal ("let's
+# grab lunch", "we should do dinner soon") or a classifier's guess without a rule is often
+# small talk or tied to a moment that has passed, and its thread still shows as waiting on
+# the contact's page. The detector names the rule that fired in ``reasons["rule"]``.
+WEAK_ASK_RULES = frozenset({"question", "model", "proposal", "lets"})
+
+
+def explicit_ask(p: PromiseSnap) -> bool:
+    return p.rule not in WEAK_ASK_RULES
 
 
 def _local(snap: Snapshot, at: datetime) -> str:
@@ -197,6 +207,8 @@ def reply_needed(snap: Snapshot, now: datetime) -> list[Proposal]:
     for p in snap.promises:
         if p.kind != "request" or p.direction != "to_owner" or p.state not in OPEN:
             continue
+        if not explicit_ask(p):
+            continue
         origin = _origin(snap, p)
         if origin is None or now - origin.sent_at > STALE:
             continue
@@ -247,8 +259,8 @@ def nudge(snap: Snapshot, now: datetime) -> list[Proposal]:
             if p.state not in ("open", "late") or p.due_at is None:
                 continue
             late_since = add_business_days(p.due_at, 1, cfg.working_days, cfg.tz)
-            if p.state != "late" and now < late_since:
-                continue
+            if now < late_since:
+                continue  # a business day of grace, as documented
             if now - p.due_at > STALE:
                 continue
             why = "promised you “{text}” by {due}; it has not arrived."
@@ -257,6 +269,8 @@ def nudge(snap: Snapshot, now: datetime) -> list[Proposal]:
             # the owner's question, unanswered for too long
             origin = _origin(snap, p)
             if p.state not in ("open", "unanswered") or origin is None:
+                continue
+            if not explicit_ask(p):
                 continue
             waited = business_days_elapsed(origin.sent_at, now, cfg.working_days, cfg.tz)
             if waited < cfg.reply_after_business_days + NUDGE_EXTRA_BUSINESS_DAYS:

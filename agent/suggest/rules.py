@@ -131,13 +131,22 @@ def last_topic(snap: Snapshot, c: ContactSnap) -> str:
 
 
 def _drifting(snap: Snapshot, now: datetime) -> list[ContactSnap]:
+    """Contacts whose established rhythm has broken (see :mod:`rapportd.agent.inference.drift`:
+    enough conversations over a long enough span, and a silence longer than any quiet spell
+    seen with them). Rows analysed before drift existed fall back to the overdue score."""
     out = []
     for c in snap.contacts.values():
         if c.is_automated or not c.address or c.address in snap.owner_addresses:
             continue
-        if c.last_interaction_at is None or c.interaction_count < CHECK_IN_MIN_INTERACTIONS:
+        if c.last_interaction_at is None or c.last_interaction_at > now:
             continue
-        if (c.overdue_score or 0.0) < CHECK_IN_OVERDUE or c.last_interaction_at > now:
+        if c.drift is not None:
+            if c.drift.get("drifting") is not True:
+                continue
+        elif (
+            c.interaction_count < CHECK_IN_MIN_INTERACTIONS
+            or (c.overdue_score or 0.0) < CHECK_IN_OVERDUE
+        ):
             continue
         out.append(c)
     return out
@@ -147,9 +156,21 @@ def _silence_reasons(c: ContactSnap, now: datetime) -> dict[str, object]:
     assert c.last_interaction_at is not None
     days = (now - c.last_interaction_at).days
     typical = f"{c.typical_gap_days:.0f}" if c.typical_gap_days else "?"
+    why = (
+        f"No contact with {c.name or c.address} for {days} days; you usually are in touch "
+        f"every {typical} days (overdue score {c.overdue_score or 0:.1f}, "
+        f"stage {c.stage or 'unknown'})."
+    )
+    if c.drift is not None and c.drift.get("typical_quiet_days") is not None:
+        why = (
+            f"No contact with {c.name or c.address} for {days} days; over "
+            f"{c.drift.get('conversations')} conversations your quiet spells were usually "
+            f"{c.drift.get('typical_quiet_days'):.0f} days and never longer than "
+            f"{c.drift.get('longest_quiet_days'):.0f} (stage {c.stage or 'unknown'})."
+        )
     return {
-        "why": f"No contact with {c.name or c.address} for {days} days; you usually are in touch "
-        f"every {typical} days (overdue score {c.overdue_score or 0:.1f}, stage {c.stage or 'unknown'}).",
+        "why": why,
+        "drift": c.drift,
         "silence_days": days,
         "typical_gap_days": c.typical_gap_days,
         "overdue_score": c.overdue_score,

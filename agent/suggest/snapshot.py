@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
 from rapportd.agent.store.models import (
     Account,
     CalendarEvent,
@@ -21,8 +24,6 @@ from rapportd.agent.store.models import (
     Suggestion,
 )
 from rapportd.agent.suggest.config import SuggestConfig
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
 MESSAGE_DAYS = 120
 EVENT_PAST_DAYS = 14
@@ -95,6 +96,7 @@ class ContactSnap:
     overdue_score: float | None = None
     last_interaction_at: datetime | None = None
     interaction_count: int = 0
+    drift: dict[str, object] | None = None  # inference.drift.Drift.as_dict(), if analysed
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ class PromiseSnap:
     message_id: int | None = None
     contact_id: int | None = None
     created_at: datetime | None = None
+    rule: str = ""  # the detector rule that found it ("polite_ask", "question", ...)
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,12 @@ def meeting_key(ev: CalendarEvent) -> str:
         else ""
     )
     return f"{ev.ical_uid}@{when}" if ev.ical_uid else f"{ev.account_id}:{ev.provider_id}"
+
+
+def _drift_of(analysis: Any) -> dict[str, object] | None:
+    """The drift verdict analysis stored for the contact (None for rows analysed before it)."""
+    drift = analysis.get("drift") if isinstance(analysis, dict) else None
+    return dict(drift) if isinstance(drift, dict) and "drifting" in drift else None
 
 
 def _meeting(ev: CalendarEvent) -> MeetingSnap | None:
@@ -315,6 +324,7 @@ def load_snapshot(session: Session, owner: Owner, cfg: SuggestConfig, *, now: da
                 overdue_score=c.overdue_score,
                 last_interaction_at=c.last_interaction_at,
                 interaction_count=c.interaction_count,
+                drift=_drift_of(c.analysis),
             )
             for c in contacts
         },
@@ -335,6 +345,7 @@ def load_snapshot(session: Session, owner: Owner, cfg: SuggestConfig, *, now: da
                 message_id=c.message_id,
                 contact_id=c.contact_id,
                 created_at=c.created_at,
+                rule=str((c.reasons or {}).get("rule") or ""),
             )
             for c in commitments
         ),

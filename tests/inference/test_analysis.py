@@ -9,6 +9,9 @@ from itertools import count
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.analysis import analyse_owner, mark_dirty
 from rapportd.agent.settings import load_settings
 from rapportd.agent.store.models import (
@@ -21,8 +24,6 @@ from rapportd.agent.store.models import (
     Message,
     Owner,
 )
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
 _pid = count(1)
@@ -299,10 +300,11 @@ def test_contacts_command_lists_the_analysis(
 ) -> None:
     import json
 
+    from typer.testing import CliRunner
+
     from rapportd.agent.cli.main import app
     from rapportd.agent.settings import get_settings
     from rapportd.agent.store.db import session_factory
-    from typer.testing import CliRunner
 
     with session_factory(sqlite_engine).begin() as s:
         seed(s)
@@ -359,3 +361,17 @@ def test_kept_promise_is_judged_by_fulfilment(sessions: sessionmaker[Session]) -
         assert promise, [(r.kind, r.direction, r.text) for r in rows]
         assert promise[0].state == "kept" and promise[0].resolved_by_message_id is not None
         assert "fulfilment" in promise[0].reasons
+
+
+def test_courtesy_invitations_are_not_requests() -> None:
+    from rapportd.agent.analysis_store import courtesy_invitation
+
+    for text in (
+        "The deck is attached, let me know what you think.",
+        "Let me know if you have any questions.",
+        "Any thoughts?",
+    ):
+        assert courtesy_invitation("request", text), text
+    for text in ("Let me know by Friday if the terms work.", "Could you send the deck?"):
+        assert not courtesy_invitation("request", text), text
+    assert not courtesy_invitation("commitment", "Let me know what you think.")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from rapportd.agent.inference.commitments import detect
+from rapportd.agent.inference.commitments import Detected
+from rapportd.agent.inference.dates import resolve_due
 from rapportd.agent.inference.fulfilment import assess
 from rapportd.agent.inference.types import Meeting, Msg, Participant
 
@@ -12,10 +13,20 @@ T0 = datetime(2024, 4, 10, 14, 0, tzinfo=UTC)  # Wed
 ANA, BO = "ana@x.example", "bo@y.example"
 
 
-def origin(text: str, sender: str = ANA, to: str = BO) -> tuple[Msg, object]:
+def origin(text: str, sender: str = ANA, to: str = BO, kind: str = "") -> tuple[Msg, Detected]:
+    """The message and the item found in it. Built by hand (not by the detector, which is
+    judged elsewhere) so these tests pin fulfilment alone; the due date comes from dates."""
     msg = Msg(id=1, sent_at=T0, sender=sender, recipients=(to,), thread_id="t1", text=text)
-    (item,) = detect(
-        text, sent_at=T0, tz="UTC", sender=sender, recipients=(to,), already_stripped=True
+    kind = kind or ("request" if text.rstrip().endswith("?") else "commitment")
+    due = resolve_due(text, T0, "UTC")
+    item = Detected(
+        kind=kind,  # type: ignore[arg-type]
+        by=sender,
+        to=to,
+        text=text,
+        due=due.at if due else None,
+        due_text=due.text if due else "",
+        confidence=0.9,
     )
     return msg, item
 
@@ -91,3 +102,61 @@ def test_messages_in_the_future_are_not_seen() -> None:
     msg, item = origin("Could you confirm the headcount?")
     answer = later(3, 30, BO, ANA, "12 people.")
     assert assess(item, msg, [answer], now=T0 + timedelta(hours=1)).state == "unanswered"
+
+
+# --- delivery detection (issue 7) ---------------------------------------------------------
+
+
+def test_a_sentence_that_performs_the_delivery_is_kept_by_its_own_message() -> None:
+    for text in ("Sending over the deck now.", "Attached is the deck, as promised."):
+        msg, item = origin(text, kind="commitment")
+        f = assess(item, msg, [], now=T0 + timedelta(days=3))
+        assert f.state == "kept" and f.evidence_id == 1 and f.reasons["performed_in_message"]
+    msg, item = origin("I'm sending the deck tomorrow.", kind="commitment")
+    assert assess(item, msg, [], now=T0 + timedelta(hours=1)).state == "open"
+
+
+def test_an_attachment_in_the_thread_keeps_a_promise_without_a_sending_verb() -> None:
+    msg, item = origin("I'll follow up with the deck within two weeks.")
+    reply = later(2, 50, ANA, BO, "Sending over the deck now.", attach=True)
+    f = assess(item, msg, [reply], now=T0 + timedelta(days=4))
+    assert f.state == "kept" and f.evidence_id == 2 and f.reasons["same_thread"] is True
+
+
+def test_a_generic_delivery_in_another_thread_is_not_evidence() -> None:
+    msg, item = origin("I'll get the pricing sheet to you by Friday.")
+    other = later(2, 30, ANA, BO, "Done, see attached.", attach=True, thread="t7")
+    assert assess(item, msg, [other], now=T0 + timedelta(days=4)).state == "late"
+    named = later(3, 40, ANA, BO, "The pricing sheet you wanted.", attach=True, thread="t8")
+    f = assess(item, msg, [other, named], now=T0 + timedelta(days=4))
+    assert f.state == "kept" and f.evidence_id == 3
+
+
+def test_a_promise_to_get_back_is_kept_by_getting_back() -> None:
+    msg, item = origin("I'll look into it and let you know tomorrow.")
+    answer = later(2, 70, ANA, BO, "Getting back to you as promised: all confirmed.")
+    f = assess(item, msg, [answer], now=T0 + timedelta(days=5))
+    assert f.state == "kept" and f.reasons["on_time"] is False
+
+
+def test_only_a_small_meeting_keeps_a_promise_to_call_and_only_a_promise_to_call() -> None:
+    people = (Participant(ANA), Participant(BO))
+    crowd = people + tuple(Participant(f"p{i}@z.example") for i in range(10))
+    small = Meeting(id=7, start=T0 + timedelta(days=1), end=T0 + timedelta(days=1, hours=1))
+    msg, item = origin("I'll call you on Monday to go over the numbers.")
+    all_hands = Meeting(id=8, start=small.start, end=small.end, attendees=crowd)
+    assert assess(item, msg, [], now=T0 + timedelta(days=6), meetings=[all_hands]).state == "late"
+    msg, item = origin("You'll get my notes from the call by Friday.")
+    one_to_one = Meeting(id=9, start=small.start, end=small.end, attendees=people)
+    assert assess(item, msg, [], now=T0 + timedelta(days=6), meetings=[one_to_one]).state == "late"
+
+
+def test_mail_about_something_else_does_not_answer_a_request() -> None:
+    msg, item = origin("Could you send me the revised proposal by Friday?", sender=BO, to=ANA)
+    unrelated = later(2, 20, ANA, BO, "Lunch next week?", thread="t5")
+    assert assess(item, msg, [unrelated], now=T0 + timedelta(days=3)).state == "unanswered"
+    about_it = later(3, 22, ANA, BO, "The revised proposal is on its way.", thread="t6")
+    assert assess(item, msg, [about_it], now=T0 + timedelta(days=3)).state == "answered"
+    in_thread = later(4, 21, ANA, BO, "Yes.")
+    f = assess(item, msg, [unrelated, in_thread], now=T0 + timedelta(days=3))
+    assert f.state == "answered" and f.evidence_id == 4

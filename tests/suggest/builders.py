@@ -7,6 +7,8 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from rapportd.agent.store.models import (
     Account,
     CalendarEvent,
@@ -16,7 +18,6 @@ from rapportd.agent.store.models import (
     Message,
     Owner,
 )
-from sqlalchemy.orm import Session
 
 NOW = datetime(2024, 6, 12, 10, 0, tzinfo=UTC)  # a Wednesday
 OWNER = "olivia@acme.test"
@@ -54,6 +55,7 @@ class Store:
         count: int = 10,
         internal: bool = False,
         automated: bool = False,
+        drift: dict[str, object] | None = None,
     ) -> Contact:
         c = Contact(
             owner_id=self.owner_id,
@@ -67,6 +69,7 @@ class Store:
             interaction_count=count,
             is_internal=internal,
             is_automated=automated,
+            analysis={"drift": drift} if drift is not None else {},
         )
         self.session.add(c)
         self.session.flush()
@@ -166,6 +169,7 @@ class Store:
         due: datetime | None = None,
         state: str = "open",
         contact: Contact | None = None,
+        rule: str = "",
     ) -> Commitment:
         other = message.to_addrs[0] if message.direction == "out" else message.from_addr
         c = Commitment(
@@ -182,6 +186,7 @@ class Store:
             due_text="by Friday" if due else "",
             state=state,
             thread_id=message.thread_id,
+            reasons={"rule": rule} if rule else {},
         )
         self.session.add(c)
         self.session.flush()
