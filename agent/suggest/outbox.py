@@ -32,6 +32,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.errors import (
     Conflict,
     NotFound,
@@ -46,8 +49,6 @@ from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, OutboxOperation, Suggestion
 from rapportd.agent.suggest.feedback import apply_fate, note_state
 from rapportd.agent.suggest.queue import draft_spec, hold_spec
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
 
 log = get_logger(__name__)
 
@@ -208,16 +209,29 @@ def _perform(job: _Job, conn: Connector, step: StepHook) -> _Result:
         return _Result("written", item, create_state="confirmed")
     if touched:
         return _Result("skipped", note="edited by the person; left in place", fate_state=now_state)
+    # The connector re-checks the hash at the moment of writing (``expected_hash``), which
+    # closes the window between the look above and the write: an edit made in between
+    # raises Conflict and the item is left as the person has it.
+    expected = job.written_hash or None
     if job.op == "update_draft":
         spec = draft_spec(job.tag, job.payload)
         step("before_write")
-        item = conn.update_draft(job.item_id, spec)
+        try:
+            item = conn.update_draft(job.item_id, spec, expected_hash=expected)
+        except Conflict:
+            return _Result("skipped", note="edited by the person; left in place")
         step("after_write")
         return _Result("written", item, draft_hash(spec))
     if job.op in ("delete_draft", "delete_hold"):
         step("before_write")
-        with contextlib.suppress(NotFound):
-            (conn.delete_hold if is_hold else conn.delete_draft)(job.item_id)
+        try:
+            with contextlib.suppress(NotFound):
+                if is_hold:
+                    conn.delete_hold(job.item_id, expected_hash=expected)
+                else:
+                    conn.delete_draft(job.item_id, expected_hash=expected)
+        except Conflict:
+            return _Result("skipped", note="edited by the person; left in place")
         step("after_write")
         return _Result("written", create_state=job.payload.get("final", "expired"))
     raise PermanentError(f"unknown outbox op {job.op!r}")

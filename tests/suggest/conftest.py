@@ -3,9 +3,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from rapportd.agent.settings import Settings, load_settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from rapportd.agent.settings import Settings, load_settings
 
 from .builders import Store
 from .fakes import FakeConnector

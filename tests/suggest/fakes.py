@@ -11,11 +11,11 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from rapportd.agent.errors import NotFound
+from rapportd.agent.errors import Conflict, NotFound
 from rapportd.agent.records import (
     CursorState,
     DraftSpec,
@@ -148,22 +148,39 @@ class FakeConnector:
         self._point("after_create")
         return self._draft_state(d)
 
-    def update_draft(self, provider_id: str, spec: DraftSpec) -> ItemState:
+    # Hooks that run just before a write, after the outbox looked: a person acting in between.
+    before_write: list[Callable[[], None]] = field(default_factory=list)
+
+    def _person_in_between(self) -> None:
+        while self.before_write:
+            self.before_write.pop(0)()
+
+    def _check_hash(self, current: str, expected_hash: str | None) -> None:
+        if expected_hash is not None and current != expected_hash:
+            raise Conflict("changed by the person since rapportd wrote it")
+
+    def update_draft(
+        self, provider_id: str, spec: DraftSpec, *, expected_hash: str | None = None
+    ) -> ItemState:
         self.calls.append("update_draft")
         self._maybe_fail()
+        self._person_in_between()
         d = self.drafts.get(provider_id)
         if d is None or d.status != "draft":
             raise NotFound(provider_id)
+        self._check_hash(draft_hash(d.spec), expected_hash)
         d.spec = spec
         return self._draft_state(d)
 
-    def delete_draft(self, provider_id: str) -> None:
+    def delete_draft(self, provider_id: str, *, expected_hash: str | None = None) -> None:
         self.calls.append("delete_draft")
         self._maybe_fail()
         self._point("before_delete")
+        self._person_in_between()
         d = self.drafts.get(provider_id)
         if d is None or d.status != "draft":
             raise NotFound(provider_id)
+        self._check_hash(draft_hash(d.spec), expected_hash)
         d.status = "deleted"
         self._point("after_delete")
 
@@ -202,13 +219,15 @@ class FakeConnector:
         h.status = "confirmed"
         return self._hold_state(h)
 
-    def delete_hold(self, provider_id: str) -> None:
+    def delete_hold(self, provider_id: str, *, expected_hash: str | None = None) -> None:
         self.calls.append("delete_hold")
         self._maybe_fail()
         self._point("before_delete")
+        self._person_in_between()
         h = self.holds.get(provider_id)
         if h is None or h.status == "cancelled":
             raise NotFound(provider_id)
+        self._check_hash(hold_hash(h.spec), expected_hash)
         h.status = "cancelled"
         self._point("after_delete")
 

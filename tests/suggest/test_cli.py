@@ -6,14 +6,15 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
 from rapportd.agent.settings import get_settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import OutboxOperation, Suggestion
 from rapportd.agent.suggest.cli import parse_until
 from rapportd.agent.suggest.planner import plan_owner
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
 from .builders import Store
 

@@ -6,6 +6,7 @@ import json
 
 import httpx
 import pytest
+
 from rapportd.agent.settings import load_settings
 from rapportd.agent.suggest.drafting import LLMDrafter, compose, render_template
 from rapportd.agent.suggest.style import Style, learn_style

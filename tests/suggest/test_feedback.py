@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.settings import Settings, load_settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Feedback, OutboxOperation, Suggestion
@@ -18,8 +21,6 @@ from rapportd.agent.suggest.feedback import (
 )
 from rapportd.agent.suggest.outbox import process_operation
 from rapportd.agent.suggest.planner import plan_owner
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from .builders import NOW, Store
 from .fakes import FakeConnector

@@ -8,6 +8,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.errors import Conflict, PermanentError, RetryLater
 from rapportd.agent.records import draft_hash
 from rapportd.agent.settings import Settings
@@ -17,8 +20,6 @@ from rapportd.agent.suggest import actions
 from rapportd.agent.suggest.outbox import LEASE, MAX_ATTEMPTS, process_operation, ready_operations
 from rapportd.agent.suggest.planner import plan_owner
 from rapportd.agent.suggest.queue import draft_spec
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from .builders import NOW, Store
 from .fakes import Crash, FakeConnector
@@ -214,6 +215,22 @@ def _process_all(factory: sessionmaker[Session], fake: FakeConnector, now: objec
     with factory() as s:
         ids = ready_operations(s, now=now)  # type: ignore[arg-type]
     return [process_operation(factory, i, conn_of(fake), now=now) for i in ids]  # type: ignore[arg-type]
+
+
+def test_an_edit_made_between_the_look_and_the_delete_is_left_alone(
+    factory: sessionmaker[Session], settings: Settings, fake: FakeConnector
+) -> None:
+    """The outbox looks, finds the draft untouched, and the person edits it right then:
+    the connector's hash check at write time refuses, and the person's words stay."""
+    op_id, owner_id, sid = _written_reply(factory, settings, fake)
+    tag = op_row(factory, op_id).tag
+    fake.before_write.append(lambda: fake.person_edits(tag, "Hi Max, typed just now"))
+    with transaction(factory) as s:
+        actions.dismiss(s, owner_id, sid, now=NOW + H)
+    _process_all(factory, fake, NOW + H)
+    draft = next(iter(fake.drafts.values()))
+    assert draft.status == "draft"
+    assert draft.spec.body == "Hi Max, typed just now"
 
 
 @pytest.mark.parametrize("touched", ["untouched", "edited", "sent"])

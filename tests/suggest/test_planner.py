@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from rapportd.agent.settings import Settings, load_settings
 from rapportd.agent.store.models import Feedback, OutboxOperation, Suggestion
 from rapportd.agent.suggest import actions
 from rapportd.agent.suggest.planner import plan_owner
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from .builders import NOW, Store
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+
 from rapportd.agent.settings import Settings
 from rapportd.agent.suggest.config import effective_config
 from rapportd.agent.suggest.planner import RULES

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from rapportd.agent.suggest.timeutil import (
     add_business_days,
     business_days_elapsed,
