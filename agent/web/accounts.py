@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account
 from rapportd.agent.web import oauth_flow, queries
@@ -16,7 +18,6 @@ from rapportd.agent.web.auth import Viewer, optional_viewer, require_viewer, ses
 from rapportd.agent.web.csrf import require_csrf
 from rapportd.agent.web.presenters import when
 from rapportd.agent.web.render import render
-from sqlalchemy.orm import Session
 
 router = APIRouter(include_in_schema=False)
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
 from rapportd.agent.errors import Conflict, NotFound
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, Owner, Suggestion
@@ -22,7 +24,6 @@ from rapportd.agent.web.auth import Viewer, require_viewer, sessions_of
 from rapportd.agent.web.contacts import contact_detail, contact_rows
 from rapportd.agent.web.csrf import require_csrf
 from rapportd.agent.web.presenters import group_of
-from sqlalchemy.orm import Session
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not signed in"},

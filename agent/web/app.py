@@ -17,6 +17,12 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse,
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
+
 from rapportd.agent import __version__
 from rapportd.agent.errors import SchemaError
 from rapportd.agent.settings import Settings
@@ -25,11 +31,6 @@ from rapportd.agent.web import accounts, api, contacts, prefs, signin, views
 from rapportd.agent.web.auth import NotSignedIn
 from rapportd.agent.web.render import STATIC, make_templates, render
 from rapportd.agent.web.security import SecurityHeaders, signing_key
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import BaseRoute
 
 
 def _wants_json(request: Request) -> bool:

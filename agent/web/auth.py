@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import Depends, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Owner, WebSession
-from sqlalchemy.orm import Session, sessionmaker
 
 COOKIE = "rapportd_session"
 SESSION_DAYS = 14

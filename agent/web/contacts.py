@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Contact
 from rapportd.agent.web import queries
@@ -16,7 +18,6 @@ from rapportd.agent.web.auth import Viewer, require_viewer, sessions_of
 from rapportd.agent.web.charts import describe_gap, interaction_chart, rhythm_sentence
 from rapportd.agent.web.presenters import day, when
 from rapportd.agent.web.render import render
-from sqlalchemy.orm import Session
 
 router = APIRouter(include_in_schema=False)
 

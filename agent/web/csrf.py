@@ -17,6 +17,7 @@ import secrets
 
 from fastapi import Depends, HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+
 from rapportd.agent.web.auth import Viewer, optional_viewer
 
 HEADER = "x-csrf-token"

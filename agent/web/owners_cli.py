@@ -41,11 +41,12 @@ def owners_add(
     """Create a local owner with an argon2-hashed password, or set a new password for one."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    from sqlalchemy import func, select
+
     from rapportd.agent.settings import get_settings
     from rapportd.agent.store.db import transaction
     from rapportd.agent.store.models import Owner
     from rapportd.agent.web.security import hash_password
-    from sqlalchemy import func, select
 
     email = email.strip().lower()
     if "@" not in email or " " in email:
@@ -79,10 +80,11 @@ def owners_add(
 @owners_app.command("list")
 def owners_list() -> None:
     """List the owners (id, email, whether they have a local password)."""
-    from rapportd.agent.store.db import transaction
-    from rapportd.agent.store.models import Owner
     from rich.table import Table
     from sqlalchemy import select
+
+    from rapportd.agent.store.db import transaction
+    from rapportd.agent.store.models import Owner
 
     table = Table("id", "email", "name", "password", "time zone")
     with transaction(_sessions()) as db:

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError, field_validator
+from sqlalchemy.orm import Session
+
 from rapportd.agent.settings import SUGGESTION_KINDS, Settings, SuggestionSettings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Owner
@@ -27,7 +29,6 @@ from rapportd.agent.web.auth import Viewer, require_viewer, sessions_of
 from rapportd.agent.web.csrf import require_csrf
 from rapportd.agent.web.presenters import KIND_LABELS
 from rapportd.agent.web.render import render
-from sqlalchemy.orm import Session
 
 router = APIRouter(include_in_schema=False)
 

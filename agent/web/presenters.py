@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.orm import Session
+
 from rapportd.agent.store.models import Account, Commitment, Contact, Message, Suggestion
 from rapportd.agent.suggest.config import HOLD_KINDS
 from rapportd.agent.suggest.feedback import person_edited
 from rapportd.agent.web import links, queries
 from rapportd.agent.web.charts import interaction_chart, rhythm_sentence
-from sqlalchemy.orm import Session
 
 GROUPS: list[tuple[str, str, frozenset[str]]] = [
     ("thank_you", "Thank-you drafts", frozenset({"thank_you"})),

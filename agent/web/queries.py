@@ -12,6 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from fastapi import HTTPException
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.orm import Session
+
 from rapportd.agent.store.models import (
     Account,
     CalendarEvent,
@@ -23,8 +26,6 @@ from rapportd.agent.store.models import (
     Suggestion,
     SyncRun,
 )
-from sqlalchemy import String, cast, func, or_, select
-from sqlalchemy.orm import Session
 
 T = TypeVar("T", Account, Contact, Suggestion, Commitment, Message, CalendarEvent)
 

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+
 from rapportd.agent import __version__
 
 TEMPLATES = Path(__file__).parent / "templates"

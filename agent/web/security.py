@@ -14,8 +14,9 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from rapportd.agent.settings import Settings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rapportd.agent.settings import Settings
 
 CSP = "; ".join(
     [

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Owner
 from rapportd.agent.web import oauth_flow
@@ -19,7 +21,6 @@ from rapportd.agent.web.auth import (
 from rapportd.agent.web.csrf import ensure_pre_session_token, require_csrf
 from rapportd.agent.web.render import render
 from rapportd.agent.web.security import verify_password
-from sqlalchemy import func, select
 
 router = APIRouter(include_in_schema=False)
 

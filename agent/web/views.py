@@ -10,6 +10,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
 from rapportd.agent.errors import Conflict, NotFound
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Suggestion
@@ -19,7 +21,6 @@ from rapportd.agent.web.auth import Viewer, require_viewer, sessions_of
 from rapportd.agent.web.csrf import require_csrf
 from rapportd.agent.web.presenters import build_card, card_context, grouped, zone
 from rapportd.agent.web.render import is_htmx, render
-from sqlalchemy.orm import Session
 
 router = APIRouter(include_in_schema=False)
 

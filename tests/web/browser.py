@@ -89,8 +89,20 @@ def serving(app: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def shot(page: Any, name: str, *, full_page: bool = True) -> Path:
+def shot(page: Any, name: str, *, full_page: bool = True, **options: Any) -> Path:
+    """``test-output/screenshots/<name>.png``; ``options`` go to ``page.screenshot``."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
+    page.screenshot(path=str(path), full_page=full_page, **options)
     return path
+
+
+def wait_until(page: Any, expression: str, *, timeout: float = 5.0) -> None:
+    """Poll a JavaScript expression from Python until it is truthy. (Playwright's
+    ``wait_for_function`` polls inside the page with ``eval``, which the app's CSP forbids:
+    it fails whenever the first check is false.)"""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {expression}")
+        time.sleep(0.05)

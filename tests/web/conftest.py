@@ -6,16 +6,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from rapportd.agent.settings import load_settings
-from rapportd.agent.store.db import session_factory
-from rapportd.agent.web.app import create_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent.settings import load_settings
+from rapportd.agent.store.db import session_factory
+from rapportd.agent.web.app import create_app
+
+from .browser import launched_browser
 from .seed import PASSWORD, Seeded, seed_owner
 
 
@@ -70,3 +73,24 @@ def client_a(world: World) -> Iterator[tuple[TestClient, str]]:
 def client_b(world: World) -> Iterator[tuple[TestClient, str]]:
     with TestClient(world.app, base_url="http://127.0.0.1") as client:
         yield client, sign_in(client, world.b.email)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Chromium per test process (Playwright on Debian's /usr/bin/chromium)."""
+    with launched_browser() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context and page; ``page.console_errors`` collects console errors
+    and uncaught exceptions (CSP violations show up there)."""
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.console_errors = errors
+    yield pg
+    context.close()

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import (
     Account,
@@ -22,7 +24,6 @@ from rapportd.agent.store.models import (
 )
 from rapportd.agent.suggest.queue import create_op_name, tag_of
 from rapportd.agent.web.security import hash_password
-from sqlalchemy.orm import Session, sessionmaker
 
 PASSWORD = "correct horse battery staple"
 NOW = datetime.now(UTC).replace(microsecond=0)

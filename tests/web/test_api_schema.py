@@ -11,10 +11,11 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from pydantic import SecretStr
-from rapportd.agent.settings import Settings
-from rapportd.agent.web.app import create_app
 from schemathesis.checks import not_a_server_error
 from sqlalchemy.orm import sessionmaker
+
+from rapportd.agent.settings import Settings
+from rapportd.agent.web.app import create_app
 
 from .conftest import World, sign_in
 

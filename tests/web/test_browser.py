@@ -4,42 +4,24 @@ the same without JavaScript; keyboard only; screenshots of every page."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from rapportd.agent.store.models import OutboxOperation, Suggestion
 from sqlalchemy import select
 
-from .browser import ROOT, launched_browser, serving, shot
+from rapportd.agent.store.models import OutboxOperation, Suggestion
+
+from .browser import serving, shot, wait_until
 from .conftest import World
 from .seed import PASSWORD
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    with launched_browser() as b:
-        yield b
 
 
 @pytest.fixture
 def site(world: World) -> Iterator[str]:
     with serving(world.app) as url:
         yield url
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.console_errors = errors
-    yield pg
-    context.close()
 
 
 def sign_in(page: Any, site: str, email: str) -> None:
@@ -80,10 +62,7 @@ def test_review_flow_in_place(world: World, site: str, page: Any) -> None:
     assert page.locator("article.card").count() == 5
     assert page.locator("svg.chart").count() >= 3
     assert not page.console_errors, page.console_errors
-    path = shot(page, "suggestions")
-    docs = ROOT / "docs" / "screenshots"
-    docs.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, docs / "suggestions.png")
+    shot(page, "suggestions")  # docs/screenshots/suggestions.png: test_browser_sandbox.py
 
     # accept the hold: the card answers in place, no navigation
     hold = world.a.suggestions["promise_hold"]
@@ -207,7 +186,7 @@ def test_keyboard_only(world: World, site: str, page: Any) -> None:
     page.locator(f"#s-{hold} .notice").wait_for()
     assert status_of(world, hold) == "accepted"
     # focus lands on the answer, so the keyboard user hears/sees it
-    page.wait_for_function("document.activeElement.className === 'notice'", timeout=3000)
+    wait_until(page, "document.activeElement.className === 'notice'")
     # the focus ring is visible
     page.keyboard.press("Tab")
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")

@@ -8,10 +8,11 @@ import re
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
 from rapportd.agent.store.models import Feedback, OutboxOperation, Owner, Suggestion
 from rapportd.agent.web.app import api_routes
 from rapportd.agent.web.csrf import require_csrf
-from sqlalchemy import func, select
 
 from .conftest import World, csrf_from
 

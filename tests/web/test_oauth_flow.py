@@ -8,11 +8,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+
 from rapportd.agent.settings import load_settings
 from rapportd.agent.store.models import Account
 from rapportd.agent.web.app import create_app
 from rapportd.connectors import oauth
-from sqlalchemy import select
 
 from .conftest import World, csrf_from, sign_in
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
-from rapportd.agent.store.models import Feedback, OutboxOperation, Owner, Suggestion
 from sqlalchemy import select
+
+from rapportd.agent.store.models import Feedback, OutboxOperation, Owner, Suggestion
 
 from .conftest import World, csrf_from
 
