@@ -128,6 +128,28 @@ _NAME_LINE = re.compile(r"^\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}\s*$")
 _PS = re.compile(r"^\s*p\.?\s?s\.?\b", re.I)
 
 
+# A reply header or separator inside a line: bodies whose HTML was flattened to one line (a
+# provider's text rendering, or a client that drops the line breaks) still carry "On Mon, 19
+# Oct 2026 at 09:00, Ann <ann@x.com> wrote: > ...". "On" must be capitalised and the header
+# must name a date/time digit or an address, so prose ("on the call he wrote:") is left alone.
+_INLINE_HISTORY = re.compile(
+    r"(?<=\S)\s+(?=On\s(?=[^\n]{0,250}?(?:\d|@))[^\n]{0,250}?\bwrote\s*:"
+    r"|-{2,}\s*(?:Original Message|Forwarded message)\s*-{2,}"
+    r"|From:\s[^\n]{1,200}?\sSent:\s)",
+)
+
+
+_HEADER_THEN_QUOTE = re.compile(
+    r"^(On\s(?=[^\n]{0,250}?(?:\d|@))[^\n]{0,250}?\bwrote\s*:)[ \t]+(?=\S)", re.M
+)
+
+
+def _break_inline_history(scan: str) -> str:
+    """Start a new line where quoted history begins inside a line (see _INLINE_HISTORY)."""
+    scan = _INLINE_HISTORY.sub("\n", scan)
+    return _HEADER_THEN_QUOTE.sub("\\1\n", scan)
+
+
 def split_reply(text: str) -> tuple[str, str]:
     """``(new_text, quoted_and_signature)``: what the author wrote now, and everything else."""
     if not isinstance(text, str) or not text:
@@ -145,6 +167,7 @@ def new_text(text: str) -> str:
 
 def _split(text: str) -> tuple[str, str]:
     scan = text[:MAX_SCAN_CHARS].replace("\r\n", "\n").replace("\r", "\n")
+    scan = _break_inline_history(scan)
     tail = text[MAX_SCAN_CHARS:]
     lines = scan.split("\n")
     cut = _quote_start(lines)

@@ -43,7 +43,7 @@ _BASE_CONFIDENCE = {
     "you_get_from_me": 0.75, "progressive_future": 0.65, "assignee_me": 0.7,
     "polite_ask": 0.9, "modal_you": 0.88, "please": 0.85, "reminder": 0.75, "let_me_know": 0.8,
     "need_from_you": 0.75, "lets": 0.6, "imperative": 0.7, "assignment": 0.6, "question": 0.6,
-    "assignee_you": 0.7, "appreciated": 0.75, "proposal": 0.6,
+    "assignee_you": 0.7, "appreciated": 0.75, "proposal": 0.6, "courtesy": 0.6,
 }  # fmt: skip
 # Used when a model file carries no thresholds (calibrated values live in the JSON).
 DEFAULT_THRESHOLDS = {
@@ -52,7 +52,17 @@ DEFAULT_THRESHOLDS = {
 SHIPPED: Literal["shipped"] = "shipped"
 # Action-item notation ("Draft SOW (me, by Fri)") is unambiguous and absent from the
 # model's training mail: the model does not veto it.
-_NO_VETO = ("assignee_me", "assignee_you")
+# "You'll get X from me" is as unambiguous, and rare in the training mail.
+_NO_VETO = ("assignee_me", "assignee_you", "you_get_from_me")
+# Confidence bands of requests (docs/INFERENCE-DETECT.md, "Confidence bands"): an explicit ask
+# ("could you", "please", "let me know", "I need your", an imperative) is reported at
+# >= EXPLICIT_ASK_MIN; a weak ask -- a bare question ("Are you around this weekend?"), a
+# proposal ("let's grab lunch", "I'd like to meet"), a courtesy invitation ("let me know what
+# you think") or the model's guess without a rule -- at <= WEAK_ASK_MAX, so that confidence
+# alone separates them.
+WEAK_ASK_RULES = frozenset({"question", "proposal", "lets", "courtesy", "model"})
+EXPLICIT_ASK_MIN = 0.6
+WEAK_ASK_MAX = 0.5
 # A request is addressed to the reader: one of these cues must be present for a model-only one.
 _ADDRESSED = frozenset(
     {
@@ -144,9 +154,15 @@ def analyse_sentence(
     p_request, p_commit = model.scores(feats)
     out: list[tuple[Kind, str, str, float | None]] = []
     for kind, p in (("request", p_request), ("commitment", p_commit)):
-        if not decide_flags(kind, feats, p, model.thresholds):
-            continue
         hit = next((h for h in hits if h[0] == kind), None)
+        if not decide_flags(kind, feats, p, model.thresholds) and not _ask_then_promise(hit, hits):
+            continue
+        if (
+            hit is None
+            and kind == "commitment"
+            and rules.performs_delivery(rules.normalise(sentence))
+        ):
+            continue  # the model may not turn a delivery made now into a promise
         rule, clause = (hit[1], hit[2]) if hit else ("model", sentence)
         out.append((kind, rule, clause, p))  # type: ignore[arg-type]
     return tuple(out)
@@ -218,6 +234,18 @@ def classify_sentence(sentence: str) -> list[tuple[Kind, str, str]]:
     return out
 
 
+def _ask_then_promise(
+    hit: tuple[Kind, str, str] | None, hits: Sequence[tuple[Kind, str, str]]
+) -> bool:
+    """ "Draft the reply and I'll sign it": an imperative whose promise the rules judged
+    conditional on it. The model, which reads the promise, may not veto the ask."""
+    if hit is None or hit[0] != "request" or hit[1] not in ("imperative", "please"):
+        return False
+    if any(h[0] == "commitment" for h in hits):
+        return False
+    return bool(rules.ASK_THEN_PROMISE.match(rules.normalise(hit[2])))
+
+
 def _has_strong_ask(s: str) -> bool:
     return bool(rules.POLITE_ASK.search(s) or rules.MODAL_YOU.search(s)) and not re.search(
         r"let (?:me|us) know if you (?:have|need)", s
@@ -249,11 +277,17 @@ def _item(
     p: float | None = None,
 ) -> Detected:
     base = _BASE_CONFIDENCE.get(rule, 0.6)
-    if p is not None:
-        base = p if rule == "model" else (base + p) / 2
+    if p is not None and rule not in _NO_VETO:
+        base = p if rule == "model" else max((base + p) / 2, 0.5)
     confidence = base + (0.05 if due else 0.0)
     if sentence.rstrip().endswith("?") and kind == "request":
         confidence += 0.03
+    if kind == "request":
+        confidence = min(confidence, 1.0)
+        if rule in WEAK_ASK_RULES:
+            confidence = 0.2 + 0.3 * confidence  # the weak band: 0.20-0.50
+        else:
+            confidence = max(confidence, EXPLICIT_ASK_MIN)
     reasons: dict[str, object] = {"rule": rule, "clause": clause}
     if p is not None:
         reasons["p_model"] = round(p, 3)

@@ -15,7 +15,10 @@ Conventions (docs/INFERENCE-DETECT.md repeats them):
 - "EOD" / "COB" / "end of (the) day" -> 17:00 of the day named next to it (else today);
 - "end of (the) week", "EOW", "this week", "later this week" -> Friday of this week;
   "next week", "end of next week", "sometime next week" -> Friday of next week;
-  "early next week" -> Tuesday of next week;
+  "early next week" -> Tuesday of next week; on a Saturday or Sunday "this week" is the
+  coming week and "end of next week" the Friday of the week after it;
+- "before / by the weekend" -> Friday of this week; "this / over the / at the weekend" ->
+  Sunday of this week; "next weekend" -> Sunday of next week ("last weekend" is no date);
 - "end of (the) month" / "this month" -> its last day; "next month" -> last day of next;
   "end of (the) year" -> 31 December; "end of Q1..Q4 / the quarter" -> the quarter's last day;
 - "within / in N hours" -> send time + N hours; "within / in N days|weeks" -> + N days|weeks;
@@ -200,6 +203,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("business_days", re.compile(rf"\b({_NUM})\s+(?:business|working|work)\s+days?\b", re.I)),
     ("within_days", re.compile(rf"\b(?:within|in)\s+(?:the\s+next\s+)?({_NUM})\s+(days?|weeks?|months?)\b", re.I)),
     ("eod", re.compile(r"\b(?:eod|cob|eob|close of (?:business|play)|end of (?:the\s+)?(?:business\s+)?day)\b", re.I)),
+    ("before_weekend", re.compile(r"\b(?:before|by|until|till|ahead of) (?:the |this )?weekend\b", re.I)),
+    ("next_weekend", re.compile(r"\bnext weekend\b", re.I)),
+    ("weekend", re.compile(r"\b(?:this|over the|during the|on the|at the|over this) weekend\b", re.I)),
     ("early_next_week", re.compile(r"\bearly next week\b", re.I)),
     ("next_week", re.compile(r"\b(?:end of (?:the\s+)?next week|next week)\b", re.I)),
     ("this_week", re.compile(r"\b(?:end of (?:the\s+|this\s+)?week|eow|this week|later this week|end of play friday)\b", re.I)),
@@ -286,10 +292,20 @@ def _candidates(text: str, now: datetime, tz: str) -> list[_Cand]:
                 add(m, exact.date(), name)
             elif name == "eod":
                 add(m, today, name)
+            elif name == "before_weekend":
+                friday = _week_day(today, 4, 0)
+                add(m, friday if friday >= today else _week_day(today, 4, 1), name)
+            elif name == "next_weekend":
+                add(m, _week_day(today, 6, 1), name)
+            elif name == "weekend":
+                add(m, _week_day(today, 6, 0), name)
             elif name == "early_next_week":
                 add(m, _week_day(today, 1, 1), name)
             elif name == "next_week":
-                add(m, _week_day(today, 4, 1), name)
+                # Said on a weekend, "this week" / "end of the week" already mean the coming
+                # week; "end of next week" is the one after it (a bare "next week" is not).
+                later = today.weekday() >= 5 and m.group(0).lower().startswith("end")
+                add(m, _week_day(today, 4, 2 if later else 1), name)
             elif name == "this_week":
                 friday = _week_day(today, 4, 0)
                 add(m, friday if friday >= today else _week_day(today, 4, 1), name)

@@ -160,6 +160,7 @@ PROGRESSIVE = re.compile(
 SUBJECTLESS_PROGRESSIVE = re.compile(r"^(?:sending|sharing|forwarding|calling|uploading)\b")
 YOU_GET_FROM_ME = re.compile(
     r"(?:\byou(?:'ll| will) (?:get|receive|have|see)|(?:^|\b)expect) .*\bfrom (?:me|us)\b"
+    r"|\byou(?:'ll| will) (?:get|receive|have) (?:my|our)\b"
     r"|(?:^|- )expect (?:the|a|an|my|our)\b.*\b(?:inbox|by|from)\b"
 )
 ASSIGNEE_ME = re.compile(r"\((?:me|i|myself|mine)\b")
@@ -168,8 +169,11 @@ ASSIGNEE_OTHER = re.compile(
     r"\((?!me\b|i\b|you\b|u\b|by\b|due\b|eod\b|asap\b)[a-z][a-z .&/]{1,20}\)"
 )
 
+# "can you" is not an ask when "can" closes a clause of the sender's own ("When I can you'll
+# get it") or "you" opens a statement ("you'll", "you've").
 MODAL_YOU = re.compile(
-    r"(?:^|\b)(?:could|can|would|will|wd|cd)\s+(?:you|u|ya|y'all)\b(?!\s+(?:believe|imagine))"
+    r"(?:^|\b)(?<!\bi )(?<!\bwe )(?:could|can|would|will|wd|cd)\s+(?:you|u|ya|y'all)\b"
+    r"(?!'|\s+(?:believe|imagine))"
 )
 POLITE_ASK = re.compile(
     r"\b(?:if you (?:could|can|would|have a (?:moment|minute|sec))|(?:hoping|hope|wonder(?:ing)?|"
@@ -196,6 +200,38 @@ QUESTION_START = re.compile(
     r"(?:what|when|where|which|who|whom|whose|why|how|is|are|do|does|did|can|could|would|will|"
     r"shall|should|have|has|any|anything|may)\b"
 )
+
+
+# The delivery happens in this very message ("Sending over the deck now.", "Attached is the
+# deck, as promised.", "Here is the deck."): a performed delivery, not a promise.
+PERFORMED_DELIVERY = re.compile(
+    r"^(?:(?:ok|okay|so|and|also|sure|as promised|as requested|finally)[ ,]+)*"
+    r"(?:(?:i'm|i am|we're|we are)\s+)?(?:sending|sharing|forwarding|attaching|enclosing|"
+    r"uploading)\b.*\b(?:now|herewith|attached|enclosed|below|here)\b"
+    r"|(?:^|\b)(?:attached (?:is|are|please find|you'll find|you will find)|enclosed (?:is|are)|"
+    r"please find|here (?:is|are)|here's|here you go|as promised|see attached|i've attached|"
+    r"i have attached|we've attached|i attach|attaching)\b"
+)
+# A courtesy invitation to reply ("let me know what you think", "thoughts welcome"): it
+# invites an answer but does not ask for one; without a deadline it is a weak ask.
+COURTESY = re.compile(
+    r"(?:^|\b)(?:(?:let|lmk)(?: me| us)? know (?:what you think|your thoughts|how (?:you|it|that|"
+    r"this|things) |if (?:it|this|that|everything|all) (?:looks|works|helps|makes sense|is ok)|"
+    r"if you (?:like|agree|have (?:any )?(?:thoughts|comments|feedback)))|"
+    r"(?:any )?(?:thoughts|feedback|comments) (?:are |is )?(?:welcome|appreciated))"
+)
+DEADLINE_WORD = re.compile(
+    r"\b(?:by|before|until|asap|today|tonight|tomorrow|eod|cob|urgent(?:ly)?|end of)\b"
+)
+
+
+# "<ask> and I'll <verb>": the promise is conditional on the ask, which is the point.
+ASK_THEN_PROMISE = re.compile(r"^[a-z][^,;]{2,80}?\band (?:i|we)(?:'ll| will)\s+\w+")
+
+
+def performs_delivery(s: str) -> bool:
+    """Whether a normalised sentence delivers something in this very message."""
+    return bool(PERFORMED_DELIVERY.search(s))
 
 
 def normalise(clause: str) -> str:
@@ -241,6 +277,8 @@ def commitment_head(clause: str, sentence: str) -> tuple[str, int] | None:
             if you:
                 return "you_get_from_me", you.start()
             prog = PROGRESSIVE.search(s) or SUBJECTLESS_PROGRESSIVE.search(s)
+            if prog and (performs_delivery(s) or performs_delivery(sentence)):
+                return None  # "Sending over the deck now.": delivered, not promised
             if prog and not HEDGE_BEFORE.search(s[: prog.start()]):
                 return "progressive_future", prog.start()
             return None
@@ -291,6 +329,8 @@ def request_rule(clause: str, sentence: str) -> str | None:
         return "proposal"
     if MODAL_YOU.search(s):
         return "modal_you"
+    if COURTESY.search(s) and not DEADLINE_WORD.search(s):
+        return "courtesy"
     if PLEASE.search(s):
         after = s[PLEASE.search(s).end() :].strip(" ,")  # type: ignore[union-attr]
         if re.match(r"(?:don't|do not) (?!forget)", after):

@@ -110,3 +110,98 @@ def test_detect_is_total(text: str) -> None:
     for item in detect(text, sent_at=SENT, tz="Europe/Paris"):
         assert item.kind in ("commitment", "request")
         assert 0 <= item.confidence <= 1
+
+
+def items(text: str, model: object = "shipped") -> list[tuple[str, str, float]]:
+    found = detect(
+        text,
+        sent_at=SENT,
+        tz="America/New_York",
+        already_stripped=True,
+        model=model,  # type: ignore[arg-type]
+    )
+    return [(i.kind, str(i.reasons["rule"]), i.confidence) for i in found]
+
+
+@pytest.mark.parametrize("model", ["shipped", None])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Forwarding the signed lease now.",
+        "I'm sending you the invoice herewith.",
+        "Attached are the floor plans, as promised.",
+        "Here is the quote you asked for.",
+        "Here you go, the spreadsheet is attached.",
+    ],
+)
+def test_a_delivery_made_in_the_message_is_no_promise(text: str, model: object) -> None:
+    assert not [i for i in items(text, model) if i[0] == "commitment"]
+
+
+@pytest.mark.parametrize("model", ["shipped", None])
+def test_progressive_promise_without_delivery_marker_stays(model: object) -> None:
+    assert [k for k, *_ in items("I'm sending the contract over tomorrow.", model)] == [
+        "commitment"
+    ]
+
+
+@pytest.mark.parametrize("model", ["shipped", None])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "When I can, you'll get the photos from me.",
+        "When I can you'll get the photos from me.",
+        "Within a few days you'll receive the figures from us.",
+        "You'll have my notes by Friday.",
+        "You will get our answer next week.",
+    ],
+)
+def test_you_will_get_it_from_me_is_the_senders_promise(text: str, model: object) -> None:
+    assert [k for k, *_ in items(text, model)] == ["commitment"]
+
+
+@pytest.mark.parametrize("model", ["shipped", None])
+def test_ask_followed_by_dependent_promise_keeps_the_ask(model: object) -> None:
+    assert [k for k, *_ in items("Prepare the memo and I'll countersign it.", model)] == ["request"]
+
+
+@pytest.mark.parametrize("model", ["shipped", None])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The draft is in the shared folder, let me know what you think.",
+        "Let me know your thoughts.",
+        "Please let me know if this looks ok.",
+        "Any feedback is welcome.",
+    ],
+)
+def test_courtesy_invitations_are_weak_asks(text: str, model: object) -> None:
+    found = items(text, model)
+    assert found and all(k == "request" and r == "courtesy" and c <= 0.5 for k, r, c in found)
+
+
+@pytest.mark.parametrize("model", ["shipped", None])
+def test_courtesy_with_a_deadline_is_an_explicit_ask(model: object) -> None:
+    found = items("Let me know what you think by Friday.", model)
+    assert [(k, r) for k, r, _ in found] == [("request", "let_me_know")]
+    assert found[0][2] >= 0.6
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Are you free on Saturday?",  # bare question
+        "Let's grab a coffee sometime.",  # proposal
+        "I'd like to meet your new team.",
+    ],
+)
+def test_weak_asks_sit_below_every_explicit_ask(text: str) -> None:
+    explicit = [
+        "Could you send me the minutes?",
+        "Please sign the form.",
+        "I need your approval.",
+        "Review the attached draft.",
+    ]
+    weak = [c for k, _, c in items(text) + items(text, None) if k == "request"]
+    strong = [c for t in explicit for k, _, c in items(t) + items(t, None) if k == "request"]
+    assert weak and strong and max(weak) <= 0.5 < 0.6 <= min(strong)

@@ -128,3 +128,33 @@ def test_weekday_is_next_such_day(sent: datetime, wd: int, tz: str) -> None:
     assert nxt is not None and nxt.day.weekday() == wd
     monday_next = local - timedelta(days=local.weekday()) + timedelta(days=7)
     assert monday_next <= nxt.day < monday_next + timedelta(days=7)
+
+
+SAT = datetime(2024, 3, 16, 11, 0, tzinfo=ZoneInfo("Europe/Berlin"))  # Sat 16 Mar 2024
+MON = datetime(2024, 3, 11, 8, 0, tzinfo=ZoneInfo("Europe/Berlin"))  # Mon 11 Mar 2024
+
+
+@pytest.mark.parametrize(
+    ("phrase", "sent", "expected"),
+    [
+        ("I'll confirm before the weekend.", WED, date(2024, 3, 15)),  # Friday
+        ("done by the weekend", WED, date(2024, 3, 15)),
+        ("I can look at it this weekend.", WED, date(2024, 3, 17)),  # Sunday
+        ("I'll read it over the weekend.", WED, date(2024, 3, 17)),
+        ("over the weekend", SAT, date(2024, 3, 17)),
+        ("before the weekend", SAT, date(2024, 3, 22)),  # the weekend has begun: next Friday
+        ("next weekend", WED, date(2024, 3, 24)),
+        ("by the end of next week", MON, date(2024, 3, 22)),  # the following week's Friday
+        ("by end of next week", WED, date(2024, 3, 22)),
+        ("by the end of next week", SAT, date(2024, 3, 29)),  # "end of the week" = 22nd
+        ("by the end of the week", SAT, date(2024, 3, 22)),
+        ("sometime next week", SAT, date(2024, 3, 22)),
+    ],
+)
+def test_weekend_and_next_week(phrase: str, sent: datetime, expected: date) -> None:
+    due = resolve_due(phrase, sent, "America/New_York" if sent is WED else "Europe/Berlin")
+    assert due is not None and due.at.date() == expected
+
+
+def test_last_weekend_is_no_deadline() -> None:
+    assert resolve_due("It was great to see you last weekend.", WED, "America/New_York") is None

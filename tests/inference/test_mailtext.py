@@ -92,3 +92,37 @@ def test_twenty_megabytes_does_not_hang() -> None:
     html_to_text("<p>" + big[:5_000_000] + "</p>")
     assert time.perf_counter() - t0 < 10
     assert new.startswith("Hello there.")
+
+
+def test_html_keeps_br_block_breaks_and_blockquote_quoting() -> None:
+    html = (
+        "<html><body><p>Thanks, here it is.<br>More soon.</p>"
+        '<div class="gmail_quote"><div>On Tue, 3 Sep 2024 at 10:02, Kim &lt;kim@x.org&gt; '
+        "wrote:</div><blockquote>Can you send it?<br>I will forward the memo.</blockquote>"
+        "</div></body></html>"
+    )
+    text = html_to_text(html)
+    assert "Thanks, here it is.\nMore soon." in text
+    assert "> Can you send it?\n> I will forward the memo." in text
+    new, rest = split_reply(text)
+    assert new == "Thanks, here it is.\nMore soon." and "forward the memo" in rest
+
+
+def test_history_inside_a_flattened_line_is_cut() -> None:
+    flat = (
+        "Great, the slides are attached. Best, Lee On Thu, Feb 6, 2025 at 4:10 PM Dana "
+        "<dana@corp.example> wrote: > Hi Lee, >> I will mail you the budget on Friday."
+    )
+    new, rest = split_reply(flat)
+    assert "budget" not in new and new.startswith("Great, the slides are attached.")
+    assert "I will mail you the budget" in rest
+    outlook = "Fine by me. -----Original Message----- From: Dana Sent: Monday I will call you."
+    assert split_reply(outlook)[0] == "Fine by me."
+    header = "Noted. From: Dana Lee <dana@corp.example> Sent: Monday To: Lee Subject: x I'll go"
+    assert split_reply(header)[0] == "Noted."
+
+
+def test_prose_mentioning_wrote_is_not_history() -> None:
+    for text in ("On the call he wrote: ship it. I will send the notes.",
+                 "We spoke on the 3rd and I wrote: fine. I will send the notes."):  # fmt: skip
+        assert "I will send the notes" in split_reply(text)[0]
