@@ -14,11 +14,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.settings import Settings, load_settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, OutboxOperation, Owner
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 SANDBOX_CLIENT = ("rapportd-sandbox", "sandbox-secret")
 GOOGLE_SCOPES = [
@@ -116,6 +117,9 @@ def add_owner(factory: sessionmaker[Session], owner: dict[str, Any]) -> int:
             display_name=owner["name"],
             timezone=owner["timezone"],
             org_domains=list(owner["org_domains"]),
+            # The demo shows its drafts now, whatever the hour: no quiet hours for this owner
+            # (otherwise a demo run at night in the owner's zone would wait for the morning).
+            preferences={"suggestions": {"quiet_hours": "00:00-00:00"}},
         )
         session.add(row)
         session.flush()

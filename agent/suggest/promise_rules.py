@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from rapportd.agent.inference.commitments import WEAK_ASK_RULES
 from rapportd.agent.suggest.proposal import Proposal, clean_subject, evidence_of, first_name
 from rapportd.agent.suggest.rules import busy_intervals
 from rapportd.agent.suggest.snapshot import MessageSnap, PromiseSnap, Snapshot
@@ -26,10 +27,11 @@ NUDGE_EXTRA_BUSINESS_DAYS = 1  # an owner's question waits this much longer than
 # grab lunch", "we should do dinner soon") or a classifier's guess without a rule is often
 # small talk or tied to a moment that has passed, and its thread still shows as waiting on
 # the contact's page. The detector names the rule that fired in ``reasons["rule"]``.
-WEAK_ASK_RULES = frozenset({"question", "model", "proposal", "lets"})
 
 
 def explicit_ask(p: PromiseSnap) -> bool:
+    """Weak asks are the detector's own band (bare questions, proposals, "let's", courtesy
+    invitations, model-only guesses): one definition, in the detector."""
     return p.rule not in WEAK_ASK_RULES
 
 
