@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from typing import Any
 
 from google.oauth2.credentials import Credentials
-from rapportd.agent.records import CursorState, DraftSpec, HoldSpec, ItemState, SyncBatch
+
+from rapportd.agent.records import CursorState, SyncBatch
 from rapportd.agent.settings import Settings
+from rapportd.connectors.composite import CompositeConnector
 from rapportd.connectors.google.calendar import Calendar
 from rapportd.connectors.google.client import GoogleApi
 from rapportd.connectors.google.gmail import Gmail
@@ -16,7 +17,7 @@ from rapportd.connectors.ratelimit import Limiter
 from rapportd.connectors.tokens import google_blob
 
 
-class GoogleConnector:
+class GoogleConnector(CompositeConnector):
     provider = "google"
     streams: tuple[str, ...] = ("gmail", "gcal")
 
@@ -43,6 +44,8 @@ class GoogleConnector:
         )
         self.gmail = Gmail(self.api, settings, self.address, aliases)
         self.calendar = Calendar(self.api, settings)
+        self.draft_part = self.gmail
+        self.hold_part = self.calendar
 
     # -------------------------------------------------------------- tokens / counters
     def close(self) -> None:
@@ -67,40 +70,3 @@ class GoogleConnector:
         if stream == "gcal":
             return self.calendar.sync(state)
         raise ValueError(f"unknown google stream {stream!r}")
-
-    # -------------------------------------------------------------- drafts
-    def find_draft(self, tag: str) -> ItemState | None:
-        return self.gmail.find_draft(tag)
-
-    def create_draft(self, spec: DraftSpec) -> ItemState:
-        return self.gmail.create_draft(spec)
-
-    def update_draft(
-        self, provider_id: str, spec: DraftSpec, *, expected_hash: str | None = None
-    ) -> ItemState:
-        return self.gmail.update_draft(provider_id, spec, expected_hash=expected_hash)
-
-    def delete_draft(self, provider_id: str, *, expected_hash: str | None = None) -> None:
-        self.gmail.delete_draft(provider_id, expected_hash=expected_hash)
-
-    def draft_state(self, provider_id: str, tag: str) -> ItemState:
-        return self.gmail.draft_state(provider_id, tag)
-
-    # -------------------------------------------------------------- holds
-    def find_hold(self, tag: str) -> ItemState | None:
-        return self.calendar.find_hold(tag)
-
-    def create_hold(self, spec: HoldSpec) -> ItemState:
-        return self.calendar.create_hold(spec)
-
-    def confirm_hold(self, provider_id: str) -> ItemState:
-        return self.calendar.confirm_hold(provider_id)
-
-    def delete_hold(self, provider_id: str, *, expected_hash: str | None = None) -> None:
-        self.calendar.delete_hold(provider_id, expected_hash=expected_hash)
-
-    def hold_state(self, provider_id: str, tag: str) -> ItemState:
-        return self.calendar.hold_state(provider_id, tag)
-
-    def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-        return self.calendar.busy(start, end)

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from typing import Any
 
 import httpx
-from rapportd.agent.records import CursorState, DraftSpec, HoldSpec, ItemState, SyncBatch
+
+from rapportd.agent.records import CursorState, SyncBatch
 from rapportd.agent.settings import Settings
+from rapportd.connectors.composite import CompositeConnector
 from rapportd.connectors.microsoft.calendar import GraphCalendar
 from rapportd.connectors.microsoft.client import GraphApi, MsalTokens
 from rapportd.connectors.microsoft.mail import FOLDERS, GraphMail
 from rapportd.connectors.ratelimit import Limiter
 
 
-class MicrosoftConnector:
+class MicrosoftConnector(CompositeConnector):
     provider = "microsoft"
     streams: tuple[str, ...] = ("graph_inbox", "graph_sentitems", "graph_calendar")
 
@@ -43,6 +44,8 @@ class MicrosoftConnector:
         )
         self.mail = GraphMail(self.api, settings, self.address, aliases)
         self.calendar = GraphCalendar(self.api, settings, self.address, aliases)
+        self.draft_part = self.mail
+        self.hold_part = self.calendar
 
     def close(self) -> None:
         """Close the HTTP connections (Graph and the token endpoint)."""
@@ -68,38 +71,3 @@ class MicrosoftConnector:
         if stream == "graph_calendar":
             return self.calendar.sync(state)
         raise ValueError(f"unknown microsoft stream {stream!r}")
-
-    def find_draft(self, tag: str) -> ItemState | None:
-        return self.mail.find_draft(tag)
-
-    def create_draft(self, spec: DraftSpec) -> ItemState:
-        return self.mail.create_draft(spec)
-
-    def update_draft(
-        self, provider_id: str, spec: DraftSpec, *, expected_hash: str | None = None
-    ) -> ItemState:
-        return self.mail.update_draft(provider_id, spec, expected_hash=expected_hash)
-
-    def delete_draft(self, provider_id: str, *, expected_hash: str | None = None) -> None:
-        self.mail.delete_draft(provider_id, expected_hash=expected_hash)
-
-    def draft_state(self, provider_id: str, tag: str) -> ItemState:
-        return self.mail.draft_state(provider_id, tag)
-
-    def find_hold(self, tag: str) -> ItemState | None:
-        return self.calendar.find_hold(tag)
-
-    def create_hold(self, spec: HoldSpec) -> ItemState:
-        return self.calendar.create_hold(spec)
-
-    def confirm_hold(self, provider_id: str) -> ItemState:
-        return self.calendar.confirm_hold(provider_id)
-
-    def delete_hold(self, provider_id: str, *, expected_hash: str | None = None) -> None:
-        self.calendar.delete_hold(provider_id, expected_hash=expected_hash)
-
-    def hold_state(self, provider_id: str, tag: str) -> ItemState:
-        return self.calendar.hold_state(provider_id, tag)
-
-    def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-        return self.calendar.busy(start, end)

@@ -1,0 +1,83 @@
+"""A connector made of two parts: a mail part that keeps drafts and a calendar part that
+keeps holds. Google (Gmail + Calendar) and Microsoft (Graph mail + calendar) are both this
+shape; the delegation lives here once, each provider only builds its parts and routes its
+streams."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from rapportd.agent.records import DraftSpec, HoldSpec, ItemState
+
+
+class DraftPart(Protocol):
+    def find_draft(self, tag: str) -> ItemState | None: ...
+
+    def create_draft(self, spec: DraftSpec) -> ItemState: ...
+
+    def update_draft(
+        self, provider_id: str, spec: DraftSpec, *, expected_hash: str | None = None
+    ) -> ItemState: ...
+
+    def delete_draft(self, provider_id: str, *, expected_hash: str | None = None) -> None: ...
+
+    def draft_state(self, provider_id: str, tag: str) -> ItemState: ...
+
+
+class HoldPart(Protocol):
+    def find_hold(self, tag: str) -> ItemState | None: ...
+
+    def create_hold(self, spec: HoldSpec) -> ItemState: ...
+
+    def confirm_hold(self, provider_id: str) -> ItemState: ...
+
+    def delete_hold(self, provider_id: str, *, expected_hash: str | None = None) -> None: ...
+
+    def hold_state(self, provider_id: str, tag: str) -> ItemState: ...
+
+    def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]: ...
+
+
+class CompositeConnector:
+    """Drafts go to ``draft_part``, holds and free/busy to ``hold_part``."""
+
+    draft_part: DraftPart
+    hold_part: HoldPart
+
+    # -------------------------------------------------------------- drafts
+    def find_draft(self, tag: str) -> ItemState | None:
+        return self.draft_part.find_draft(tag)
+
+    def create_draft(self, spec: DraftSpec) -> ItemState:
+        return self.draft_part.create_draft(spec)
+
+    def update_draft(
+        self, provider_id: str, spec: DraftSpec, *, expected_hash: str | None = None
+    ) -> ItemState:
+        return self.draft_part.update_draft(provider_id, spec, expected_hash=expected_hash)
+
+    def delete_draft(self, provider_id: str, *, expected_hash: str | None = None) -> None:
+        self.draft_part.delete_draft(provider_id, expected_hash=expected_hash)
+
+    def draft_state(self, provider_id: str, tag: str) -> ItemState:
+        return self.draft_part.draft_state(provider_id, tag)
+
+    # -------------------------------------------------------------- holds
+    def find_hold(self, tag: str) -> ItemState | None:
+        return self.hold_part.find_hold(tag)
+
+    def create_hold(self, spec: HoldSpec) -> ItemState:
+        return self.hold_part.create_hold(spec)
+
+    def confirm_hold(self, provider_id: str) -> ItemState:
+        return self.hold_part.confirm_hold(provider_id)
+
+    def delete_hold(self, provider_id: str, *, expected_hash: str | None = None) -> None:
+        self.hold_part.delete_hold(provider_id, expected_hash=expected_hash)
+
+    def hold_state(self, provider_id: str, tag: str) -> ItemState:
+        return self.hold_part.hold_state(provider_id, tag)
+
+    def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        return self.hold_part.busy(start, end)
