@@ -6,9 +6,9 @@ fast the daemon drains a backlog.
 latency
     ``rapportd run`` (a subprocess: scheduler, workers, web) on one generated owner. After
     the first cycle, a request from a known contact ("could you send me … by Friday?",
-    dated 4 days back so that it is already owed an answer) lands in the sandbox; we time
+    dated 6 days back so that it is already owed an answer) lands in the sandbox; we time
     until a draft in its thread appears in the sandbox. ``poll``: the account's sync
-    interval (``--poll`` seconds) finds it; ``push``: a Gmail Pub/Sub notification is
+    interval (``--poll`` seconds, jittered) finds it, delivered at a random phase of it; ``push``: a Gmail Pub/Sub notification is
     POSTed to the daemon's ``/push/gmail`` right after delivery (jobs/push.py).
 throughput
     ``--accounts`` Google accounts (one per generated owner), a fresh SQLite store and
@@ -24,6 +24,7 @@ import argparse
 import base64
 import json
 import os
+import random
 import signal
 import socket
 import statistics
@@ -82,6 +83,8 @@ class Daemon:
         env.update(settings_env(settings), RAPPORTD_LOG_LEVEL="WARNING")
         # the owner's quiet hours would defer the write to the morning: none here
         env["RAPPORTD_SUGGESTIONS__QUIET_HOURS"] = "00:00-00:00"
+        # ... and the daily cap of drafts would stop the trials after the first few
+        env["RAPPORTD_SUGGESTIONS__DRAFTS_PER_ACCOUNT_PER_DAY"] = "1000"
         self.out = log.open("wb")
         self.proc = subprocess.Popen(
             [RAPPORTD, "run", "--threads", str(threads), "--port", str(port)],
@@ -136,8 +139,8 @@ def known_contact(sandbox: Any, address: str) -> str:
 
 
 def deliver_request(sandbox: Any, address: str, sender: str, n: int) -> str:
-    """A request to the owner, dated 4 days back; returns its thread id."""
-    when = sandbox.now() - timedelta(days=4)
+    """A request to the owner, dated 6 days back; returns its thread id."""
+    when = sandbox.now() - timedelta(days=6)
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = address
@@ -211,21 +214,13 @@ def latency(trials: int, poll: int, days: int, work: Path) -> dict[str, list[flo
                         )
                     except TimeoutError:
                         with factory() as s:
-                            print(
-                                "no draft; suggestions:",
-                                list(s.execute(select(Suggestion.kind, Suggestion.status))),
-                            )
-                            from rapportd.agent.store.models import Commitment
-                            print(list(s.execute(select(Message.id, Message.subject, Message.sent_at, Message.direction, Message.text).where(Message.subject.like("Signed%")))))
-                            from rapportd.agent.store.models import Owner, Contact
-                            print(list(s.execute(select(Owner.analysed_at, Owner.analysis_due_at))), list(s.execute(select(Account.last_sync_at, Account.next_sync_at))))
-                            print(list(s.execute(select(Contact.email, Contact.is_automated, Contact.dirty if hasattr(Contact, "dirty") else Contact.id).where(Contact.email == sender.split("<")[-1].strip(">")))))
-                            print("sender", sender)
-                            print(list(s.execute(select(Commitment.kind, Commitment.direction, Commitment.state, Commitment.text, Commitment.message_id).order_by(Commitment.id.desc()).limit(3))))
+                            kinds = list(s.execute(select(Suggestion.kind, Suggestion.status)))
+                        print("no draft appeared; suggestions:", kinds)
                         raise
                     results[mode].append(time.monotonic() - started)
                     print(f"  {mode} trial {len(results[mode])}: {results[mode][-1]:.2f}s")
-                    time.sleep(6)  # past the push debounce (5 s)
+                    # past the push debounce (5 s), and a random phase of the poll cycle
+                    time.sleep(6 + (random.uniform(0, poll) if mode == "poll" else 0))
         finally:
             daemon.stop()
     finally:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
+
 from rapportd.agent.errors import RetryLater
 from rapportd.jobs import runtime, tasks
 from rapportd.jobs.metrics import TASK_SECONDS, TASKS

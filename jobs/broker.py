@@ -30,9 +30,10 @@ from dramatiq.middleware import (
     TimeLimit,
     TimeLimitExceeded,
 )
+from sqlalchemy.exc import OperationalError
+
 from rapportd.agent.errors import RetryLater
 from rapportd.agent.settings import Settings
-from sqlalchemy.exc import OperationalError
 
 MAX_RETRIES = 6
 MIN_BACKOFF_MS = 2_000

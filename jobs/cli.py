@@ -55,6 +55,7 @@ def register(app: typer.Typer) -> None:
         """Process queued work (distributed set-up: run as many as you like)."""
         if metrics_port is not None:
             from prometheus_client import start_http_server
+
             from rapportd.jobs.metrics import REGISTRY
 
             start_http_server(metrics_port, addr="127.0.0.1", registry=REGISTRY)

@@ -22,6 +22,9 @@ from types import FrameType
 from typing import Any
 
 import dramatiq
+from sqlalchemy import Engine
+from starlette.routing import BaseRoute
+
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.db import check_schema, make_engine, session_factory
@@ -33,8 +36,6 @@ from rapportd.jobs.metrics import metrics_registry, metrics_route
 from rapportd.jobs.push import SyncTrigger, push_routes
 from rapportd.jobs.runtime import Parts, Runtime
 from rapportd.jobs.scheduler import Scheduler
-from sqlalchemy import Engine
-from starlette.routing import BaseRoute
 
 log = get_logger(__name__)
 
@@ -130,6 +131,7 @@ class Daemon:
 
     def _start_web(self, enqueue: Any) -> None:
         import uvicorn
+
         from rapportd.agent.web.app import create_app
 
         app = create_app(self.settings, self.factory, extra_routes=self.extra_routes(enqueue))

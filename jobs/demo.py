@@ -10,11 +10,18 @@ suggestions -> write-back as progress bars. The store is a fresh SQLite file in
 from __future__ import annotations
 
 import importlib.util
+import secrets
 import shutil
 import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from rapportd.agent.logs import configure_logging
 from rapportd.agent.settings import Settings, get_settings
@@ -31,11 +38,6 @@ from rapportd.agent.store.models import (
 )
 from rapportd.jobs.daemon import Daemon, DaemonOptions
 from rapportd.jobs.demo_world import add_owner, connect_with_oauth, make_world, sandbox_settings
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 console = Console()
 CYCLE_TIMEOUT = 110.0
@@ -168,6 +170,7 @@ def run_demo(once: bool = False, port: int = 0, seed: int = 7, days: int = 120) 
         factory = session_factory(engine)
         owner = world.owner
         owner_id = add_owner(factory, owner)
+        password = _give_password(factory, owner_id) if _web_available() else ""
         console.print(
             f"owner [bold]{owner['name']}[/]: {owner['counts']['messages']} messages, "
             f"{owner['counts']['events']} events over {days} days"
@@ -199,7 +202,10 @@ def run_demo(once: bool = False, port: int = 0, seed: int = 7, days: int = 120) 
         console.print(table)
         console.print(f"done in {time.monotonic() - started:.1f}s")
         if daemon.web_url:
-            console.print(f"review page: [bold]{daemon.web_url}[/]")
+            console.print(f"review page: [bold]{daemon.web_url}/[/]")
+            console.print(
+                f"sign in as [bold]{owner['accounts']['google']}[/], password [bold]{password}[/]"
+            )
         else:
             console.print("[yellow]the review page is not available in this build")
         wrote = figures["drafts written"] > 0 and figures["holds written"] > 0
@@ -216,6 +222,19 @@ def run_demo(once: bool = False, port: int = 0, seed: int = 7, days: int = 120) 
             daemon.stop()
         for h in handles:
             h.stop()
+
+
+def _give_password(factory: sessionmaker[Session], owner_id: int) -> str:
+    """A fresh password for the demo owner, so that the person can sign in to the review
+    page (the demo store is thrown away at the next run)."""
+    from rapportd.agent.web.security import hash_password
+
+    password = secrets.token_urlsafe(9)
+    with factory() as session, session.begin():
+        owner = session.get(Owner, owner_id)
+        assert owner is not None
+        owner.password_hash = hash_password(password)
+    return password
 
 
 def _follow(factory: sessionmaker[Session]) -> bool:

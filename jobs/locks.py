@@ -30,11 +30,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy import Connection, Engine, or_, text, update
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.models import Account
-from sqlalchemy import Connection, Engine, or_, text, update
-from sqlalchemy.orm import Session, sessionmaker
 
 log = get_logger(__name__)
 

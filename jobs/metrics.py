@@ -15,13 +15,14 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from rapportd.agent.logs import get_logger
-from rapportd.agent.store.models import Account, OutboxOperation, QuotaWindow
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from rapportd.agent.logs import get_logger
+from rapportd.agent.store.models import Account, OutboxOperation, QuotaWindow
 
 log = get_logger(__name__)
 

@@ -31,15 +31,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from rapportd.agent.logs import get_logger
-from rapportd.agent.store.models import Account, PushSubscription
-from rapportd.jobs import tasks
-from rapportd.jobs.metrics import PUSH
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+
+from rapportd.agent.logs import get_logger
+from rapportd.agent.store.models import Account, PushSubscription
+from rapportd.jobs import tasks
+from rapportd.jobs.metrics import PUSH
 
 log = get_logger(__name__)
 

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from rapportd.agent.settings import Settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from rapportd.agent.settings import Settings
 
 Enqueue = Callable[..., None]
 

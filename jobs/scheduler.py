@@ -26,14 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.models import Account, OutboxOperation, Owner, PushSubscription
 from rapportd.jobs import tasks
 from rapportd.jobs.locks import NamedLock
 from rapportd.jobs.metrics import ENQUEUED
-from sqlalchemy import and_, exists, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
 
 log = get_logger(__name__)
 
@@ -144,6 +145,7 @@ def tick(
     analysis_grace = grace if grace is not None else ANALYSIS_GRACE
     if enqueue is None:
         import dramatiq
+
         from rapportd.jobs.actors import enqueuer
 
         enqueue = enqueuer(dramatiq.get_broker())

@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
+from sqlalchemy import select, update
+
 from rapportd.agent.errors import (
     BadData,
     Conflict,
@@ -38,7 +40,6 @@ from rapportd.jobs import locks
 from rapportd.jobs.metrics import ERRORS
 from rapportd.jobs.runtime import Runtime
 from rapportd.jobs.timing import next_sync_at
-from sqlalchemy import select, update
 
 log = get_logger(__name__)
 

@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.settings import get_settings
 from rapportd.jobs import runtime
 from rapportd.jobs.runtime import Parts, Runtime
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from .helpers import Recorder
 

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.store.models import Account, Owner
 from rapportd.jobs.runtime import Parts
-from sqlalchemy.orm import Session, sessionmaker
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

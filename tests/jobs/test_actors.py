@@ -7,12 +7,13 @@ from typing import Any
 
 import dramatiq
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.errors import PermanentError, RetryLater
 from rapportd.agent.store.models import Account
 from rapportd.jobs import broker as jobs_broker
 from rapportd.jobs import runtime, tasks
 from rapportd.jobs.actors import declare_actors, enqueuer
-from sqlalchemy.orm import Session, sessionmaker
 
 from .helpers import add_account, add_owner, make_parts
 

@@ -17,7 +17,7 @@ from rapportd.jobs.demo_world import (
     sandbox_settings,
 )
 
-from .e2e import mailbox_items, outbox_summary, settled, wait_for
+from .e2e import mailbox_items, outbox_summary, wait_settled
 
 
 def test_embedded_daemon_writes_one_item_per_suggestion(tmp_path: Path) -> None:
@@ -35,7 +35,7 @@ def test_embedded_daemon_writes_one_item_per_suggestion(tmp_path: Path) -> None:
         daemon = Daemon(settings, DaemonOptions(roles={"scheduler", "worker"}, tick_seconds=0.3))
         daemon.start()
         try:
-            wait_for(lambda: settled(factory), 90, "the first full cycle")
+            wait_settled(factory, 90, "the first full cycle")
         finally:
             daemon.stop()
         items = mailbox_items(sandbox)

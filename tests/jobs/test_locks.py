@@ -9,9 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.store.models import Account
 from rapportd.jobs import locks
-from sqlalchemy.orm import Session, sessionmaker
 
 from .helpers import NOW, add_account, add_owner
 

@@ -6,13 +6,14 @@ import base64
 import json
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
 from rapportd.agent.store.models import Account, PushSubscription
 from rapportd.jobs import tasks
 from rapportd.jobs.metrics import metrics_registry, metrics_route
 from rapportd.jobs.push import RateLimiter, SyncTrigger, client_state_hash, push_routes
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
 from .helpers import NOW, Recorder, add_account, add_owner
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.settings import get_settings
 from rapportd.agent.store.models import Account, Owner
 from rapportd.jobs import tasks
 from rapportd.jobs.locks import FileLock
 from rapportd.jobs.scheduler import SYNC_GRACE, Memory, Scheduler, tick
-from sqlalchemy.orm import Session, sessionmaker
 
 from .helpers import NOW, Recorder, add_account, add_owner
 

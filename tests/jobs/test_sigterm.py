@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
 from rapportd.agent.store.models import Account, SyncRun
 from rapportd.agent.vault import generate_key
@@ -22,15 +24,14 @@ from rapportd.jobs.demo_world import (
     sandbox_settings,
     settings_env,
 )
-from sqlalchemy import func, select
 
 from .e2e import (
     assert_one_item_per_tag,
     original_message_ids,
     outbox_summary,
     outcome,
-    settled,
     wait_for,
+    wait_settled,
 )
 
 RAPPORTD = str(Path(sys.executable).with_name("rapportd"))
@@ -99,7 +100,7 @@ def test_sigterm_mid_sync_then_restart_loses_and_doubles_nothing(tmp_path: Path)
 
         second = start("second")
         try:
-            wait_for(lambda: settled(factory), 60, "the restarted daemon to settle")
+            wait_settled(factory, 60, "the restarted daemon to settle")
         except AssertionError:
             sys.stderr.write(f"outbox: {outbox_summary(factory)}\n")
             for f in sorted(logs.iterdir()):

@@ -9,11 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.errors import PermanentError, ReconsentNeeded, RetryLater
 from rapportd.agent.store.models import Account, Owner
 from rapportd.jobs import tasks
-from sqlalchemy import update
-from sqlalchemy.orm import Session, sessionmaker
 
 from .helpers import NOW, add_account, add_owner, make_parts
 

@@ -4,6 +4,7 @@ import random
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from rapportd.jobs.timing import MAX_ERROR_BACKOFF, sync_delay
 
 
