@@ -135,6 +135,61 @@ def add_recent_meeting(world: World, now: datetime) -> str:
     return str(guest["email"])
 
 
+RECENT_PROMISE_ID = "<e2e-promise.1@rapportd.test>"
+
+
+def add_recent_promise(world: World, now: datetime) -> str:
+    """One more promise in the demo's world: two hours ago the owner wrote to an outside
+    contact of the Gmail account "I'll send you the signed budget by <weekday>", that
+    weekday being four business days ahead in the owner's zone. The generated promises
+    depend on the hour the world is made (due soon enough or not), so this one makes a
+    ``promise_hold`` certain whatever the hour. Also added to the ground truth.
+    Returns the Message-ID."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+    from zoneinfo import ZoneInfo
+
+    owner = world.owner
+    gmail = owner["accounts"]["google"]
+    tz = ZoneInfo(owner["timezone"])
+    sent = (now - timedelta(hours=2)).astimezone(tz).replace(second=0, microsecond=0)
+    due, left = sent.date(), 4
+    while left:
+        due += timedelta(days=1)
+        left -= due.weekday() < 5
+    contact = next(
+        c
+        for c in owner["contacts"]
+        if not c["internal"] and not c["automated"] and gmail in c["accounts"]
+    )
+    msg = EmailMessage()
+    msg["From"] = f"{owner['name']} <{gmail}>"
+    msg["To"] = f"{contact['name']} <{contact['email']}>"
+    msg["Subject"] = "Budget"
+    msg["Date"] = format_datetime(sent)
+    msg["Message-ID"] = RECENT_PROMISE_ID
+    sentence = f"I'll send you the signed budget by {due:%A}."
+    msg.set_content(f"Hi {contact['name'].split()[0]},\n\n{sentence}\n\nBest,\n{owner['name']}\n")
+    world.scenario["messages"].append(
+        {"account": gmail, "raw": msg.as_string(), "labels": ["SENT"]}
+    )
+    owner["commitments"].append(
+        {
+            "message_id": RECENT_PROMISE_ID,
+            "kind": "commitment",
+            "by": gmail,
+            "to": [contact["email"]],
+            "owner_is_author": True,
+            "sentence": sentence,
+            "sent_at": sent.isoformat(),
+            "due": due.isoformat(),
+            "kept": None,
+            "answered": None,
+        }
+    )
+    return RECENT_PROMISE_ID
+
+
 @contextmanager
 def sandbox_world(
     data_dir: Path,
@@ -144,7 +199,7 @@ def sandbox_world(
     suggestions: dict[str, Any] | None = None,
 ) -> Iterator[SandboxWorld]:
     """The world of ``rapportd demo --once`` (same scenario, settings and OAuth flows, plus
-    :func:`add_recent_meeting`), connected but not synced. ``suggestions`` becomes the
+    :func:`add_recent_meeting` and :func:`add_recent_promise`), connected but not synced. ``suggestions`` becomes the
     owner's ``preferences["suggestions"]`` (default :data:`OWNER_SUGGESTIONS`)."""
     from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
     from rapportd.connectors.sandbox.server import start_sandbox
@@ -152,6 +207,7 @@ def sandbox_world(
     warnings.filterwarnings("ignore", message="response_mode='form_post'")
     world = make_world(seed=seed, days=days)
     add_recent_meeting(world, datetime.now(UTC))
+    add_recent_promise(world, datetime.now(UTC))
     sandbox = sandbox_from_scenario(world.scenario, f"e2e world seed {seed}")
     plain = start_sandbox(sandbox)
     secure = start_sandbox(sandbox, tls=True)

@@ -32,6 +32,7 @@ import httpx
 import pytest
 from e2e_support import (
     RECENT_MEETING_ID,
+    RECENT_PROMISE_ID,
     SandboxWorld,
     draft_text,
     hold_confirmed,
@@ -288,8 +289,17 @@ def test_drafts_holds_exclusions_and_a_second_cycle_changes_nothing(
     drafts = [s for s in written if s.kind not in HOLD_KINDS]
     holds = [s for s in written if s.kind in HOLD_KINDS]
     assert drafts and holds
-    # the demo world always has open promises due within the hold horizon
-    assert any(s.kind == "promise_hold" for s in holds), [s.kind for s in holds]
+    # the owner's promise of two hours ago (e2e_support.add_recent_promise) gets its hold
+    with w.sessions() as session:
+        promised = {
+            s.id
+            for s in holds
+            if s.kind == "promise_hold"
+            and (c := session.get(Commitment, s.commitment_id)) is not None
+            and (m := session.get(Message, c.message_id)) is not None
+            and m.rfc822_id == RECENT_PROMISE_ID
+        }
+    assert len(promised) == 1, [s.kind for s in holds]
 
     # --- drafts: one per tag, to the suggestion's people, threaded when they reply
     for s in drafts:
@@ -413,7 +423,12 @@ def test_drafts_holds_exclusions_and_a_second_cycle_changes_nothing(
             assert end <= due_at, (s.title, end, due_at)
             truth = next(c for c in w.owner["commitments"] if c["message_id"] == rfc)
             assert truth["owner_is_author"] and truth["kind"] == "commitment"
-            assert truth["due"] and local_end.date() <= date.fromisoformat(truth["due"][:10])
+            # The ground truth's date is certain for the promise this test adds; a generated
+            # promise whose stated date the generator did not record (due None) is a matter
+            # for the detector's benchmark, not for the write-back checked here.
+            if rfc == RECENT_PROMISE_ID or truth["due"]:
+                assert truth["due"], (truth["sentence"], promise.due_text)
+                assert local_end.date() <= date.fromisoformat(truth["due"][:10])
 
     # --- running the whole cycle again changes nothing
     before_sandbox, before_store = sandbox_state(w), store_state(w)
