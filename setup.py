@@ -9,9 +9,7 @@ from setuptools import find_packages, setup
 
 FOLDERS = ("agent", "connectors", "jobs")
 
-packages = [
-    f"rapportd.{name}" for name in find_packages(include=[f"{f}*" for f in FOLDERS])
-]
+packages = [f"rapportd.{name}" for name in find_packages(include=[f"{f}*" for f in FOLDERS])]
 
 setup(
     packages=packages,

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
 from rapportd.agent.analysis_store import (
     assign_contacts,
     load_decisions,
@@ -52,8 +55,6 @@ from rapportd.agent.store.models import (
     Message,
     Owner,
 )
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 log = get_logger(__name__)
 Detector = Callable[..., list[Any]]

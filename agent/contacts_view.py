@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from rapportd.agent.settings import Settings
-from rapportd.agent.store.models import Commitment, Contact, Owner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
+from rapportd.agent.settings import Settings
+from rapportd.agent.store.models import Commitment, Contact, Owner
 
 SORTS = {
     "overdue": lambda r: -(r["overdue_score"] or 0.0),

@@ -14,6 +14,7 @@ the setting and the reason.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from pydantic_settings import SettingsError as PydanticSettingsError
+
 from rapportd.agent.errors import ConfigError
 
 APP_NAME = "rapportd"
@@ -210,7 +213,7 @@ class Settings(BaseSettings):
     def _timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
             raise ValueError(f"{value!r} is not an IANA time zone such as 'Europe/Paris'") from None
         return value
 
@@ -264,6 +267,16 @@ def _describe(error: ValidationError) -> str:
     return f"setting {loc} ({env}): {msg}{more}"
 
 
+def _describe_source(error: Exception) -> str:
+    """pydantic-settings' own error (it could not even read a value) as one line."""
+    found = re.search(r'field "(\w+)"', str(error))
+    name = found.group(1) if found else "settings"
+    return (
+        f"setting {name} (RAPPORTD_{name.upper()}): not valid JSON "
+        """(list settings are written as JSON, e.g. '["a", "b"]')"""
+    )
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate settings; raise :class:`SettingsError` with a one-line reason."""
     path = _config_file()
@@ -279,6 +292,8 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
+    except PydanticSettingsError as exc:  # a list/dict setting that is not JSON
+        raise SettingsError(_describe_source(exc)) from None
 
 
 @lru_cache(maxsize=1)

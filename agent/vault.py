@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
 from rapportd.agent.errors import ConfigError
 from rapportd.agent.settings import Settings
 

@@ -26,10 +26,11 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from synth_interactions import generate
+
 from rapportd.agent.settings import load_settings
 from rapportd.agent.store.db import make_engine, session_factory, transaction, upgrade
 from rapportd.agent.store.models import Account, CalendarEvent, Message, Owner
-from synth_interactions import generate
 
 OWNER = "owner@acme.com"
 NOW = datetime(2024, 6, 1, tzinfo=UTC)

@@ -41,6 +41,8 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from synth_interactions import generate
+
 from rapportd.agent.inference.cadence import (
     DEFAULT_PARAMS,
     CadenceParams,
@@ -48,7 +50,6 @@ from rapportd.agent.inference.cadence import (
     forecast,
     to_days,
 )
-from synth_interactions import generate
 
 ENRON = Path("/work/shared/data/enron-sample")
 ENRON_OWNER = "steven.kean@enron.com"

@@ -14,6 +14,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
 import numpy as np
+
 from rapportd.agent.inference.cadence import to_days
 
 OWNERS, DAYS, SEED = 2, 730, 11

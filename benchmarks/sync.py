@@ -39,7 +39,6 @@ from rapportd.connectors.sandbox.faults import Fault
 from rapportd.connectors.sandbox.server import running_sandbox
 from rapportd.connectors.sandbox.state import Sandbox
 from rapportd.connectors.sync import sync_account
-
 from tests.connectors.conftest import connect
 from tests.connectors.world import MS_OWNER, OWNER, PEOPLE, raw_message, settings_for
 

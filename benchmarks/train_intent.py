@@ -18,11 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from rapportd.agent.inference.commitments import classify_sentence, decide_flags
-from rapportd.agent.inference.intent_model import MODEL_PATH, IntentModel, features
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+
+from rapportd.agent.inference.commitments import classify_sentence, decide_flags
+from rapportd.agent.inference.intent_model import MODEL_PATH, IntentModel, features
 
 HERE = Path(__file__).resolve().parent
 TRAIN = HERE / "data" / "intent_train.jsonl"

@@ -34,10 +34,11 @@ def sync_command(
     ] = None,
 ) -> None:
     """Run one sync of ACCOUNT (backfill or delta for each stream), with progress."""
+    from sqlalchemy import select
+
     from rapportd.agent.errors import ReconsentNeeded
     from rapportd.agent.store.models import Account
     from rapportd.connectors.sync import sync_account
-    from sqlalchemy import select
 
     settings, sessions = _store()
     with sessions() as session:
@@ -94,8 +95,9 @@ def sync_command(
 @accounts_app.command("list")
 def accounts_list() -> None:
     """Every connected account with its status and last sync."""
-    from rapportd.agent.store.models import Account
     from sqlalchemy import select
+
+    from rapportd.agent.store.models import Account
 
     _, sessions = _store()
     table = Table("id", "provider", "address", "status", "last sync", "verified complete")
@@ -122,10 +124,11 @@ def accounts_connect(
     ] = "",
 ) -> None:
     """Print the consent URL, then take the pasted redirect URL and store the tokens."""
+    from sqlalchemy import select
+
     from rapportd.agent.store.db import transaction
     from rapportd.agent.store.models import Owner
     from rapportd.connectors import oauth
-    from sqlalchemy import select
 
     settings, sessions = _store()
     if provider not in ("google", "microsoft"):

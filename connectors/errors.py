@@ -19,6 +19,7 @@ import socket
 from typing import Any
 
 import httpx
+
 from rapportd.agent.errors import (
     Conflict,
     CursorExpired,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.errors import ConfigError
 from rapportd.agent.records import Connector
 from rapportd.agent.settings import Settings
@@ -11,7 +13,6 @@ from rapportd.agent.store.models import Account
 from rapportd.agent.vault import vault_from_settings
 from rapportd.connectors.ratelimit import DbLimiter, Limiter, MemoryLimiter
 from rapportd.connectors.tokens import dump_blob, google_credentials, load_blob
-from sqlalchemy.orm import Session, sessionmaker
 
 _MEMORY = MemoryLimiter()
 

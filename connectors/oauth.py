@@ -13,14 +13,15 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from rapportd.agent.errors import ConfigError
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.models import Account
 from rapportd.connectors.errors import from_oauth
 from rapportd.connectors.factory import store_tokens
 from rapportd.connectors.tokens import google_blob
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 GOOGLE_SCOPES = [
     "openid",
@@ -142,6 +143,7 @@ def microsoft_exchange(
 ) -> dict[str, Any]:
     """Finish the flow with the redirect's query parameters; returns the token result."""
     import msal
+
     from rapportd.connectors.microsoft.client import SCOPES, msal_app
 
     cache = msal.SerializableTokenCache()

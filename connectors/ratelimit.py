@@ -31,9 +31,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from rapportd.agent.store.models import QuotaWindow
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from rapportd.agent.store.models import QuotaWindow
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
 from rapportd.agent.records import EventRecord, MessageRecord, SyncBatch
 from rapportd.agent.store.models import (
     Account,
@@ -22,8 +25,6 @@ from rapportd.agent.store.models import (
     SkippedItem,
     SyncCursor,
 )
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 EVENT_STREAMS = {"gcal", "graph_calendar"}
 STREAM_FOLDER = {"graph_inbox": "inbox", "graph_sentitems": "sentitems"}

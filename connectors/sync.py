@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.errors import CursorExpired, ReconsentNeeded, RetryLater
 from rapportd.agent.logs import get_logger
 from rapportd.agent.records import Connector
@@ -32,8 +35,6 @@ from rapportd.agent.settings import Settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, SyncRun
 from rapportd.connectors import store_writer
-from sqlalchemy import or_, update
-from sqlalchemy.orm import Session, sessionmaker
 
 log = get_logger(__name__)
 Progress = Callable[[str, int, int | None], None]

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from google.oauth2.credentials import Credentials
+
 from rapportd.agent.errors import ReconsentNeeded
 from rapportd.agent.settings import Settings
 from rapportd.agent.vault import Vault

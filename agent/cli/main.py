@@ -8,9 +8,10 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.console import Console
+
 from rapportd.agent import __version__
 from rapportd.agent.errors import ConfigError, SchemaError
-from rich.console import Console
 
 app = typer.Typer(
     name="rapportd",
@@ -66,8 +67,9 @@ def config_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Print the effective settings, secrets masked."""
-    from rapportd.agent.settings import get_settings, masked
     from rich.table import Table
+
+    from rapportd.agent.settings import get_settings, masked
 
     data = masked(get_settings())
     if as_json:
@@ -139,11 +141,12 @@ def keys_generate() -> None:
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Re-encrypt every stored token with the newest key (old keys in old_encryption_keys)."""
+    from sqlalchemy import select
+
     from rapportd.agent.settings import get_settings
     from rapportd.agent.store.db import check_schema, make_engine, session_factory, transaction
     from rapportd.agent.store.models import Account
     from rapportd.agent.vault import vault_from_settings
-    from sqlalchemy import select
 
     settings = get_settings()
     vault = vault_from_settings(settings)

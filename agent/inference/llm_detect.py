@@ -16,6 +16,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 import httpx
+
 from rapportd.agent.inference.commitments import Detected, detect
 from rapportd.agent.inference.dates import resolve_due, zone
 from rapportd.agent.logs import get_logger

@@ -11,10 +11,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from rapportd.agent.errors import SchemaError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from rapportd.agent.errors import SchemaError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

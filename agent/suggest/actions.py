@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from rapportd.agent.errors import Conflict, NotFound
 from rapportd.agent.store.models import Owner, Suggestion
 from rapportd.agent.suggest.config import HOLD_KINDS
@@ -21,8 +24,6 @@ from rapportd.agent.suggest.feedback import (
 )
 from rapportd.agent.suggest.planner import retire, write_op
 from rapportd.agent.suggest.queue import create_op, draft_payload, enqueue
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 __all__ = [
     "KindStatus",

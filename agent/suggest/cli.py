@@ -22,12 +22,13 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rapportd.agent.errors import Conflict, NotFound
-from rapportd.agent.store.models import Owner, Suggestion
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from rapportd.agent.errors import Conflict, NotFound
+from rapportd.agent.store.models import Owner, Suggestion
 
 suggestions_app = typer.Typer(
     help="Suggestions: list, show, accept, edit, snooze, dismiss (like the review page).",

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
+
 from rapportd.agent.errors import ConfigError
 from rapportd.agent.settings import Settings, SuggestionSettings, parse_hours_range
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import jinja2
+
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import LLMSettings, Settings
 from rapportd.agent.suggest.style import Style

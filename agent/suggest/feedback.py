@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.errors import ProviderError
 from rapportd.agent.logs import get_logger
 from rapportd.agent.records import Connector, ItemState
@@ -22,8 +25,6 @@ from rapportd.agent.settings import SUGGESTION_KINDS, Settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Feedback, OutboxOperation, Owner, Suggestion
 from rapportd.agent.suggest.config import effective_config
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 log = get_logger(__name__)
 

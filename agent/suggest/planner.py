@@ -10,6 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from rapportd.agent.errors import NotFound
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
@@ -38,8 +41,6 @@ from rapportd.agent.suggest.queue import (
 from rapportd.agent.suggest.snapshot import Snapshot, load_snapshot
 from rapportd.agent.suggest.style import Style, learn_style
 from rapportd.agent.suggest.timeutil import local_day_bounds, quiet_end
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 log = get_logger(__name__)
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from rapportd.agent.records import Address, DraftSpec, HoldSpec
 from rapportd.agent.store.models import Message, OutboxOperation, Suggestion
 from rapportd.agent.suggest.config import HOLD_KINDS
 from rapportd.agent.suggest.proposal import make_tag
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 CREATE_OPS = ("create_draft", "create_hold")
 DELETE_OP = {"create_draft": "delete_draft", "create_hold": "delete_hold"}

@@ -26,6 +26,7 @@ import httplib2
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build_from_document
 from googleapiclient.http import HttpRequest
+
 from rapportd.agent.errors import RetryLater
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings

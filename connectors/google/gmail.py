@@ -18,7 +18,14 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rapportd.agent.errors import BadData, Conflict, CursorExpired, NotFound, ProviderError
+from rapportd.agent.errors import (
+    BadData,
+    Conflict,
+    CursorExpired,
+    NotFound,
+    ProviderError,
+    RetryLater,
+)
 from rapportd.agent.records import (
     CursorState,
     DraftSpec,
@@ -113,6 +120,10 @@ class Gmail:
             value = answers.get(mid)
             if isinstance(value, NotFound):
                 batch.deleted.append(mid)
+            elif isinstance(value, RetryLater):
+                # still failing after the client's retries: stop before the cursor moves on
+                # (skipping would lose the message for good; tests/reliability found it)
+                raise value
             elif isinstance(value, Exception):
                 batch.skipped.append(Skipped(mid, f"{type(value).__name__}: {value}"[:300]))
             elif isinstance(value, dict):

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import msal
 import requests
+
 from rapportd.agent.errors import ReconsentNeeded, RetryLater
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings

@@ -9,11 +9,12 @@ from __future__ import annotations
 import importlib
 import logging
 
-from rapportd.connectors.sandbox.state import Sandbox
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from rapportd.connectors.sandbox.state import Sandbox
 
 CORE_MODULES = ("google_oauth", "gmail", "calendar", "batch", "control")
 OPTIONAL_MODULES = ("microsoft_oauth", "graph")

@@ -17,6 +17,10 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
 from rapportd.connectors.sandbox.calls import (
     ApiError,
     ConnectionDropped,
@@ -25,9 +29,6 @@ from rapportd.connectors.sandbox.calls import (
     google_error,
 )
 from rapportd.connectors.sandbox.state import LogEntry, Sandbox
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 MAX_PARTS = 100
 BOUNDARY = "batch_sandbox_b0undary"

@@ -14,11 +14,12 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rapportd.connectors.sandbox.calls import ApiError, CallContext, Handler, api_call
-from rapportd.connectors.sandbox.state import HistoryGone, Mailbox, StoredEvent
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+
+from rapportd.connectors.sandbox.calls import ApiError, CallContext, Handler, api_call
+from rapportd.connectors.sandbox.state import HistoryGone, Mailbox, StoredEvent
 
 BASE32HEX_ID = re.compile(r"^[a-v0-9]{5,1024}$")
 GONE = ApiError(

@@ -18,6 +18,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
 from rapportd.connectors.sandbox.faults import Fault
 from rapportd.connectors.sandbox.quota import gmail_units
 from rapportd.connectors.sandbox.state import (
@@ -31,9 +35,6 @@ from rapportd.connectors.sandbox.state import (
     Sandbox,
     normalize_scope,
 )
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
 
 GOOGLE_STATUS = {
     400: "INVALID_ARGUMENT",

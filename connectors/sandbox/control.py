@@ -14,6 +14,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
 from rapportd.agent.errors import BadData
 from rapportd.connectors.sandbox.mime import b64url
 from rapportd.connectors.sandbox.scenario import load_scenario
@@ -26,9 +30,6 @@ from rapportd.connectors.sandbox.state import (
     StoredEvent,
     StoredMessage,
 )
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 PREFIX = "/_sandbox"
 Body = dict[str, Any]

@@ -14,13 +14,14 @@ import json
 from collections import OrderedDict
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
 from rapportd.connectors.sandbox.calls import ApiError, CallContext, Handler, api_call
 from rapportd.connectors.sandbox.gmail_query import QueryError, parse_query
 from rapportd.connectors.sandbox.mime import b64url, b64url_decode
 from rapportd.connectors.sandbox.state import SYSTEM_LABELS, Draft, Mailbox, StoredMessage
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 _LIST_CACHE: OrderedDict[tuple[Any, ...], list[StoredMessage]] = OrderedDict()
 HISTORY_TYPES = {

@@ -20,11 +20,12 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from rapportd.connectors.sandbox.calls import bearer
-from rapportd.connectors.sandbox.state import AuthCode, Grant, LogEntry, Sandbox, normalize_scope
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from rapportd.connectors.sandbox.calls import bearer
+from rapportd.connectors.sandbox.state import AuthCode, Grant, LogEntry, Sandbox, normalize_scope
 
 ENDPOINT = "google.oauth2.token"
 

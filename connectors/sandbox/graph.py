@@ -24,14 +24,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
 from rapportd.connectors.sandbox import graph_calendar as cal
 from rapportd.connectors.sandbox import graph_mail as mail
 from rapportd.connectors.sandbox.calls import ApiError, CallContext, api_call
 from rapportd.connectors.sandbox.microsoft_oauth import object_id
 from rapportd.connectors.sandbox.state import Sandbox
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
 
 MAX_BATCH = 20
 KEEP_HEADERS = {

@@ -15,6 +15,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from starlette.responses import JSONResponse, Response
+
 from rapportd.connectors.sandbox import graph_ids as gid
 from rapportd.connectors.sandbox.calls import ApiError, CallContext
 from rapportd.connectors.sandbox.graph_mail import base_url, not_found, page_size
@@ -26,7 +28,6 @@ from rapportd.connectors.sandbox.graph_shapes import (
     zone_of,
 )
 from rapportd.connectors.sandbox.state import HistoryGone, StoredEvent
-from starlette.responses import JSONResponse, Response
 
 AVAILABILITY = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4"}
 

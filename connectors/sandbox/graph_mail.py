@@ -18,6 +18,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from starlette.responses import JSONResponse, Response
+
 from rapportd.connectors.sandbox import graph_ids as gid
 from rapportd.connectors.sandbox.calls import ApiError, CallContext
 from rapportd.connectors.sandbox.graph_shapes import (
@@ -33,7 +35,6 @@ from rapportd.connectors.sandbox.state import (
     Mailbox,
     StoredMessage,
 )
-from starlette.responses import JSONResponse, Response
 
 DEFAULT_PAGE = 10
 MAX_PAGE = 1000

@@ -28,10 +28,11 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from rapportd.connectors.sandbox.state import AuthCode, Grant, LogEntry, Sandbox
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from rapportd.connectors.sandbox.state import AuthCode, Grant, LogEntry, Sandbox
 
 ENDPOINT = "microsoft.oauth2.token"
 GRAPH_RESOURCE = "https://graph.microsoft.com/"

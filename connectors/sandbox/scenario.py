@@ -85,9 +85,7 @@ def sandbox_from_scenario(
     seed = data.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise where.fail("seed", "must be an integer")
-    sandbox = Sandbox(
-        now=now, ticking=ticking, seed=seed, history_horizon_hours=float(horizon)
-    )
+    sandbox = Sandbox(now=now, ticking=ticking, seed=seed, history_horizon_hours=float(horizon))
     load_scenario(sandbox, data, source)
     return sandbox
 

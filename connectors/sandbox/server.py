@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+
 from rapportd.connectors.sandbox.app import build_app
 from rapportd.connectors.sandbox.state import Sandbox
 

@@ -13,13 +13,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.db import session_factory, transaction
 from rapportd.agent.store.models import Owner
 from rapportd.connectors import oauth
 from rapportd.connectors.sandbox.server import running_sandbox
 from rapportd.connectors.sandbox.state import Sandbox, StoredEvent
-from sqlalchemy.orm import Session, sessionmaker
 
 from .world import MS_OWNER, OWNER, PEOPLE, fill_mailbox, settings_for
 

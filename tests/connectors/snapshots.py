@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
 from rapportd.agent.store.models import CalendarEvent, Message
 from rapportd.connectors.sync import sync_account
-from sqlalchemy import select
 
 from .conftest import World, connect
 

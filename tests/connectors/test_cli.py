@@ -7,13 +7,14 @@ from pathlib import Path
 import httpx
 import pytest
 import typer
+from typer.testing import CliRunner
+
 from rapportd.agent.cli.main import app
 from rapportd.agent.settings import get_settings
 from rapportd.agent.store.db import make_engine, upgrade
 from rapportd.connectors import oauth
 from rapportd.connectors.sandbox.server import running_sandbox
 from rapportd.connectors.sandbox.state import Sandbox
-from typer.testing import CliRunner
 
 from .world import OWNER, fill_mailbox
 

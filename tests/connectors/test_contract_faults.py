@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from rapportd.agent.errors import ReconsentNeeded, RetryLater
 from rapportd.agent.store.db import make_engine, transaction, upgrade
 from rapportd.agent.store.models import Account

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from rapportd.agent.store.models import Account, CalendarEvent, Message, SyncCursor, SyncRun
 from rapportd.connectors.sync import sync_account
-from sqlalchemy import func, select
 
 from .conftest import World
 from .snapshots import fresh_snapshot, snapshot

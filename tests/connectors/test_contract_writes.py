@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+
 from rapportd.agent.errors import Conflict
 from rapportd.agent.records import Address, DraftSpec, HoldSpec, draft_hash, hold_hash
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, Message
 from rapportd.connectors.factory import connector_for
 from rapportd.connectors.sync import sync_account
-from sqlalchemy import select
 
 from .conftest import World
 

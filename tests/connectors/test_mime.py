@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from rapportd.agent.records import Address, DraftSpec, draft_hash
 from rapportd.connectors import mime
 

@@ -10,11 +10,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from rapportd.agent.settings import Settings, load_settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, Owner
 from rapportd.connectors.factory import store_tokens
-from sqlalchemy.orm import Session, sessionmaker
 
 OWNER = "owner@example.com"
 MS_OWNER = "owner@contoso.example"

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
 from rapportd.agent.store.db import (
     SchemaOutOfDate,
     check_schema,
@@ -26,8 +29,6 @@ from rapportd.agent.store.models import (
     Owner,
     Suggestion,
 )
-from sqlalchemy import Engine, inspect, select, text
-from sqlalchemy.exc import IntegrityError
 
 
 def _owner_with_account(engine: Engine) -> tuple[int, int]:

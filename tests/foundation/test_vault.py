@@ -4,6 +4,7 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from rapportd.agent.errors import ConfigError
 from rapportd.agent.settings import load_settings
 from rapportd.agent.vault import Vault, generate_key, vault_from_settings

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from rapportd.agent.inference.cadence import (
     GapPrior,
     episode_gaps,

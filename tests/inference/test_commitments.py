@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from rapportd.agent.inference.commitments import detect
 from rapportd.agent.inference.sentences import split_sentences
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from rapportd.agent.inference.dates import add_business_days, resolve_due
 
 WED = datetime(2024, 3, 13, 10, 15, tzinfo=ZoneInfo("America/New_York"))  # Wed 13 Mar 2024

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from rapportd.agent.cli.main import app
 from typer.testing import CliRunner
+
+from rapportd.agent.cli.main import app
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 from synth_interactions import generate, to_records

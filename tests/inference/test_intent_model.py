@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from rapportd.agent.inference.commitments import analyse_sentence, decide_flags, detect
 from rapportd.agent.inference.intent_model import (
     MODEL_PATH,

@@ -6,6 +6,7 @@ import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from rapportd.agent.mailtext import html_to_text, new_text, split_reply
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from rapportd.connectors.sandbox.clients import google_credentials, google_service
 from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
 from rapportd.connectors.sandbox.server import SandboxHandle, running_sandbox

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from googleapiclient.errors import HttpError
+
 from rapportd.connectors.sandbox.clients import google_service
 
 ANA = "ana@example.com"

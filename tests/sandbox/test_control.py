@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from rapportd.agent.cli.main import app
 from typer.testing import CliRunner
+
+from rapportd.agent.cli.main import app
 
 ANA = "ana@example.com"
 

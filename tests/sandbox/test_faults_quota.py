@@ -9,6 +9,7 @@ import httpx
 import pytest
 from google.auth.exceptions import RefreshError
 from googleapiclient.errors import HttpError
+
 from rapportd.connectors.sandbox.faults import Fault, FaultPlan
 
 ANA = "ana@example.com"

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
+
 from rapportd.connectors.sandbox.generator import generate
 from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
-from typer.testing import CliRunner
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from googleapiclient.errors import HttpError
+
 from rapportd.connectors.sandbox.clients import google_service
 
 ANA = "ana@example.com"
@@ -242,6 +243,7 @@ def test_media_upload_draft(gmail: Any, sandbox: Any) -> None:
 def test_served_over_tls(sandbox: Any) -> None:
     import google_auth_httplib2
     import httplib2
+
     from rapportd.connectors.sandbox.clients import google_credentials
     from rapportd.connectors.sandbox.server import running_sandbox
 

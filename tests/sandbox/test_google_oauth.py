@@ -10,6 +10,7 @@ import pytest
 from google.auth.exceptions import RefreshError
 from google.auth.transport.requests import Request as GoogleRequest
 from google_auth_oauthlib.flow import Flow
+
 from rapportd.connectors.sandbox.clients import google_service
 
 ANA = "ana@example.com"

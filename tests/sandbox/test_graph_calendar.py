@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from rapportd.connectors.sandbox.server import SandboxHandle
 
 from .graph_support import MIA, PROP, follow, graph_client, ms_sandbox, served

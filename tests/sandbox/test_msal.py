@@ -13,6 +13,7 @@ import httpx
 import msal
 import pytest
 import requests
+
 from rapportd.connectors.sandbox.server import SandboxHandle
 
 from .graph_support import MIA, ms_sandbox, served

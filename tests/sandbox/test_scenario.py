@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from rapportd.agent.errors import BadData
 from rapportd.connectors.sandbox.scenario import load_path, sandbox_from_scenario, sandbox_from_seed
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from rapportd.agent.store.models import Base
 
 config = context.config

@@ -7,10 +7,11 @@ Create Date: 2026-11-24 19:21:28.654317
 
 from __future__ import annotations
 
-import rapportd.agent.store.models
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import rapportd.agent.store.models
 
 revision = "0001"
 down_revision = None
