@@ -44,6 +44,10 @@ REANALYSE_EVERY = timedelta(hours=6)
 SWEEP_EVERY = timedelta(hours=24)
 PUSH_RENEW_AHEAD = timedelta(days=1)
 RECENT_TTL = timedelta(seconds=60)
+# A ready outbox op is enqueued again (its message may have been lost with a killed worker)
+# after RECENT_TTL, then after twice that, and so on up to this cap: a backlog in the queue
+# costs a few extra messages per op (log2 of its wait), not one a minute.
+RESEND_CAP = timedelta(hours=1)
 SYNCABLE = ("ok", "error")
 
 
@@ -60,6 +64,8 @@ class Memory:
 
     last_sweep: datetime | None = None
     recent: dict[tuple[str, int], datetime] = field(default_factory=dict)
+    # per key: how long to wait before sending it again (doubles while it stays ready)
+    resend_after: dict[tuple[str, int], timedelta] = field(default_factory=dict)
 
     def seen_recently(self, key: tuple[str, int], now: datetime, ttl: timedelta) -> bool:
         at = self.recent.get(key)
@@ -68,10 +74,30 @@ class Memory:
         self.recent[key] = now
         return False
 
+    def seen_recently_backing_off(
+        self, key: tuple[str, int], now: datetime, first: timedelta, cap: timedelta
+    ) -> bool:
+        """Like :meth:`seen_recently`, but while a key stays due each resend doubles the
+        wait before the next one (``first``, 2×, 4×, … up to ``cap``)."""
+        wait = self.resend_after.get(key)
+        if wait is not None and self.seen_recently(key, now, wait):
+            return True
+        self.recent[key] = now
+        self.resend_after[key] = first if wait is None else min(cap, wait * 2)
+        return False
+
+    def still_due(self, actor: str, ids: set[int]) -> None:
+        """Forget the back-off of ``actor`` keys no longer due: when one is due again later
+        (a retry after its own back-off), it is sent at once."""
+        for key in [k for k in self.resend_after if k[0] == actor and k[1] not in ids]:
+            del self.resend_after[key]
+            self.recent.pop(key, None)
+
     def forget_old(self, now: datetime) -> None:
-        horizon = now - max(RECENT_TTL, timedelta(hours=1))
+        horizon = now - max(RECENT_TTL, RESEND_CAP, timedelta(hours=1)) * 2
         for key in [k for k, at in self.recent.items() if at < horizon]:
             del self.recent[key]
+            self.resend_after.pop(key, None)
 
 
 def due_syncs(session: Session, *, now: datetime) -> list[int]:
@@ -181,8 +207,11 @@ def tick(
         except Exception as exc:  # the outbox part may be missing; syncing still matters
             log.warning("ready_operations_failed", error=str(exc))
             ready = []
+        memory.still_due(tasks.WRITE, set(ready))
         for op_id in ready:
-            if not memory.seen_recently((tasks.WRITE, op_id), now, RECENT_TTL):
+            if not memory.seen_recently_backing_off(
+                (tasks.WRITE, op_id), now, RECENT_TTL, RESEND_CAP
+            ):
                 out.append(Enqueued(tasks.WRITE, op_id, "ready"))
         if memory.last_sweep is None or now - memory.last_sweep >= SWEEP_EVERY:
             memory.last_sweep = now

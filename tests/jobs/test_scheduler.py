@@ -12,7 +12,7 @@ from rapportd.agent.settings import get_settings
 from rapportd.agent.store.models import Account, Owner
 from rapportd.jobs import tasks
 from rapportd.jobs.locks import FileLock
-from rapportd.jobs.scheduler import SYNC_GRACE, Memory, Scheduler, tick
+from rapportd.jobs.scheduler import RECENT_TTL, RESEND_CAP, SYNC_GRACE, Memory, Scheduler, tick
 
 from .helpers import NOW, Recorder, add_account, add_owner
 
@@ -138,3 +138,49 @@ def test_only_the_lock_holder_schedules(sessions: sessionmaker[Session], tmp_pat
     b.step()
     assert b.active and second.sent
     b.lock.release()
+
+
+def test_a_backlog_costs_few_resends_per_op(
+    sessions: sessionmaker[Session], recorder: Recorder
+) -> None:
+    """An op that stays ready (its message waits behind a backlog, or was lost) is sent
+    again after 1 min, then 2, 4, … up to the cap — not once a minute — and an op that
+    leaves the ready set and comes back is sent at once."""
+    memory = Memory()
+    ready: list[int] = [5]
+    minutes = 8 * 60  # eight hours of ticks, one a minute
+    for minute in range(minutes):
+        tick(
+            sessions,
+            get_settings(),
+            now=NOW + timedelta(minutes=minute),
+            enqueue=recorder,
+            ready_operations=lambda s, now: list(ready),
+            memory=memory,
+        )
+    sends = [i for a, i in recorder.sent if a == tasks.WRITE]
+    # 1 + resends at 1, 3, 7, 15, 31, 63 min, then one per hour (the cap) for the rest
+    doubling = 1 + sum(1 for k in range(20) if RECENT_TTL * (2**k - 1) < RESEND_CAP)
+    capped = minutes // int(RESEND_CAP / timedelta(minutes=1))
+    assert len(sends) <= doubling + capped + 1
+    assert len(sends) < minutes / 20  # once a minute would be 480
+    recorder.sent.clear()
+    ready.clear()
+    tick(
+        sessions,
+        get_settings(),
+        now=NOW + timedelta(minutes=minutes),
+        enqueue=recorder,
+        ready_operations=lambda s, now: list(ready),
+        memory=memory,
+    )
+    ready.append(5)  # due again (a retry after its own back-off): sent at once
+    tick(
+        sessions,
+        get_settings(),
+        now=NOW + timedelta(minutes=minutes, seconds=30),
+        enqueue=recorder,
+        ready_operations=lambda s, now: list(ready),
+        memory=memory,
+    )
+    assert [i for a, i in recorder.sent if a == tasks.WRITE] == [5]
