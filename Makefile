@@ -22,7 +22,7 @@ demo: $(STAMP)
 ## The whole test suite (PostgreSQL/Redis/RabbitMQ tests skip with a reason when a service is absent,
 ## and fail when CI=true).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --timeout=600 -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --timeout=600 -q $(PYTEST_ARGS)
 
 ## Quality gates: ruff (lint + format) and mypy.
 lint: $(STAMP)
@@ -32,7 +32,7 @@ lint: $(STAMP)
 
 ## The long versions of the reliability suites (crash points, fault storms, fuzzing, load).
 reliability: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --timeout=3600 -q --run-slow -m slow $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --timeout=3600 -q --run-slow -m slow $(PYTEST_ARGS)
 
 ## Proves the wheel: build it, install it into a fresh venv, run the command and import the packages.
 wheel-check: $(STAMP)

@@ -8,8 +8,9 @@ Due, as the store says:
   or whose last analysis is older than :data:`REANALYSE_EVERY` (time alone makes
   contacts overdue and promises late); the planner runs after each analysis;
 - each outbox operation that is ready (``ready_operations``);
-- once a day (and when a scheduler takes over): fate detection and a token refresh for
-  every usable account; push subscriptions that expire within a day are renewed.
+- once an hour (and when a scheduler takes over): fate detection for accounts with written
+  items (a sync that brought news also checks them at once); once a day: a token refresh
+  for every usable account; push subscriptions that expire within a day are renewed.
 
 When it enqueues a sync or an analysis it pushes ``next_sync_at`` / ``analysis_due_at``
 a grace period ahead. A lost message therefore only delays the work by that grace; a
@@ -41,7 +42,8 @@ log = get_logger(__name__)
 SYNC_GRACE = timedelta(minutes=10)
 ANALYSIS_GRACE = timedelta(minutes=10)
 REANALYSE_EVERY = timedelta(hours=6)
-SWEEP_EVERY = timedelta(hours=24)
+SWEEP_EVERY = timedelta(hours=24)  # token refresh
+FATES_EVERY = timedelta(hours=1)  # fate checks of accounts with written items
 PUSH_RENEW_AHEAD = timedelta(days=1)
 RECENT_TTL = timedelta(seconds=60)
 # A ready outbox op is enqueued again (its message may have been lost with a killed worker)
@@ -63,6 +65,7 @@ class Memory:
     """What a scheduler remembers between ticks (lost on failover, which is harmless)."""
 
     last_sweep: datetime | None = None
+    last_fates: datetime | None = None
     recent: dict[tuple[str, int], datetime] = field(default_factory=dict)
     # per key: how long to wait before sending it again (doubles while it stays ready)
     resend_after: dict[tuple[str, int], timedelta] = field(default_factory=dict)
@@ -213,10 +216,12 @@ def tick(
                 (tasks.WRITE, op_id), now, RECENT_TTL, RESEND_CAP
             ):
                 out.append(Enqueued(tasks.WRITE, op_id, "ready"))
+        if memory.last_fates is None or now - memory.last_fates >= FATES_EVERY:
+            memory.last_fates = now
+            for account_id in accounts_with_written_items(session):
+                out.append(Enqueued(tasks.FATES, account_id, "hourly"))
         if memory.last_sweep is None or now - memory.last_sweep >= SWEEP_EVERY:
             memory.last_sweep = now
-            for account_id in accounts_with_written_items(session):
-                out.append(Enqueued(tasks.FATES, account_id, "daily"))
             for account_id in usable_accounts(session):
                 out.append(Enqueued(tasks.REFRESH, account_id, "daily"))
         for sub_id in expiring_push(session, now=now):

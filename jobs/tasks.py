@@ -252,8 +252,11 @@ def _run_sync_leased(rt: Runtime, account_id: int) -> str:
         if getattr(result, "news", False):
             _mark_analysis_due(rt, owner_id, now)
             rt.enqueue(ANALYSE, owner_id)
-        if _has_written_items(rt, account_id):
-            rt.enqueue(FATES, account_id)
+            # what the person did with a draft or hold shows up as news (a sent message, a
+            # changed event); a quiet sync has nothing to check, and the scheduler's hourly
+            # sweep catches the rest (a draft deleted without any other change)
+            if _has_written_items(rt, account_id):
+                rt.enqueue(FATES, account_id)
         return "ok"
     finally:
         locks.release_sync_lease(rt.session_factory, account_id, rt.holder)
@@ -349,7 +352,9 @@ def run_plan(rt: Runtime, owner_id: int) -> str:
                 return "gone"
             rt.parts.plan_owner(session, owner_id, now=now, settings=rt.settings)
         with rt.session_factory() as session:
-            ready = list(rt.parts.ready_operations(session, now=now))
+            # this owner's ops only: waking every owner's writers on each plan multiplied
+            # the queue under load (the scheduler wakes the rest)
+            ready = list(rt.parts.ready_operations(session, now=now, owner_id=owner_id))
     for op_id in ready:
         rt.enqueue(WRITE, op_id)
     return "ok"

@@ -78,15 +78,16 @@ def _ready_clause(now: datetime) -> Any:
     )
 
 
-def ready_operations(session: Session, *, now: datetime, limit: int = 100) -> list[int]:
-    """Ids of the ops a worker may take now (including ones whose worker died mid-write)."""
+def ready_operations(
+    session: Session, *, now: datetime, limit: int = 100, owner_id: int | None = None
+) -> list[int]:
+    """Ids of the ops a worker may take now (including ones whose worker died mid-write);
+    ``owner_id`` narrows them to one owner's."""
+    query = select(OutboxOperation.id).where(_ready_clause(now))
+    if owner_id is not None:
+        query = query.where(OutboxOperation.owner_id == owner_id)
     return list(
-        session.scalars(
-            select(OutboxOperation.id)
-            .where(_ready_clause(now))
-            .order_by(OutboxOperation.ready_at, OutboxOperation.id)
-            .limit(limit)
-        )
+        session.scalars(query.order_by(OutboxOperation.ready_at, OutboxOperation.id).limit(limit))
     )
 
 

@@ -33,7 +33,7 @@ def make_parts(**overrides: Callable[..., Any]) -> Parts:
     )
     values = {n: overrides.get(n) or unexpected(n) for n in names}
     if "ready_operations" not in overrides:
-        values["ready_operations"] = lambda session, *, now, limit=100: []
+        values["ready_operations"] = lambda session, *, now, limit=100, owner_id=None: []
     return Parts(**values)
 
 

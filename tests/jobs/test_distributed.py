@@ -76,7 +76,7 @@ def embedded(world: World, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
         daemon = Daemon(settings, DaemonOptions(roles={"scheduler", "worker"}, tick_seconds=0.3))
         daemon.start()
         try:
-            wait_settled(factory, 60, "the embedded run to settle")
+            wait_settled(factory, 180, "the embedded run to settle")
         finally:
             daemon.stop()
         out = outcome(sandbox, factory)
@@ -186,14 +186,14 @@ def run_distributed(
                         is not None
                     )
 
-            wait_for(victim_syncing, 30, "the first worker to be in the middle of a sync")
+            wait_for(victim_syncing, 60, "the first worker to be in the middle of a sync")
             procs.start("worker2", "worker", "--threads", "2", "--lease-seconds", "3")
             victim.send_signal(signal.SIGKILL)
             victim.wait(10)
             killed_at = time.time()
             with sandbox.lock:
                 sandbox.faults.remove(slow.id)
-            wait_settled(factory, 60, "the run to converge")
+            wait_settled(factory, 180, "the run to converge")
         except BaseException:
             from rapportd.jobs.demo import stage
 
@@ -229,6 +229,7 @@ def per_mailbox(out: Outcome) -> dict[str, dict[str, int]]:
     }
 
 
+@pytest.mark.xdist_group("distributed")  # one at a time: each runs several processes
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_distributed_redis_converges_after_a_worker_is_killed(
@@ -247,6 +248,7 @@ def test_distributed_redis_converges_after_a_worker_is_killed(
     check_converged(out, embedded, originals)
 
 
+@pytest.mark.xdist_group("distributed")
 @pytest.mark.postgres
 @pytest.mark.rabbitmq
 def test_distributed_rabbitmq_converges_after_a_worker_is_killed(

@@ -209,7 +209,7 @@ def test_plan_wakes_writers_for_ready_operations(sessions, make_runtime, recorde
     rt = make_runtime(
         make_parts(
             plan_owner=lambda s, oid, *, now, settings: planned.append(oid),
-            ready_operations=lambda s, *, now, limit=100: [11, 12],
+            ready_operations=lambda s, *, now, limit=100, owner_id=None: [11, 12],
         )
     )
     assert tasks.run_plan(rt, owner) == "ok"
