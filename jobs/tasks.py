@@ -306,6 +306,23 @@ def owner_lock(rt: Runtime, owner_id: int) -> Iterator[bool]:
             lock.release()
 
 
+def _in_first_sync(session: Any, owner_id: int) -> bool:
+    """Whether a syncable account of the owner has never completed a sync (its backfill
+    is still running or was interrupted)."""
+    return (
+        session.scalar(
+            select(Account.id)
+            .where(
+                Account.owner_id == owner_id,
+                Account.status.in_(("ok", "error")),
+                Account.last_sync_at.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def run_analysis(rt: Runtime, owner_id: int) -> str:
     """Re-analyse an owner's dirty contacts, then plan. Clears ``analysis_due_at`` only if
     no sync marked it again meanwhile."""
@@ -317,6 +334,11 @@ def run_analysis(rt: Runtime, owner_id: int) -> str:
             owner = session.get(Owner, owner_id)
             if owner is None:
                 return "gone"
+            if _in_first_sync(session, owner_id):
+                # Half a mailbox would plan on half the evidence (a promise whose delivery
+                # is not synced yet looks open). Wait: the backfill's end enqueues analysis,
+                # and analysis_due_at stays set for the scheduler.
+                return "waiting_first_sync"
             seen_due = owner.analysis_due_at
             rt.parts.analyse_owner(session, owner_id, now=now, settings=rt.settings)
             session.flush()

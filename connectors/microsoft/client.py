@@ -152,7 +152,11 @@ class GraphApi:
                     raise RetryLater(f"graph: {type(exc).__name__}") from None
             if response.status_code != 401:
                 return response
-        raise ReconsentNeeded("graph: 401 after a token refresh", status=401)
+        # The token endpoint just gave a fresh token (a revoked grant would have answered
+        # invalid_grant there, which is ReconsentNeeded): a 401 now is another worker's
+        # refresh racing this one, or the service catching up. Retry later; never ask the
+        # person to consent again for it.
+        raise RetryLater("graph: 401 right after a token refresh", status=401, retry_after=5.0)
 
     def request(
         self,
