@@ -93,7 +93,14 @@ def shot(page: Any, name: str, *, full_page: bool = True, **options: Any) -> Pat
     """``test-output/screenshots/<name>.png``; ``options`` go to ``page.screenshot``."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page, **options)
+    for attempt in range(3):
+        try:
+            page.screenshot(path=str(path), full_page=full_page, **options)
+            return path
+        except Exception as exc:  # Chromium under load: "Unable to capture screenshot"
+            if "Unable to capture screenshot" not in str(exc) or attempt == 2:
+                raise
+            time.sleep(0.5)
     return path
 
 
