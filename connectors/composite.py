@@ -8,7 +8,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from rapportd.agent.errors import Conflict
 from rapportd.agent.records import DraftSpec, HoldSpec, ItemState
+
+
+def refuse_if_changed(
+    kind: str, provider_id: str, current: ItemState, expected: str | None
+) -> None:
+    """Raise Conflict when the item no longer hashes to what rapportd wrote (``expected``):
+    the person changed it, and rapportd must not update or delete it."""
+    if expected and current.content_hash != expected:
+        raise Conflict(f"{kind} {provider_id} was changed by its owner", status=409)
 
 
 class DraftPart(Protocol):

@@ -26,6 +26,7 @@ from rapportd.agent.records import (
     hold_hash,
 )
 from rapportd.agent.settings import Settings
+from rapportd.connectors.composite import refuse_if_changed
 from rapportd.connectors.google.client import GoogleApi
 
 STREAM = "gcal"
@@ -319,8 +320,7 @@ class Calendar:
             return
         if not current.exists:
             return
-        if expected_hash and current.content_hash != expected_hash:
-            raise Conflict(f"hold {provider_id} was changed by its owner", status=409)
+        refuse_if_changed("hold", provider_id, current, expected_hash)
         try:
             self._call(
                 lambda: self._events.delete(

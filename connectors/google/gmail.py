@@ -20,7 +20,6 @@ from typing import Any
 
 from rapportd.agent.errors import (
     BadData,
-    Conflict,
     CursorExpired,
     NotFound,
     ProviderError,
@@ -37,6 +36,7 @@ from rapportd.agent.records import (
 )
 from rapportd.agent.settings import Settings
 from rapportd.connectors import mime
+from rapportd.connectors.composite import refuse_if_changed
 from rapportd.connectors.google.client import GMAIL_UNITS, GoogleApi
 
 STREAM = "gmail"
@@ -400,8 +400,7 @@ class Gmail:
         self, provider_id: str, spec: DraftSpec, *, expected_hash: str | None = None
     ) -> ItemState:
         current = self._draft_state(self._get_draft(provider_id))
-        if expected_hash and current.content_hash != expected_hash:
-            raise Conflict(f"draft {provider_id} was changed by its owner", status=409)
+        refuse_if_changed("draft", provider_id, current, expected_hash)
         spec = self._reply_context(spec)
         body = self._message_body(spec)
         body["id"] = provider_id
@@ -423,8 +422,7 @@ class Gmail:
             current = self._draft_state(self._get_draft(provider_id))
         except NotFound:
             return
-        if expected_hash and current.content_hash != expected_hash:
-            raise Conflict(f"draft {provider_id} was changed by its owner", status=409)
+        refuse_if_changed("draft", provider_id, current, expected_hash)
         try:
             self.api.call(
                 lambda: self._users.drafts().delete(userId="me", id=provider_id),

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from rapportd.agent.errors import Conflict, CursorExpired, NotFound
+from rapportd.agent.errors import CursorExpired, NotFound
 from rapportd.agent.records import (
     Attendee,
     CursorState,
@@ -25,6 +25,7 @@ from rapportd.agent.records import (
     hold_hash,
 )
 from rapportd.agent.settings import Settings
+from rapportd.connectors.composite import refuse_if_changed
 from rapportd.connectors.microsoft.client import PREFER, GraphApi
 from rapportd.connectors.microsoft.mail import RAPPORTD_GUID, TAG_PROPERTY, _tag_filter, parse_time
 
@@ -274,8 +275,7 @@ class GraphCalendar:
             return
         if not current.exists:
             return
-        if expected_hash and current.content_hash != expected_hash:
-            raise Conflict(f"hold {provider_id} was changed by its owner", status=409)
+        refuse_if_changed("hold", provider_id, current, expected_hash)
         try:
             self.api.request(
                 "DELETE", f"me/events/{provider_id}", idempotent=True, what="delete hold"

@@ -31,6 +31,7 @@ from rapportd.agent.records import (
 )
 from rapportd.agent.settings import Settings
 from rapportd.connectors import mime
+from rapportd.connectors.composite import refuse_if_changed
 from rapportd.connectors.microsoft.client import PREFER, GraphApi
 
 RAPPORTD_GUID = "{8d3c5a2e-6b1f-4f7a-9c2d-5e4b7a1c9f30}"
@@ -312,8 +313,7 @@ class GraphMail:
         current = self._state(self._get(provider_id))
         if current.status != "draft":
             raise Conflict(f"draft {provider_id} was sent", status=409)
-        if expected_hash and current.content_hash != expected_hash:
-            raise Conflict(f"draft {provider_id} was changed by its owner", status=409)
+        refuse_if_changed("draft", provider_id, current, expected_hash)
         body = self._draft_body(spec, reply=bool(spec.reply_to_provider_id))
         updated = self.api.request(
             "PATCH", f"me/messages/{provider_id}", json=body, idempotent=True, what="patch draft"
@@ -329,8 +329,7 @@ class GraphMail:
             return
         if current.status != "draft":
             return  # sent: nothing of rapportd's to remove
-        if expected_hash and current.content_hash != expected_hash:
-            raise Conflict(f"draft {provider_id} was changed by its owner", status=409)
+        refuse_if_changed("draft", provider_id, current, expected_hash)
         try:
             self.api.request(
                 "DELETE", f"me/messages/{provider_id}", idempotent=True, what="delete draft"
