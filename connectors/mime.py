@@ -13,7 +13,7 @@ import email
 import email.policy
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import format_datetime, getaddresses, make_msgid, parsedate_to_datetime
@@ -100,6 +100,19 @@ def parse_date(value: str | None) -> tuple[datetime | None, int | None]:
     offset = when.utcoffset()
     minutes = int(offset.total_seconds() // 60) if offset is not None else None
     return when.astimezone(UTC), minutes
+
+
+# Dates no mailbox holds in earnest: the zero dates of other systems (1900, 1970, the DOS
+# epoch's 31 Dec 1979) come before the first; a sender's clock years ahead goes past the last.
+EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+
+
+def plausible_date(when: datetime, received: datetime | None) -> bool:
+    """Whether a Date can be a real sending time: not before 1990, and not more than a day
+    after the provider received the message (or after now, when it does not say)."""
+    latest = (received or datetime.now(UTC)) + FUTURE_SLACK
+    return EARLIEST_PLAUSIBLE <= when <= latest
 
 
 def apply_headers(rec: MessageRecord, headers: Iterable[tuple[str, str]]) -> MessageRecord:
@@ -300,7 +313,15 @@ def finish_record(
     fallback_date: datetime | None,
     sent_marker: bool = False,
 ) -> MessageRecord:
-    """Direction, and the provider's own date when the header gave none."""
+    """Direction, and the provider's own date (``fallback_date``: Gmail's internalDate,
+    Graph's receivedDateTime) when the header gave none or an implausible one."""
+    if rec.sent_at is not None and not plausible_date(rec.sent_at, fallback_date):
+        shown = rec.sent_at.strftime("%Y-%m-%d")
+        if fallback_date is not None and plausible_date(fallback_date, None):
+            rec.problems.append(f"implausible Date header ({shown}), used the provider's date")
+            rec.sent_at = fallback_date
+        else:
+            rec.problems.append(f"implausible Date header ({shown}), kept: no better date")
     if rec.sent_at is None and fallback_date is not None:
         rec.sent_at = fallback_date
     rec.direction = direction_of(

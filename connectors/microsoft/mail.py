@@ -120,7 +120,10 @@ class GraphMail:
                 max_chars=self.settings.sync.max_text_chars,
             )
         return mime.finish_record(
-            rec, self.owner_addresses, fallback_date=None, sent_marker=folder == "sentitems"
+            rec,
+            self.owner_addresses,
+            fallback_date=parse_time(m.get("receivedDateTime")),
+            sent_marker=folder == "sentitems",
         )
 
     def _page_batch(self, stream: str, page: dict[str, Any]) -> SyncBatch:

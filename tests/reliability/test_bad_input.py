@@ -88,17 +88,25 @@ def test_parser_survives_the_big_ones() -> None:
         assert len(rec.new_text) <= 20000, name
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: a Date in 1900 or 2100 is taken as is, no problem noted"
-)
-def test_absurd_dates_are_noted() -> None:
-    for name in ("date-1900", "date-2100"):
+def test_absurd_dates_are_noted_and_replaced_by_the_providers_date() -> None:
+    received = datetime(2026, 3, 3, 9, 30, tzinfo=UTC)
+    for name in ("date-1900", "date-2100", "date-1979"):
         raw = dict(corpus(big=False))[name]
-        rec = mime.record_from_raw(
-            "x", raw, owner_addresses=[OWNER], fallback_date=datetime(2026, 3, 3, tzinfo=UTC)
-        )
-        assert rec.problems, name
-
+        rec = mime.record_from_raw("x", raw, owner_addresses=[OWNER], fallback_date=received)
+        assert any("implausible Date" in p for p in rec.problems), (name, rec.problems)
+        assert rec.sent_at == received, name
+        # with no better date the header's is kept (nothing lost) and the problem still noted
+        rec = mime.record_from_raw("x", raw, owner_addresses=[OWNER], fallback_date=None)
+        assert rec.sent_at is not None and rec.sent_at != received, name
+        assert any("kept: no better date" in p for p in rec.problems), (name, rec.problems)
+    # a sender's clock a few hours fast, and an old but real date, are left alone
+    for header, when in (
+        ("Tue, 03 Mar 2026 15:00:00 +0000", datetime(2026, 3, 3, 15, tzinfo=UTC)),
+        ("Wed, 01 Mar 2000 10:00:00 -0800", datetime(2000, 3, 1, 18, tzinfo=UTC)),
+    ):
+        raw = f"From: a@x.example\r\nDate: {header}\r\n\r\nhi\r\n".encode()
+        rec = mime.record_from_raw("x", raw, owner_addresses=[OWNER], fallback_date=received)
+        assert rec.sent_at == when and not rec.problems, (header, rec.problems)
 
 # --------------------------------------------------------------------------- generated garbage
 HEADER_NAMES = [
