@@ -28,7 +28,7 @@ SECRET_SHAPES = [
     re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
     re.compile(r"\bgAAAAA[A-Za-z0-9_=-]{20,}"),
     re.compile(
-        r"(?i)\b(access_token|refresh_token|id_token|client_secret|password|code|api_key|key)=([^&\s\"']+)"
+        r"(?i)\b(access_token|refresh_token|id_token|client_secret|password|code|api_key|key|token)=([^&\s\"']+)"
     ),
     re.compile(r"\b[A-Za-z0-9+/_-]{40,}={0,2}"),
 ]

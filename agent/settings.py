@@ -22,7 +22,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -69,6 +69,24 @@ class GoogleSettings(BaseModel):
     token_uri: str = "https://oauth2.googleapis.com/token"
     redirect_uri: str = "http://127.0.0.1:8765/accounts/oauth/google/callback"
     quota_units_per_minute: int = Field(default=6000, ge=1)
+    # Gmail push (a Cloud Pub/Sub push subscription posting to /push/gmail) acts only when
+    # it proves itself: by ``push_token`` in the endpoint URL, by a Google-signed OIDC token
+    # for ``push_audience``, or both (then both must hold). With neither, push is refused.
+    push_token: SecretStr = SecretStr("")
+    push_audience: str = ""
+    push_service_account: str = ""
+    push_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
+
+    @model_validator(mode="after")
+    def _push_identity(self) -> GoogleSettings:
+        if self.push_service_account and not self.push_audience:
+            raise ValueError(
+                "push_service_account is checked inside the OIDC token: set push_audience too"
+            )
+        token = self.push_token.get_secret_value()
+        if token and len(token) < 16:
+            raise ValueError("push_token must be at least 16 characters (it is a password)")
+        return self
 
 
 class MicrosoftSettings(BaseModel):

@@ -8,8 +8,9 @@ latency
     the first cycle, a request from a known contact ("could you send me … by Friday?",
     dated 6 days back so that it is already owed an answer) lands in the sandbox; we time
     until a draft in its thread appears in the sandbox. ``poll``: the account's sync
-    interval (``--poll`` seconds, jittered) finds it, delivered at a random phase of it; ``push``: a Gmail Pub/Sub notification is
-    POSTed to the daemon's ``/push/gmail`` right after delivery (jobs/push.py).
+    interval (``--poll`` seconds, jittered) finds it, delivered at a random phase of it; ``push``: a Gmail Pub/Sub notification, with
+    the OIDC token Pub/Sub would sign, is POSTed to the daemon's ``/push/gmail`` right after
+    delivery (jobs/push.py, jobs/push_auth.py).
 throughput
     ``--accounts`` Google accounts (one per generated owner), a fresh SQLite store and
     ``rapportd run --threads N`` for N = 1, 2, 4: time until every account's first sync
@@ -159,10 +160,23 @@ def deliver_request(sandbox: Any, address: str, sender: str, n: int) -> str:
         return str(stored.thread_id)
 
 
-def push_gmail(web: str, address: str) -> None:
+PUSH_AUDIENCE = "https://rapportd.bench/push/gmail"
+PUSH_ACCOUNT = "gmail-push@bench.iam.gserviceaccount.com"
+
+
+def push_gmail(web: str, control: str, address: str) -> None:
+    """What Pub/Sub does: POST the notification with its OIDC token (minted by the sandbox,
+    which signs as Google does; the daemon checks it against the sandbox's certificates)."""
+    minted = httpx.post(
+        f"{control}/pubsub/token",
+        json={"audience": PUSH_AUDIENCE, "service_account": PUSH_ACCOUNT},
+        timeout=10,
+    )
+    minted.raise_for_status()
     data = base64.b64encode(json.dumps({"emailAddress": address, "historyId": "1"}).encode())
     body = {"message": {"data": data.decode(), "messageId": "1"}, "subscription": "bench"}
-    httpx.post(f"{web}/push/gmail", json=body, timeout=10).raise_for_status()
+    headers = {"Authorization": f"Bearer {minted.json()['token']}"}
+    httpx.post(f"{web}/push/gmail", json=body, headers=headers, timeout=10).raise_for_status()
 
 
 def latency(trials: int, poll: int, days: int, work: Path) -> dict[str, list[float]]:
@@ -178,6 +192,7 @@ def latency(trials: int, poll: int, days: int, work: Path) -> dict[str, list[flo
             work / "latency",
             encryption_key=generate_key(),
             sync={"interval_seconds": poll},
+            google={"push_audience": PUSH_AUDIENCE, "push_service_account": PUSH_ACCOUNT},
         )
         factory = store(settings)
         owner_id = add_owner(factory, world.owner)
@@ -206,7 +221,7 @@ def latency(trials: int, poll: int, days: int, work: Path) -> dict[str, list[flo
                     thread = deliver_request(sandbox, address, sender, n)
                     started = time.monotonic()
                     if mode == "push":
-                        push_gmail(web, address)
+                        push_gmail(web, handle.control_url, address)
                     try:
                         wait(
                             lambda t=thread: drafts_in_thread(sandbox, address, t) > 0,

@@ -34,6 +34,7 @@ from rapportd.jobs.broker import queue_depth, setup_broker
 from rapportd.jobs.locks import named_lock, release_all_leases
 from rapportd.jobs.metrics import metrics_registry, metrics_route
 from rapportd.jobs.push import SyncTrigger, push_routes
+from rapportd.jobs.push_auth import GmailPushAuth
 from rapportd.jobs.runtime import Parts, Runtime
 from rapportd.jobs.scheduler import Scheduler
 
@@ -127,7 +128,9 @@ class Daemon:
         broker = self.broker
         registry = metrics_registry(self.factory, lambda: queue_depth(broker))
         trigger = SyncTrigger(self.factory, enqueue)
-        return [metrics_route(registry), *push_routes(self.factory, trigger, enqueue=enqueue)]
+        gmail_auth = GmailPushAuth.from_settings(self.settings.google)
+        routes = push_routes(self.factory, trigger, enqueue=enqueue, gmail_auth=gmail_auth)
+        return [metrics_route(registry), *routes]
 
     def _start_web(self, enqueue: Any) -> None:
         import uvicorn

@@ -65,6 +65,7 @@ def sandbox_settings(
             "gmail_root": base_url + "/",
             "auth_uri": base_url + "/o/oauth2/auth",
             "token_uri": base_url + "/token",
+            "push_certs_url": base_url + "/oauth2/v1/certs",
         },
         "microsoft": {
             "client_id": client_id,
@@ -75,7 +76,9 @@ def sandbox_settings(
             "ca_file": ca_file or "",
         },
     }
-    values.update(overrides)
+    for name, value in overrides.items():  # nested sections merge: google={"push_token": …}
+        both = isinstance(value, dict) and isinstance(values.get(name), dict)
+        values[name] = {**values[name], **value} if both else value
     return load_settings(**values)
 
 
@@ -93,6 +96,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "RAPPORTD_GOOGLE__GMAIL_ROOT": g.gmail_root,
         "RAPPORTD_GOOGLE__AUTH_URI": g.auth_uri,
         "RAPPORTD_GOOGLE__TOKEN_URI": g.token_uri,
+        "RAPPORTD_GOOGLE__PUSH_TOKEN": g.push_token.get_secret_value(),
+        "RAPPORTD_GOOGLE__PUSH_AUDIENCE": g.push_audience,
+        "RAPPORTD_GOOGLE__PUSH_SERVICE_ACCOUNT": g.push_service_account,
+        "RAPPORTD_GOOGLE__PUSH_CERTS_URL": g.push_certs_url,
         "RAPPORTD_MICROSOFT__CLIENT_ID": m.client_id,
         "RAPPORTD_MICROSOFT__CLIENT_SECRET": m.client_secret.get_secret_value(),
         "RAPPORTD_MICROSOFT__AUTHORITY_HOST": m.authority_host,

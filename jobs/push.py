@@ -5,9 +5,12 @@ wakes a worker. Nothing in a notification is trusted beyond "this account may ha
 
 ``POST /push/gmail``
     a Cloud Pub/Sub push message whose ``message.data`` is base64 JSON
-    ``{"emailAddress", "historyId"}``. It counts only for a Google account we hold a
-    :class:`PushSubscription` (a Gmail watch) for. Always answered 204 so Pub/Sub does not
-    redeliver, except 400 for a body that is not a Pub/Sub message.
+    ``{"emailAddress", "historyId"}``. It must first prove it comes from our subscription
+    (:mod:`rapportd.jobs.push_auth`: the ``?token=`` secret and/or a Google-signed OIDC
+    token); otherwise 401 (403 when Gmail push is not configured at all), and 503 when
+    Google's certificates cannot be fetched (Pub/Sub redelivers). A genuine one counts only
+    for a Google account we hold a :class:`PushSubscription` (a Gmail watch) for. Answered
+    204 so Pub/Sub does not redeliver, except 400 for a body that is not a Pub/Sub message.
 ``POST /push/graph``
     with ``?validationToken=…``: echo the token as ``text/plain`` (subscription set-up);
     otherwise Graph change notifications ``{"value": [...]}``: each must name a known
@@ -33,6 +36,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -41,6 +45,7 @@ from rapportd.agent.logs import get_logger
 from rapportd.agent.store.models import Account, PushSubscription
 from rapportd.jobs import tasks
 from rapportd.jobs.metrics import PUSH
+from rapportd.jobs.push_auth import CertsUnavailable, GmailPushAuth, PushRefused
 
 log = get_logger(__name__)
 
@@ -158,14 +163,30 @@ def push_routes(
     *,
     enqueue: Callable[..., None] | None = None,
     limiter: RateLimiter | None = None,
+    gmail_auth: GmailPushAuth | None = None,
 ) -> list[Route]:
-    """The push endpoints, for ``create_app(extra_routes=...)``."""
+    """The push endpoints, for ``create_app(extra_routes=...)``. Without ``gmail_auth``
+    (built from the ``google.push_*`` settings) every Gmail notification is refused."""
     limiter = limiter or RateLimiter()
+    auth = gmail_auth or GmailPushAuth()
 
     async def gmail(request: Request) -> Response:
         if not limiter.allow(f"gmail:{_client(request)}"):
             PUSH.labels("google", "rate_limited").inc()
             return _too_many()
+        try:
+            await run_in_threadpool(
+                auth.check, request.query_params.get("token"), request.headers.get("authorization")
+            )
+        except PushRefused as exc:
+            PUSH.labels("google", "unauthenticated").inc()
+            log.warning("gmail_push_refused", reason=str(exc), client=_client(request))
+            status = 401 if auth.enabled else 403
+            return PlainTextResponse("not authenticated", status_code=status)
+        except CertsUnavailable as exc:
+            PUSH.labels("google", "certs_unavailable").inc()
+            log.warning("gmail_push_certs_unavailable", reason=str(exc))
+            return PlainTextResponse("try again", status_code=503, headers={"Retry-After": "30"})
         try:
             note = decode_pubsub(await request.json())
         except ValueError as exc:
@@ -181,13 +202,15 @@ def push_routes(
         return Response(status_code=204)
 
     async def graph(request: Request) -> Response:
-        token = request.query_params.get("validationToken")
-        if token is not None:
-            PUSH.labels("microsoft", "validation").inc()
-            return PlainTextResponse(token, status_code=200)
         if not limiter.allow(f"graph:{_client(request)}"):
             PUSH.labels("microsoft", "rate_limited").inc()
             return _too_many()
+        token = request.query_params.get("validationToken")
+        if token is not None:
+            PUSH.labels("microsoft", "validation").inc()
+            return PlainTextResponse(
+                token[:1024], status_code=200, headers={"X-Content-Type-Options": "nosniff"}
+            )
         try:
             body = await request.json()
             items = body["value"]

@@ -341,6 +341,18 @@ def tokens(sandbox: Sandbox, request: Request, body: Body) -> Any:
     return {"access_token": access, "refresh_token": refresh, "expires_in": 3600}
 
 
+def pubsub_token(sandbox: Sandbox, request: Request, body: Body) -> Any:
+    """The OIDC token Pub/Sub would attach to a push: ``{"audience", "service_account"}``."""
+    from rapportd.connectors.sandbox import signing
+
+    try:
+        audience, account = str(body["audience"]), str(body["service_account"])
+    except KeyError as exc:
+        raise ControlError(400, f"missing {exc.args[0]!r}") from None
+    lifetime = int(body.get("lifetime", 3600))
+    return {"token": signing.pubsub_push_token(audience, account, lifetime=lifetime)}
+
+
 def revoke(sandbox: Sandbox, request: Request, body: Body) -> Any:
     address = sandbox.account(request.path_params["address"]).address
     return {"revoked": sandbox.tokens.revoke_account(address)}
@@ -411,6 +423,7 @@ def routes() -> list[BaseRoute]:
         ("/quota", "GET", quota),
         ("/quota", "POST", quota),
         ("/tokens", "POST", tokens),
+        ("/pubsub/token", "POST", pubsub_token),
         ("/stats", "GET", stats),
         ("/log", "GET", log),
         ("/reset-counters", "POST", reset_counters),

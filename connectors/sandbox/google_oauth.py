@@ -8,6 +8,7 @@
   ``400 invalid_grant`` as Google does.
 - ``POST /revoke``: revoke an access or refresh token.
 - ``GET /oauth2/v3/userinfo``: who the bearer token belongs to.
+- ``GET /oauth2/v1/certs``: the certificates ID tokens (sign-in, Pub/Sub push) verify with.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from rapportd.connectors.sandbox import signing
 from rapportd.connectors.sandbox.calls import bearer
 from rapportd.connectors.sandbox.state import AuthCode, Grant, LogEntry, Sandbox, normalize_scope
 
@@ -39,23 +41,27 @@ def _b64(data: dict[str, Any]) -> str:
 
 
 def id_token(sandbox: Sandbox, address: str, client_id: str, nonce: str = "") -> str:
-    """An unsigned-in-spirit JWT carrying the account's email (clients do not verify it)."""
+    """An RS256 JWT carrying the account's email, signed by :mod:`signing`'s key."""
     account = sandbox.account(address)
-    now = int(sandbox.now().timestamp())
-    claims = {
-        "iss": "https://accounts.google.com",
+    claims: dict[str, Any] = {
         "aud": client_id,
         "azp": client_id,
         "sub": hashlib.sha256(address.encode()).hexdigest()[:21],
         "email": address,
         "email_verified": True,
         "name": account.display_name,
-        "iat": now,
-        "exp": now + 3600,
     }
     if nonce:
         claims["nonce"] = nonce
-    return f"{_b64({'alg': 'RS256', 'kid': 'sandbox', 'typ': 'JWT'})}.{_b64(claims)}.c2FuZGJveA"
+    return signing.sign(claims)
+
+
+async def certs(request: Request) -> Response:
+    """Google's public signing certificates, ``{key id: PEM}``, as at googleapis.com."""
+    return JSONResponse(
+        signing.certs(),
+        headers={"Cache-Control": f"public, max-age={signing.CERTS_MAX_AGE}, must-revalidate"},
+    )
 
 
 async def authorize(request: Request) -> Response:
@@ -253,4 +259,5 @@ def routes() -> list[BaseRoute]:
         Route("/revoke", revoke, methods=["POST", "GET"]),
         Route("/o/oauth2/revoke", revoke, methods=["POST", "GET"]),
         Route("/oauth2/v3/userinfo", userinfo, methods=["GET"]),
+        Route("/oauth2/v1/certs", certs, methods=["GET"]),
     ]

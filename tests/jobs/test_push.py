@@ -14,15 +14,20 @@ from rapportd.agent.store.models import Account, PushSubscription
 from rapportd.jobs import tasks
 from rapportd.jobs.metrics import metrics_registry, metrics_route
 from rapportd.jobs.push import RateLimiter, SyncTrigger, client_state_hash, push_routes
+from rapportd.jobs.push_auth import GmailPushAuth
 
 from .helpers import NOW, Recorder, add_account, add_owner
+
+PUSH_TOKEN = "push-secret-for-tests-0123"
+GMAIL_PUSH = f"/push/gmail?token={PUSH_TOKEN}"
 
 
 def app_for(
     sessions: sessionmaker[Session], recorder: Recorder, limiter: RateLimiter | None = None
 ) -> TestClient:
     trigger = SyncTrigger(sessions, recorder, clock=lambda: NOW, debounce=0)
-    routes = push_routes(sessions, trigger, enqueue=recorder, limiter=limiter)
+    auth = GmailPushAuth(token=PUSH_TOKEN)
+    routes = push_routes(sessions, trigger, enqueue=recorder, limiter=limiter, gmail_auth=auth)
     return TestClient(
         Starlette(routes=[*routes, metrics_route(metrics_registry(sessions, lambda: {"sync": 3}))])
     )
@@ -97,11 +102,13 @@ def test_gmail_push_only_counts_for_watched_accounts(sessions, recorder) -> None
             "subscription": "projects/p/subscriptions/s",
         }
 
-    assert client.post("/push/gmail", json=note("other@example.com")).status_code == 204
+    assert client.post(GMAIL_PUSH, json=note("other@example.com")).status_code == 204
     assert recorder.sent == []
-    assert client.post("/push/gmail", json=note("Ana@Example.com")).status_code == 204
+    assert client.post("/push/gmail", json=note("Ana@Example.com")).status_code == 401
+    assert recorder.sent == []
+    assert client.post(GMAIL_PUSH, json=note("Ana@Example.com")).status_code == 204
     assert recorder.sent == [(tasks.SYNC, watched)]
-    assert client.post("/push/gmail", json={"nope": 1}).status_code == 400
+    assert client.post(GMAIL_PUSH, json={"nope": 1}).status_code == 400
 
 
 def test_push_endpoints_are_rate_limited(sessions, recorder) -> None:
@@ -110,8 +117,12 @@ def test_push_endpoints_are_rate_limited(sessions, recorder) -> None:
     client = app_for(sessions, recorder, limiter)
     codes = [client.post("/push/graph", json={"value": []}).status_code for _ in range(5)]
     assert codes == [202, 202, 202, 429, 429]
+    assert client.post("/push/graph?validationToken=x").status_code == 429  # echo too
     clock[0] += 1.0
     assert client.post("/push/graph", json={"value": []}).status_code == 202
+    # Gmail has its own bucket, spent before authentication: guessing costs the guesser
+    codes = [client.post("/push/gmail?token=guess", json={}).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
 
 
 def test_metrics_report_lag_outbox_and_queue_depth(sessions, recorder) -> None:

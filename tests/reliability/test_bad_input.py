@@ -108,6 +108,7 @@ def test_absurd_dates_are_noted_and_replaced_by_the_providers_date() -> None:
         rec = mime.record_from_raw("x", raw, owner_addresses=[OWNER], fallback_date=received)
         assert rec.sent_at == when and not rec.problems, (header, rec.problems)
 
+
 # --------------------------------------------------------------------------- generated garbage
 HEADER_NAMES = [
     "From",

@@ -381,15 +381,21 @@ def test_graph_push_acts_only_on_the_right_client_state(sqlite_engine: Any) -> N
     assert r.status_code == 202 and triggered
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: /push/gmail takes any Pub/Sub body; no verification token or OIDC check",
-)
-def test_gmail_push_needs_a_verification_token(sqlite_engine: Any) -> None:
+def test_gmail_push_acts_only_on_proven_notifications(sqlite_engine: Any) -> None:
+    """/push/gmail with the URL secret and the Pub/Sub OIDC token both required: fuzzed
+    secrets, headers and forged or mis-addressed tokens never trigger a sync nor a 5xx."""
     import base64
 
+    import httpx
+
+    from rapportd.agent.settings import load_settings
     from rapportd.agent.store.db import session_factory
     from rapportd.agent.store.models import PushSubscription
+    from rapportd.connectors.sandbox import signing
+    from rapportd.connectors.sandbox.server import start_sandbox
+    from rapportd.connectors.sandbox.state import Sandbox
+    from rapportd.jobs.push import RateLimiter, push_routes
+    from rapportd.jobs.push_auth import GmailPushAuth
 
     factory = session_factory(sqlite_engine)
     with factory() as s, s.begin():
@@ -404,8 +410,77 @@ def test_gmail_push_needs_a_verification_token(sqlite_engine: Any) -> None:
                 owner_id=owner.id, account_id=acc.id, provider="google", subscription_id="watch-1"
             )
         )
-    triggered: list[int] = []
-    client = _push_client(factory, triggered)
-    data = base64.b64encode(json.dumps({"emailAddress": "g@x.example", "historyId": 1}).encode())
-    client.post("/push/gmail", json={"message": {"data": data.decode()}, "subscription": "forged"})
-    assert triggered == [], "an unauthenticated Pub/Sub body triggered a sync"
+    secret, audience, pusher = "url-secret-0123456789", "https://r.example/push/gmail", "p@x.iam"
+    handle = start_sandbox(Sandbox())
+    try:
+        google = load_settings(
+            google={
+                "push_token": secret,
+                "push_audience": audience,
+                "push_service_account": pusher,
+                "push_certs_url": handle.base_url + "/oauth2/v1/certs",
+            }
+        ).google
+        triggered: list[int] = []
+        routes = push_routes(
+            factory,
+            lambda account_id: triggered.append(account_id) is None,
+            enqueue=lambda *a, **k: None,
+            limiter=RateLimiter(rate=1e6, burst=10**6),
+            gmail_auth=GmailPushAuth.from_settings(google),
+        )
+        from starlette.applications import Starlette
+
+        client = TestClient(Starlette(routes=routes), raise_server_exceptions=False)
+
+        def minted(aud: str, account: str, lifetime: int = 600) -> str:
+            body = {"audience": aud, "service_account": account, "lifetime": lifetime}
+            r = httpx.post(handle.control_url + "/pubsub/token", json=body, timeout=10)
+            return str(r.json()["token"])
+
+        good = minted(audience, pusher)
+        tokens = [
+            good,
+            minted("https://elsewhere/push", pusher),
+            minted(audience, "intruder@x.iam"),
+            minted(audience, pusher, lifetime=-600),
+            signing.sign({"aud": audience, "email": pusher, "email_verified": False}),
+            good[:-4] + "AAAA",
+        ]
+        data = base64.b64encode(json.dumps({"emailAddress": "g@x.example"}).encode()).decode()
+        note = {"message": {"data": data, "messageId": "1"}, "subscription": "s"}
+
+        @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(
+            url_secret=st.none() | st.just(secret) | st.text(max_size=40),
+            header=st.none()
+            | st.text(max_size=60)
+            | st.sampled_from(tokens).map(lambda t: f"Bearer {t}")
+            | st.sampled_from(tokens).map(lambda t: f"bearer  {t} x"),
+            body=st.just(note) | json_value,
+        )
+        def fuzz(url_secret: str | None, header: str | None, body: Any) -> None:
+            genuine = url_secret == secret and header == f"Bearer {good}"
+            params = {} if url_secret is None else {"token": url_secret}
+            headers = {} if header is None else {"Authorization": header}
+            n = len(triggered)
+            try:
+                r = client.post("/push/gmail", params=params, headers=headers, json=body)
+            except (UnicodeEncodeError, httpx.LocalProtocolError):
+                return  # a header the HTTP client itself cannot send
+            assert r.status_code < 500, r.text
+            assert (r.status_code in (401, 403)) != genuine
+            assert (len(triggered) > n) == (genuine and body is note), (url_secret, header)
+            FIGURES["gmail_push_fuzzed"] = FIGURES.get("gmail_push_fuzzed", 0) + 1
+
+        fuzz()
+        before = len(triggered)
+        r = client.post(
+            "/push/gmail",
+            params={"token": secret},
+            headers={"Authorization": f"Bearer {good}"},
+            json=note,
+        )
+        assert r.status_code == 204 and triggered[before:] == [acc.id]
+    finally:
+        handle.stop()
