@@ -290,6 +290,7 @@ def record_from_raw(
     max_chars: int = 20000,
     fallback_date: datetime | None = None,
     sent_marker: bool = False,
+    filed_received: bool = False,
 ) -> MessageRecord:
     """A full :class:`MessageRecord` from raw RFC 822 bytes; problems noted, never raises
     except :class:`BadData` when ``raw`` is empty."""
@@ -302,7 +303,13 @@ def record_from_raw(
     text, is_html, rec.has_attachments = body_of(msg, rec.problems)
     if want_text:
         finish_text(rec, text, is_html=is_html, max_chars=max_chars)
-    finish_record(rec, owner_addresses, fallback_date=fallback_date, sent_marker=sent_marker)
+    finish_record(
+        rec,
+        owner_addresses,
+        fallback_date=fallback_date,
+        sent_marker=sent_marker,
+        filed_received=filed_received,
+    )
     return rec
 
 
@@ -312,9 +319,16 @@ def finish_record(
     *,
     fallback_date: datetime | None,
     sent_marker: bool = False,
+    filed_received: bool = False,
 ) -> MessageRecord:
     """Direction, and the provider's own date (``fallback_date``: Gmail's internalDate,
-    Graph's receivedDateTime) when the header gave none or an implausible one."""
+    Graph's receivedDateTime) when the header gave none or an implausible one.
+
+    ``sent_marker``: the provider filed it as sent (Gmail ``SENT``, Graph ``sentitems``);
+    ``filed_received``: it filed it as arrived mail (Gmail ``INBOX`` without ``SENT``,
+    Graph ``inbox``). A ``From:`` naming the owner on mail the provider says arrived is not
+    trusted: anyone can write that header. It counts as received (from nobody the owner
+    knows) and the problem is noted; the owner's real sent copy is in Sent."""
     if rec.sent_at is not None and not plausible_date(rec.sent_at, fallback_date):
         shown = rec.sent_at.strftime("%Y-%m-%d")
         if fallback_date is not None and plausible_date(fallback_date, None):
@@ -324,9 +338,15 @@ def finish_record(
             rec.problems.append(f"implausible Date header ({shown}), kept: no better date")
     if rec.sent_at is None and fallback_date is not None:
         rec.sent_at = fallback_date
-    rec.direction = direction_of(
-        rec.sender, [*rec.to, *rec.cc], owner_addresses, sent_marker=sent_marker
-    )
+    owners = {a.lower() for a in owner_addresses}
+    claims_owner = rec.sender is not None and rec.sender.email in owners
+    if claims_owner and filed_received and not sent_marker:
+        rec.problems.append(
+            "From: is the owner's address on mail that arrived; counted as received"
+        )
+        rec.direction = "in"
+        return rec
+    rec.direction = direction_of(rec.sender, [*rec.to, *rec.cc], owners, sent_marker=sent_marker)
     return rec
 
 

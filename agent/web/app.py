@@ -31,6 +31,7 @@ from rapportd.agent.web import accounts, api, contacts, prefs, signin, views
 from rapportd.agent.web.auth import NotSignedIn
 from rapportd.agent.web.render import STATIC, make_templates, render
 from rapportd.agent.web.security import SecurityHeaders, signing_key
+from rapportd.agent.web.throttle import LoginThrottle
 
 
 def _wants_json(request: Request) -> bool:
@@ -60,6 +61,7 @@ def create_app(
     app.state.oauth_signer = URLSafeTimedSerializer(key, salt="rapportd.oauth")
     app.state.secure_cookies = settings.base_url.startswith("https://")
     app.state.templates = make_templates()
+    app.state.login_throttle = LoginThrottle()
 
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

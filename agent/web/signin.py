@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
+from rapportd.agent.logs import get_logger
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Owner
 from rapportd.agent.web import oauth_flow
@@ -21,8 +22,10 @@ from rapportd.agent.web.auth import (
 from rapportd.agent.web.csrf import ensure_pre_session_token, require_csrf
 from rapportd.agent.web.render import render
 from rapportd.agent.web.security import verify_password
+from rapportd.agent.web.throttle import LoginThrottle
 
 router = APIRouter(include_in_schema=False)
+log = get_logger(__name__)
 
 
 def safe_next(target: str) -> str:
@@ -71,14 +74,30 @@ def login_submit(
     password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str, Form(max_length=2000)] = "/suggestions",
 ) -> Response:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    client = request.client.host if request.client else "?"
+    wait = throttle.retry_after(client, email)
+    if wait:
+        response = login_page(
+            request,
+            error=f"Too many failed sign-ins. Try again in {max(1, round(wait / 60))} min.",
+            email=email,
+            next_=next,
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(wait)
+        log.warning("login_throttled", client=client, retry_after=wait)
+        return response
     with transaction(sessions_of(request)) as db:
         owner = db.scalar(select(Owner).where(func.lower(Owner.email) == email.strip().lower()))
         ok = verify_password(owner.password_hash if owner else None, password)
         owner_id = owner.id if owner is not None else None
     if not ok or owner_id is None:
+        throttle.failed(client, email)
         return login_page(
             request, error="Wrong email or password.", email=email, next_=next, status_code=401
         )
+    throttle.succeeded(client, email)
     response = RedirectResponse(safe_next(next), status_code=303)
     sign_in(request, response, owner_id)
     return response

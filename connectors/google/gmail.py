@@ -71,6 +71,7 @@ class Gmail:
         internal = str(m.get("internalDate") or "")
         fallback = datetime.fromtimestamp(int(internal) / 1000, UTC) if internal.isdigit() else None
         sent = "SENT" in labels
+        arrived = "INBOX" in labels and not sent
         folder = "sent" if sent else ("inbox" if "INBOX" in labels else "")
         if m.get("raw"):
             raw = _b64decode(m["raw"])
@@ -86,6 +87,7 @@ class Gmail:
                 max_chars=self.settings.sync.max_text_chars,
                 fallback_date=fallback,
                 sent_marker=sent,
+                filed_received=arrived,
             )
             if rec.has_text and rec.sent_at is not None and rec.sent_at < cutoff:
                 rec.new_text, rec.has_text, rec.text_truncated = "", False, False
@@ -98,7 +100,11 @@ class Gmail:
         headers = [(h.get("name", ""), h.get("value", "")) for h in payload.get("headers") or []]
         mime.apply_headers(rec, headers)
         return mime.finish_record(
-            rec, self.owner_addresses, fallback_date=fallback, sent_marker=sent
+            rec,
+            self.owner_addresses,
+            fallback_date=fallback,
+            sent_marker=sent,
+            filed_received=arrived,
         )
 
     def _get(self, mid: str, fmt: str) -> Any:

@@ -124,6 +124,7 @@ class GraphMail:
             self.owner_addresses,
             fallback_date=parse_time(m.get("receivedDateTime")),
             sent_marker=folder == "sentitems",
+            filed_received=folder == "inbox",
         )
 
     def _page_batch(self, stream: str, page: dict[str, Any]) -> SyncBatch:

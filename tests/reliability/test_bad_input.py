@@ -197,10 +197,11 @@ def _internal_id(provider_id: str, provider: str) -> str:
 def deliver(sandbox: Any, address: str, items: list[tuple[str, bytes]]) -> dict[str, str]:
     """Deliver each raw message into the INBOX now (as SMTP would: the provider's date is the
     time of arrival, whatever the Date header says); name -> provider id. Items the sandbox
-    itself refuses (an empty message) are left out."""
+    itself refuses (an empty message) are left out. The corpus's owner becomes ``address``,
+    so that a forged owner address is this mailbox's own."""
     mb = sandbox.mailbox(address)
     ids = {}
-    for name, raw in items:
+    for name, raw in ((n, r.replace(OWNER.encode(), address.encode())) for n, r in items):
         try:
             stored = mb.add_message(
                 raw, labels=["INBOX"], folder="inbox", internal_date_ms=sandbox.clock.now_ms()
@@ -244,6 +245,12 @@ def _synced_through_everything(
                     raw_seen = account.provider == "google" and name != "huge-20mb-text"
                     if found is not None and raw_seen and name in EXPECTED_PROBLEM:
                         assert found.problems, (address, name, "no reason recorded")
+                    if name == "forged-owner-from":  # arrived in the inbox: not the owner's
+                        assert found is not None and found.direction == "in", address
+                        assert any("owner's address" in p for p in found.problems), (
+                            address,
+                            found.problems,
+                        )
         FIGURES["delivered"] = FIGURES.get("delivered", 0) + sum(len(v) for v in delivered.values())
         H.record(
             "bad_input_sync",

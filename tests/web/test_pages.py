@@ -270,3 +270,57 @@ def test_health_and_security_headers(world: World) -> None:
         assert "<script>" not in page.text  # no inline script anywhere
         js = client.get("/static/htmx.min.js")
         assert js.status_code == 200 and "Zero-Clause BSD" in js.text[:400]
+
+
+def test_failed_sign_ins_are_throttled_before_the_password_is_checked(world: World) -> None:
+    from rapportd.agent.web.throttle import LoginThrottle
+
+    from .conftest import PASSWORD
+
+    clock = [0.0]
+    world.app.state.login_throttle = LoginThrottle(clock=lambda: clock[0])
+
+    def attempt(client: TestClient, email: str, password: str) -> int:
+        page = client.get("/login")
+        r = client.post(
+            "/login",
+            data={"email": email, "password": password, "csrf_token": csrf_from(page.text)},
+            follow_redirects=False,
+        )
+        if r.status_code == 429:
+            assert int(r.headers["retry-after"]) > 0 and "Too many" in r.text
+        return r.status_code
+
+    with TestClient(world.app) as client:
+        codes = [attempt(client, world.a.email, f"guess-{i}") for i in range(5)]
+        assert codes == [401] * 5
+        # the right password no longer helps: refused before it is checked
+        assert attempt(client, world.a.email, PASSWORD) == 429
+        assert attempt(client, world.a.email.upper(), "guess") == 429  # same account
+        # another account from the same client is not locked by these five
+        assert attempt(client, world.b.email, PASSWORD) == 303
+        clock[0] += 15 * 60 + 1
+        assert attempt(client, world.a.email, PASSWORD) == 303
+
+
+def test_the_login_throttle_counts_clients_and_accounts_apart() -> None:
+    from rapportd.agent.web.throttle import LoginThrottle
+
+    clock = [0.0]
+    t = LoginThrottle(clock=lambda: clock[0], limits={"pair": 3, "client": 5, "email": 7})
+    for _ in range(3):
+        t.failed("10.0.0.1", "ana@x.example")
+    assert t.retry_after("10.0.0.1", "ana@x.example") == 15 * 60
+    assert t.retry_after("10.0.0.2", "ana@x.example") == 0  # a victim is not locked out
+    t.succeeded("10.0.0.1", "ana@x.example")  # a success clears the pair only
+    assert t.retry_after("10.0.0.1", "ana@x.example") == 0
+    for i in range(2):  # five failures from one client, over several accounts
+        t.failed("10.0.0.1", f"other{i}@x.example")
+    assert t.retry_after("10.0.0.1", "new@x.example") > 0
+    for i in range(2, 9):  # many clients, one account
+        clock[0] += 10
+        t.failed(f"10.0.1.{i}", "bo@x.example")
+    assert t.retry_after("10.9.9.9", "bo@x.example") > 0
+    clock[0] += 15 * 60
+    assert t.retry_after("10.9.9.9", "bo@x.example") == 0
+    assert t.retry_after("10.0.0.1", "new@x.example") == 0
