@@ -446,6 +446,9 @@ class OutboxOperation(OwnedMixin, Base):
     written_hash: Mapped[str] = mapped_column(String(64), default="")  # hash of what rapportd wrote
     written_at: Mapped[datetime | None]
     ready_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the planner meant it to be written. Retries move ready_at, never this: the daily
+    # draft cap counts by it, so a back-off across midnight frees no slot (None: before 0002).
+    scheduled_at: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

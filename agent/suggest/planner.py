@@ -170,12 +170,13 @@ def retire(session: Session, s: Suggestion, status: str, *, now: datetime, final
 
 def _cap_full(session: Session, account_id: int, ready: datetime, cfg: SuggestConfig) -> bool:
     start, end = local_day_bounds(ready, cfg.tz)
+    planned = func.coalesce(OutboxOperation.scheduled_at, OutboxOperation.ready_at)
     count = session.scalar(
         select(func.count(OutboxOperation.id)).where(
             OutboxOperation.account_id == account_id,
             OutboxOperation.op == "create_draft",
-            OutboxOperation.ready_at >= start,
-            OutboxOperation.ready_at < end,
+            planned >= start,
+            planned < end,
         )
     )
     return (count or 0) >= cfg.drafts_per_account_per_day

@@ -118,6 +118,7 @@ def enqueue(
             state="pending",
             payload=payload or {},
             ready_at=ready_at or now,
+            scheduled_at=ready_at or now,
             created_at=now,
         )
         session.add(row)
@@ -127,7 +128,7 @@ def enqueue(
         row.attempts = 0
         row.last_error = ""
         row.payload = payload if payload is not None else row.payload
-        row.ready_at = ready_at or now
+        row.ready_at = row.scheduled_at = ready_at or now
     elif payload is not None and row.state == "pending":
         row.payload = payload
     session.flush()

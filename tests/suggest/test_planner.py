@@ -147,6 +147,24 @@ def test_daily_cap_defers_the_rest(store: Store) -> None:
     assert plan_owner(store.session, store.owner_id, now=NOW + D, settings=settings).enqueued == 2
 
 
+def test_a_retry_pushed_past_midnight_frees_no_slot_under_the_cap(store: Store) -> None:
+    """A write that fails and backs off into tomorrow still counts for the day it was planned
+    for: today's cap is not re-opened (found by the fault storm, at 22:29 UTC)."""
+    settings = load_settings(suggestions={"drafts_per_account_per_day": 2})
+    for i in range(3):
+        q = store.message(
+            NOW - 6 * D, sender=f"p{i}@client.test", to=[store.owner.email], thread=f"t{i}"
+        )
+        store.commitment(q, kind="request", direction="to_owner")
+    assert plan_owner(store.session, store.owner_id, now=NOW, settings=settings).deferred == 1
+    op = store.session.scalars(select(OutboxOperation)).first()
+    assert op is not None and op.scheduled_at == op.ready_at
+    op.state, op.ready_at = "failed", NOW + D  # what the outbox's back-off does
+    store.session.flush()
+    again = plan_owner(store.session, store.owner_id, now=NOW + H, settings=settings)
+    assert again.enqueued == 0 and again.deferred == 1
+
+
 def test_quiet_hours_delay_writes(store: Store, settings: Settings) -> None:
     late = datetime(2024, 6, 12, 22, 30, tzinfo=UTC)
     q = store.message(late - 6 * D, sender="max@client.test", to=[store.owner.email], thread="ts")
