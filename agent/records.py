@@ -175,6 +175,18 @@ class HoldSpec:
     timezone: str = "UTC"
 
 
+@dataclass(frozen=True)
+class PushChannel:
+    """A push channel a provider opened for an account: a Gmail watch (one per mailbox) or a
+    Graph subscription (one per resource). ``client_state`` is the secret Graph echoes in
+    each notification; it is shown once, and the store keeps only its hash."""
+
+    subscription_id: str
+    expires_at: datetime
+    resource: str = ""
+    client_state: str = ""
+
+
 @dataclass
 class ItemState:
     """What is in the mailbox / calendar now for an item rapportd wrote."""

@@ -19,6 +19,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
@@ -76,6 +77,18 @@ class GoogleSettings(BaseModel):
     push_audience: str = ""
     push_service_account: str = ""
     push_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
+    # The Pub/Sub topic Gmail watches publish to ("projects/<project>/topics/<topic>"); set,
+    # rapportd opens a watch per Gmail account and renews it daily. Empty: polling only.
+    push_topic: str = ""
+
+    @field_validator("push_topic")
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        if value and not re.fullmatch(r"projects/[^/\s]+/topics/[^/\s]+", value):
+            raise ValueError(
+                f"{value!r} is not a topic name like 'projects/my-project/topics/gmail'"
+            )
+        return value
 
     @model_validator(mode="after")
     def _push_identity(self) -> GoogleSettings:
@@ -101,6 +114,9 @@ class MicrosoftSettings(BaseModel):
     ca_file: str = ""
     max_concurrency: int = Field(default=4, ge=1, le=4)
     requests_per_10_minutes: int = Field(default=10000, ge=1)
+    # Graph change notifications to <base_url>/push/graph (Graph checks the address at once
+    # and needs https unless it is this machine). Off: polling only.
+    push_notifications: bool = False
 
 
 class LLMSettings(BaseModel):
@@ -244,6 +260,24 @@ class Settings(BaseSettings):
                 raise ValueError(f"{d!r} is not a domain such as 'example.com'")
         return cleaned
 
+    @model_validator(mode="after")
+    def _graph_push_address(self) -> Settings:
+        if not self.microsoft.push_notifications:
+            return self
+        url = urlsplit(self.base_url)
+        local = url.hostname in ("127.0.0.1", "localhost", "::1")
+        if url.scheme != "https" and not (url.scheme == "http" and local):
+            raise ValueError(
+                "microsoft.push_notifications needs base_url: the https address Graph posts "
+                "change notifications to (http only on this machine)"
+            )
+        return self
+
+    @property
+    def push_url(self) -> str:
+        """Where providers post notifications: ``<base_url>/push/<provider>`` base."""
+        return self.base_url.rstrip("/") + "/push"
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
@@ -282,6 +316,8 @@ def _describe(error: ValidationError) -> str:
     if first["type"] == "extra_forbidden":
         msg = "unknown setting"
     more = f" (and {len(error.errors()) - 1} more)" if len(error.errors()) > 1 else ""
+    if not first["loc"]:  # a rule across settings: its message names them
+        return f"settings: {msg}{more}"
     return f"setting {loc} ({env}): {msg}{more}"
 
 

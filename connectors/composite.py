@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from rapportd.agent.errors import Conflict
-from rapportd.agent.records import DraftSpec, HoldSpec, ItemState
+from rapportd.agent.records import DraftSpec, HoldSpec, ItemState, PushChannel
 
 
 def refuse_if_changed(
@@ -49,11 +49,33 @@ class HoldPart(Protocol):
     def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]: ...
 
 
+class PushPart(Protocol):
+    def start(self) -> list[PushChannel]: ...
+
+    def renew(self, subscription_id: str) -> datetime | None: ...
+
+    def stop(self, subscription_id: str) -> None: ...
+
+
 class CompositeConnector:
-    """Drafts go to ``draft_part``, holds and free/busy to ``hold_part``."""
+    """Drafts go to ``draft_part``, holds and free/busy to ``hold_part``, push channels
+    (Gmail watch, Graph subscriptions) to ``push_part``."""
 
     draft_part: DraftPart
     hold_part: HoldPart
+    push_part: PushPart
+
+    # -------------------------------------------------------------- push
+    def start_push(self) -> list[PushChannel]:
+        """Open the account's push channels (a ConfigError when push is not configured)."""
+        return self.push_part.start()
+
+    def renew_push(self, subscription_id: str) -> datetime | None:
+        """Extend one channel; its new expiry, or None when the provider lost it."""
+        return self.push_part.renew(subscription_id)
+
+    def stop_push(self, subscription_id: str) -> None:
+        self.push_part.stop(subscription_id)
 
     # -------------------------------------------------------------- drafts
     def find_draft(self, tag: str) -> ItemState | None:

@@ -37,6 +37,7 @@ SPECS: tuple[ActorSpec, ...] = (
     ActorSpec(tasks.FATES, tasks.run_fates, "maintenance", 300, 30),
     ActorSpec(tasks.REFRESH, tasks.run_refresh, "maintenance", 60, 30),
     ActorSpec(tasks.RENEW_PUSH, tasks.run_renew_push, "maintenance", 60, 30),
+    ActorSpec(tasks.ENSURE_PUSH, tasks.run_ensure_push, "maintenance", 60, 30),
 )
 BY_NAME = {spec.name: spec for spec in SPECS}
 QUEUES = tuple(sorted({spec.queue for spec in SPECS}))

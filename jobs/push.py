@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import threading
@@ -45,16 +44,16 @@ from rapportd.agent.logs import get_logger
 from rapportd.agent.store.models import Account, PushSubscription
 from rapportd.jobs import tasks
 from rapportd.jobs.metrics import PUSH
-from rapportd.jobs.push_auth import CertsUnavailable, GmailPushAuth, PushRefused
+from rapportd.jobs.push_auth import (
+    CertsUnavailable,
+    GmailPushAuth,
+    PushRefused,
+    client_state_hash,
+)
 
 log = get_logger(__name__)
 
 Clock = Callable[[], float]
-
-
-def client_state_hash(client_state: str) -> str:
-    """What the store keeps of a Graph subscription's clientState (never the secret itself)."""
-    return hashlib.sha256(client_state.encode()).hexdigest()
 
 
 class RateLimiter:

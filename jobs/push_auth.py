@@ -1,6 +1,7 @@
-"""Who may knock on ``/push/gmail``: proof that a Pub/Sub push really comes from our subscription.
+"""Who may knock on the push endpoints: proof that a notification comes from our channel.
 
-Gmail push reaches us through a Cloud Pub/Sub push subscription, and anyone on the internet
+Graph: each notification must carry its subscription's ``clientState``; the store keeps only
+:func:`client_state_hash` of it. Gmail push reaches us through a Cloud Pub/Sub push subscription, and anyone on the internet
 can POST the same JSON. A notification counts only when it proves itself in one of the two
 ways Pub/Sub offers (settings ``google.push_*``; when both are set, both must hold):
 
@@ -18,6 +19,7 @@ on. Nothing here logs a token.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 import threading
@@ -38,6 +40,11 @@ MIN_REFRESH_SECONDS = 60.0
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 
 CertsFetcher = Callable[[str], tuple[dict[str, str], float]]
+
+
+def client_state_hash(client_state: str) -> str:
+    """What the store keeps of a Graph subscription's clientState (never the secret itself)."""
+    return hashlib.sha256(client_state.encode()).hexdigest()
 
 
 class PushRefused(Exception):

@@ -156,6 +156,24 @@ def expiring_push(session: Session, *, now: datetime) -> list[int]:
     )
 
 
+def accounts_without_push(session: Session, providers: set[str]) -> list[int]:
+    """Usable accounts, synced at least once, of a provider with push on, with no channel."""
+    if not providers:
+        return []
+    return list(
+        session.scalars(
+            select(Account.id).where(
+                Account.provider.in_(sorted(providers)),
+                Account.status.in_(SYNCABLE),
+                Account.last_sync_at.is_not(None),
+                ~select(PushSubscription.id)
+                .where(PushSubscription.account_id == Account.id)
+                .exists(),
+            )
+        )
+    )
+
+
 def tick(
     session_factory: sessionmaker[Session],
     settings: Settings,
@@ -224,6 +242,9 @@ def tick(
             memory.last_sweep = now
             for account_id in usable_accounts(session):
                 out.append(Enqueued(tasks.REFRESH, account_id, "daily"))
+        for account_id in accounts_without_push(session, tasks.push_providers(settings)):
+            if not memory.seen_recently((tasks.ENSURE_PUSH, account_id), now, timedelta(hours=1)):
+                out.append(Enqueued(tasks.ENSURE_PUSH, account_id, "no channel"))
         for sub_id in expiring_push(session, now=now):
             if not memory.seen_recently((tasks.RENEW_PUSH, sub_id), now, timedelta(hours=1)):
                 out.append(Enqueued(tasks.RENEW_PUSH, sub_id, "expiring"))

@@ -35,9 +35,11 @@ from rapportd.agent.errors import (
     RetryLater,
 )
 from rapportd.agent.logs import get_logger
+from rapportd.agent.settings import Settings
 from rapportd.agent.store.models import Account, OutboxOperation, Owner, PushSubscription
 from rapportd.jobs import locks
 from rapportd.jobs.metrics import ERRORS
+from rapportd.jobs.push_auth import client_state_hash
 from rapportd.jobs.runtime import Runtime
 from rapportd.jobs.timing import next_sync_at
 
@@ -51,6 +53,7 @@ WRITE = "process_operation"
 FATES = "detect_fates"
 REFRESH = "refresh_token"
 RENEW_PUSH = "renew_push"
+ENSURE_PUSH = "ensure_push"
 
 ANALYSIS_GRACE = timedelta(minutes=5)  # how long an enqueued analysis may take to start
 
@@ -466,26 +469,96 @@ def run_refresh(rt: Runtime, account_id: int) -> str:
     return "ok"
 
 
+def push_providers(settings: Settings) -> set[str]:
+    """The providers whose push channels are configured (polling always runs)."""
+    on = set()
+    if settings.google.push_topic:
+        on.add("google")
+    if settings.microsoft.push_notifications:
+        on.add("microsoft")
+    return on
+
+
+def run_ensure_push(rt: Runtime, account_id: int) -> str:
+    """Open the account's push channels when its provider's push is configured and it has
+    none yet (a Gmail watch; Graph subscriptions, which Graph validates against
+    /push/graph before answering)."""
+    account = _usable_account(rt, account_id)
+    if account is None:
+        return "skipped"
+    if account.provider not in push_providers(rt.settings):
+        return "off"
+    with rt.session_factory() as session:
+        if session.scalar(
+            select(PushSubscription.id).where(PushSubscription.account_id == account_id).limit(1)
+        ):
+            return "exists"
+    connectors = Connectors(rt)
+    try:
+        start = getattr(connectors(account), "start_push", None)
+        if not callable(start):
+            return "unsupported"
+        channels = start()
+    except ReconsentNeeded as exc:
+        _record_account(rt, account_id, status="needs_reconsent", status_reason=str(exc)[:2000])
+        return "reconsent"
+    finally:
+        connectors.save_tokens()
+    with rt.session_factory() as session, session.begin():
+        for channel in channels:
+            row = session.scalar(
+                select(PushSubscription).where(
+                    PushSubscription.provider == account.provider,
+                    PushSubscription.subscription_id == channel.subscription_id,
+                )
+            )
+            if row is None:
+                row = PushSubscription(
+                    owner_id=account.owner_id,
+                    account_id=account.id,
+                    provider=account.provider,
+                    subscription_id=channel.subscription_id,
+                )
+                session.add(row)
+            row.resource = channel.resource
+            row.expires_at = channel.expires_at
+            if channel.client_state:
+                row.client_state_hash = client_state_hash(channel.client_state)
+    log.info("push_opened", account_id=account_id, channels=len(channels))
+    return "ok"
+
+
 def run_renew_push(rt: Runtime, subscription_id: int) -> str:
-    """Renew a push subscription before it expires, through the account's connector."""
+    """Renew a push channel before it expires; a channel the provider lost is forgotten, and
+    the scheduler opens new ones (ENSURE_PUSH) for an account left with none."""
     with rt.session_factory() as session:
         sub = session.get(PushSubscription, subscription_id)
         if sub is None:
             return "gone"
-        account_id = sub.account_id
-        session.expunge(sub)
+        account_id, provider_sub_id = sub.account_id, sub.subscription_id
     account = _usable_account(rt, account_id)
     if account is None:
         return "skipped"
-    connector = rt.parts.connector_for(account, rt.settings)
-    renew = getattr(connector, "renew_push", None)
-    if not callable(renew):
-        ERRORS.labels(RENEW_PUSH, "unsupported").inc()
-        return "unsupported"
-    expires_at = renew(sub.subscription_id)
+    connectors = Connectors(rt)
+    try:
+        renew = getattr(connectors(account), "renew_push", None)
+        if not callable(renew):
+            ERRORS.labels(RENEW_PUSH, "unsupported").inc()
+            return "unsupported"
+        expires_at = renew(provider_sub_id)
+    except ReconsentNeeded as exc:
+        _record_account(rt, account_id, status="needs_reconsent", status_reason=str(exc)[:2000])
+        return "reconsent"
+    finally:
+        connectors.save_tokens()
     with rt.session_factory() as session, session.begin():
         row = session.get(PushSubscription, subscription_id)
-        if row is not None and isinstance(expires_at, datetime):
+        if row is None:
+            return "gone"
+        if expires_at is None:
+            session.delete(row)
+            return "lost"
+        if isinstance(expires_at, datetime):
             row.expires_at = expires_at
     return "ok"
 

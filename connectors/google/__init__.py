@@ -13,6 +13,7 @@ from rapportd.connectors.composite import CompositeConnector
 from rapportd.connectors.google.calendar import Calendar
 from rapportd.connectors.google.client import GoogleApi
 from rapportd.connectors.google.gmail import Gmail
+from rapportd.connectors.google.push import GmailPush
 from rapportd.connectors.ratelimit import Limiter
 from rapportd.connectors.tokens import google_blob
 
@@ -46,6 +47,7 @@ class GoogleConnector(CompositeConnector):
         self.calendar = Calendar(self.api, settings)
         self.draft_part = self.gmail
         self.hold_part = self.calendar
+        self.push_part = GmailPush(self.api, settings, self.address)
 
     # -------------------------------------------------------------- tokens / counters
     def close(self) -> None:

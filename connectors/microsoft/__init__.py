@@ -13,6 +13,7 @@ from rapportd.connectors.composite import CompositeConnector
 from rapportd.connectors.microsoft.calendar import GraphCalendar
 from rapportd.connectors.microsoft.client import GraphApi, MsalTokens
 from rapportd.connectors.microsoft.mail import FOLDERS, GraphMail
+from rapportd.connectors.microsoft.push import GraphPush
 from rapportd.connectors.ratelimit import Limiter
 
 
@@ -46,6 +47,7 @@ class MicrosoftConnector(CompositeConnector):
         self.calendar = GraphCalendar(self.api, settings, self.address, aliases)
         self.draft_part = self.mail
         self.hold_part = self.calendar
+        self.push_part = GraphPush(self.api, settings)
 
     def close(self) -> None:
         """Close the HTTP connections (Graph and the token endpoint)."""

@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from rapportd.connectors.sandbox.state import Sandbox
 
-CORE_MODULES = ("google_oauth", "gmail", "calendar", "batch", "control")
+CORE_MODULES = ("google_oauth", "gmail", "calendar", "batch", "control", "pubsub")
 OPTIONAL_MODULES = ("microsoft_oauth", "graph")
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,7 @@ Paths are those of the bundled discovery document (``gmail/v1/users/{userId}/...
 the root URL, ``/upload/...`` for media uploads of drafts). Responses follow the real wire
 format: ids as strings, ``historyId``/``internalDate`` as decimal strings, base64url bodies,
 ``nextPageToken`` only when there is a next page, ``resultSizeEstimate`` on lists.
+``users.watch`` / ``users.stop`` (push notifications through Pub/Sub) live in :mod:`pubsub`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from rapportd.connectors.sandbox import pubsub
 from rapportd.connectors.sandbox.calls import ApiError, CallContext, Handler, api_call
 from rapportd.connectors.sandbox.gmail_query import QueryError, parse_query
 from rapportd.connectors.sandbox.mime import b64url, b64url_decode
@@ -378,6 +380,8 @@ def routes() -> list[BaseRoute]:
         ("/drafts/{id}", "GET", "gmail.users.drafts.get", get_draft),
         ("/drafts/{id}", "PUT", "gmail.users.drafts.update", update_draft),
         ("/drafts/{id}", "DELETE", "gmail.users.drafts.delete", delete_draft),
+        ("/watch", "POST", "gmail.users.watch", pubsub.watch),
+        ("/stop", "POST", "gmail.users.stop", pubsub.stop),
     ]
     out: list[BaseRoute] = []
     for path, method, method_id, handler in table:

@@ -11,7 +11,8 @@ under the sandbox lock. Errors have Graph's shape: ``{"error": {"code", "message
 after the other, so each is authenticated, throttled and fault-injected on its own and
 answered separately (a 429 can hide inside a 200 batch).
 
-Handlers live in :mod:`graph_mail` and :mod:`graph_calendar`; ids, OData options and
+Handlers live in :mod:`graph_mail`, :mod:`graph_calendar` and :mod:`graph_subscriptions`
+(change notifications); ids, OData options and
 ``Prefer`` parsing in :mod:`graph_ids`; JSON shapes in :mod:`graph_shapes`.
 """
 
@@ -30,6 +31,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from rapportd.connectors.sandbox import graph_calendar as cal
 from rapportd.connectors.sandbox import graph_mail as mail
+from rapportd.connectors.sandbox import graph_subscriptions as subs
 from rapportd.connectors.sandbox.calls import ApiError, CallContext, api_call
 from rapportd.connectors.sandbox.microsoft_oauth import object_id
 from rapportd.connectors.sandbox.state import Sandbox
@@ -47,6 +49,8 @@ CAL_READ = ("Calendars.Read", "Calendars.ReadWrite")
 CAL_WRITE = ("Calendars.ReadWrite",)
 USER_READ = ("User.Read", "User.ReadBasic.All", "User.Read.All")
 SETTINGS_READ = ("MailboxSettings.Read", "MailboxSettings.ReadWrite")
+# Subscriptions need the read scope of their resource (checked again per resource).
+SUBSCRIPTION_SCOPES = MAIL_READ + CAL_READ
 
 # Google-flavoured reasons the shared pipeline raises -> Graph error codes.
 GRAPH_CODES = {
@@ -335,5 +339,38 @@ def routes(sandbox: Sandbox | None = None) -> list[BaseRoute]:
             v("graph.events.delete", CAL_WRITE, cal.delete_event, "id"),
             methods=["DELETE"],
         ),
+        *subscription_routes(),
     ]
-    return [Mount("/v1.0", routes=graph)]
+    return [Mount("/v1.0", routes=graph), *subs.control_routes()]
+
+
+def subscription_routes() -> list[BaseRoute]:
+    """``/subscriptions`` (change notifications, :mod:`graph_subscriptions`)."""
+    v, scopes = _view, SUBSCRIPTION_SCOPES
+    return [
+        Route(
+            "/subscriptions",
+            v("graph.subscriptions.create", scopes, subs.create),
+            methods=["POST"],
+        ),
+        Route(
+            "/subscriptions",
+            v("graph.subscriptions.list", scopes, subs.list_subscriptions),
+            methods=["GET"],
+        ),
+        Route(
+            "/subscriptions/{id}",
+            v("graph.subscriptions.get", scopes, subs.get_subscription, "id"),
+            methods=["GET"],
+        ),
+        Route(
+            "/subscriptions/{id}",
+            v("graph.subscriptions.update", scopes, subs.update, "id"),
+            methods=["PATCH"],
+        ),
+        Route(
+            "/subscriptions/{id}",
+            v("graph.subscriptions.delete", scopes, subs.delete, "id"),
+            methods=["DELETE"],
+        ),
+    ]

@@ -30,6 +30,8 @@ GMAIL_UNITS = {
     "gmail.users.drafts.get": 5,
     "gmail.users.drafts.delete": 10,
     "gmail.users.drafts.send": 100,
+    "gmail.users.watch": 100,
+    "gmail.users.stop": 50,
 }
 
 

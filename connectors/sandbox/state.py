@@ -27,6 +27,11 @@ clock
     :class:`Clock`, the sandbox's "now" (used for ``newer_than:``, horizons, token
     expiry, delivered mail). It ticks with real time from a start instant and can be
     advanced by the control API.
+listeners
+    ``sandbox.mail_listeners`` are called (under the lock) with every history record as
+    it is appended, ``sandbox.event_listeners`` with every event change. Both are empty
+    unless a push channel (Gmail watch, Graph subscription: :mod:`push`) is in use; a
+    listener only queues work, it never does I/O.
 """
 
 from __future__ import annotations
@@ -34,10 +39,10 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rapportd.connectors.sandbox.mime import (
     header_date_ms,
@@ -48,6 +53,9 @@ from rapportd.connectors.sandbox.mime import (
 )
 from rapportd.connectors.sandbox.requestlog import Counters, LogEntry
 from rapportd.connectors.sandbox.tokens import AuthCode, Grant, OAuthClient, TokenStore
+
+if TYPE_CHECKING:
+    from rapportd.connectors.sandbox.push import PushState
 
 Provider = Literal["google", "microsoft"]
 __all__ = [
@@ -330,12 +338,13 @@ class Mailbox:
         self.history_id += 1
         msg.history_id = self.history_id
         labels = sorted(label_ids) if label_ids is not None else sorted(msg.labels)
-        self.history.append(
-            HistoryRecord(
-                self.history_id, kind, msg.id, msg.thread_id, labels, self.sandbox.now(), msg.folder
-            )
+        record = HistoryRecord(
+            self.history_id, kind, msg.id, msg.thread_id, labels, self.sandbox.now(), msg.folder
         )
+        self.history.append(record)
         self.version += 1
+        for listener in self.sandbox.mail_listeners:
+            listener(self, record, msg)
 
     def prune_history(self) -> None:
         """Forget records older than the horizon (in sandbox time)."""
@@ -573,10 +582,14 @@ class Mailbox:
             return msg
 
     # ---- events
-    def _stamp(self, event: StoredEvent) -> None:
+    def _stamp(self, event: StoredEvent, change: str = "updated") -> None:
+        """Give ``event`` the next sequence number; ``change`` (created / updated /
+        deleted) is what the event listeners are told."""
         self.event_seq += 1
         event.seq = self.event_seq
         event.updated = self.sandbox.now()
+        for listener in self.sandbox.event_listeners:
+            listener(self, change, event)
 
     def insert_event(self, event: StoredEvent) -> StoredEvent:
         """Add an event; ConflictError if its id was ever used in this calendar."""
@@ -584,7 +597,7 @@ class Mailbox:
             if event.id in self.events:
                 raise ConflictError(f"event id {event.id} already exists")
             event.created = event.created or self.sandbox.now()
-            self._stamp(event)
+            self._stamp(event, "created")
             self.events[event.id] = event
             return event
 
@@ -613,7 +626,7 @@ class Mailbox:
             event = self.get_event(event_id)
             event.deleted = True
             event.status = "cancelled"
-            self._stamp(event)
+            self._stamp(event, "deleted")
             return event
 
     def events_changed_since(self, seq: int, epoch: int) -> list[StoredEvent]:
@@ -640,6 +653,10 @@ def _with_date(raw: bytes, when: datetime) -> bytes:
     lines = [ln for ln in head.split(nl) if not ln.lower().startswith(b"date:")]
     lines.append(b"Date: " + format_datetime(when).encode())
     return nl.join(lines) + (sep or nl + nl) + body
+
+
+MailListener = Callable[["Mailbox", HistoryRecord, StoredMessage], None]
+EventListener = Callable[["Mailbox", str, StoredEvent], None]
 
 
 # --------------------------------------------------------------------------- accounts
@@ -682,6 +699,9 @@ class Sandbox:
         self.quota = QuotaMeter()
         self.log: list[LogEntry] = []
         self.history_horizon = timedelta(hours=history_horizon_hours)
+        self.mail_listeners: list[MailListener] = []
+        self.event_listeners: list[EventListener] = []
+        self.push_state: PushState | None = None  # made by push.push_state() on first use
         for provider, (cid, secret) in DEFAULT_CLIENTS.items():
             self.add_client(provider, cid, secret)  # type: ignore[arg-type]
 
@@ -749,6 +769,12 @@ class Sandbox:
                 tuple(normalize_scope(account.provider, s) for s in scopes),
             )
             return self.tokens.issue(grant, now=self.now(), lifetime=lifetime)
+
+    def flush_deliveries(self, timeout: float = 10) -> None:
+        """Wait until every queued push (Pub/Sub push, Graph notification) was attempted;
+        TimeoutError after ``timeout`` seconds. Returns at once when nothing was queued."""
+        if self.push_state is not None:
+            self.push_state.deliverer.flush(timeout)
 
     def record(self, entry: LogEntry) -> None:
         """Append to the request log and count it on the account's mailbox."""

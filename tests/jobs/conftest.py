@@ -30,7 +30,7 @@ def make_runtime(
     def make(parts: Parts, **kw: Any) -> Runtime:
         engine: Engine = sessions.kw["bind"]
         rt = Runtime(
-            settings=get_settings(),
+            settings=kw.pop("settings", None) or get_settings(),
             engine=engine,
             session_factory=sessions,
             parts=parts,

@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from e2e_support import serving
 from sqlalchemy import select
 
 from rapportd.agent.store.models import OutboxOperation, Suggestion
 
-from .browser import serving, shot, wait_until
+from .browser import shot, wait_until
 from .conftest import World
 from .seed import PASSWORD
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_support import serving
 from sqlalchemy import select
 
 from rapportd.agent.store.models import Account, Suggestion
@@ -26,7 +27,7 @@ from rapportd.agent.web.app import create_app
 from rapportd.agent.web.presenters import GROUPS
 from rapportd.jobs import tasks
 
-from .browser import ROOT, serving, shot, wait_until
+from .browser import ROOT, shot, wait_until
 from .demo_store import DemoStore, demo_store, draft_text, hold_confirmed
 from .seed import PASSWORD
 

@@ -1,0 +1,105 @@
+"""Graph change notifications: subscriptions that post to ``<base_url>/push/graph``.
+
+One subscription per resource rapportd syncs — the inbox and sent items (mail in and out)
+and the calendar (a hold accepted, moved or deleted). Each carries a fresh random
+``clientState``, which Graph echoes in every notification; rapportd stores only its hash and
+ignores a notification without it (jobs/push.py). Graph checks the notification URL when a
+subscription is created (``validationToken`` echo, answered by /push/graph). Mail and event
+subscriptions live at most 10,080 minutes; rapportd asks for 3 days and the scheduler
+renews (PATCH) when less than a day is left. Lifecycle notifications go to the same URL.
+"""
+
+from __future__ import annotations
+
+import secrets
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
+
+from rapportd.agent.errors import ConfigError, NotFound
+from rapportd.agent.records import PushChannel
+from rapportd.agent.settings import Settings
+from rapportd.connectors.microsoft.client import GraphApi
+
+RESOURCES = {
+    "me/mailFolders('inbox')/messages": "created,updated,deleted",
+    "me/mailFolders('sentitems')/messages": "created",
+    "me/events": "created,updated,deleted",
+}
+LIFETIME = timedelta(days=3)
+
+
+def _expiry(now: datetime | None = None) -> str:
+    when = (now or datetime.now(UTC)) + LIFETIME
+    return when.strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+
+
+def _parse(value: object) -> datetime:
+    if isinstance(value, str) and value:
+        text = value.replace("Z", "+00:00")
+        head, _, rest = text.partition(".")
+        tz = rest[rest.find("+") :] if "+" in rest else ("+00:00" if rest else "")
+        return datetime.fromisoformat(head + tz).astimezone(UTC)
+    return datetime.now(UTC) + LIFETIME
+
+
+class GraphPush:
+    def __init__(self, api: GraphApi, settings: Settings) -> None:
+        self.api, self.settings = api, settings
+
+    @property
+    def notification_url(self) -> str:
+        if not self.settings.microsoft.push_notifications:
+            raise ConfigError("microsoft.push_notifications is off: Graph push is off")
+        return self.settings.push_url + "/graph"
+
+    def start(self) -> list[PushChannel]:
+        """Create one subscription per resource (Graph validates the URL before answering)."""
+        url = self.notification_url
+        channels = []
+        for resource, change_type in RESOURCES.items():
+            state = secrets.token_urlsafe(32)
+            sub = self.api.request(
+                "POST",
+                "/subscriptions",
+                json={
+                    "changeType": change_type,
+                    "notificationUrl": url,
+                    "lifecycleNotificationUrl": url,
+                    "resource": resource,
+                    "expirationDateTime": _expiry(),
+                    "clientState": state,
+                },
+                what="subscriptions.create",
+            )
+            channels.append(
+                PushChannel(
+                    str(sub["id"]),
+                    _parse(sub.get("expirationDateTime")),
+                    resource=resource,
+                    client_state=state,
+                )
+            )
+        return channels
+
+    def renew(self, subscription_id: str) -> datetime | None:
+        """Extend the subscription; None when Graph no longer has it (to be created anew)."""
+        try:
+            sub = self.api.request(
+                "PATCH",
+                f"/subscriptions/{subscription_id}",
+                json={"expirationDateTime": _expiry()},
+                idempotent=True,
+                what="subscriptions.update",
+            )
+        except NotFound:
+            return None
+        return _parse((sub or {}).get("expirationDateTime"))
+
+    def stop(self, subscription_id: str) -> None:
+        with suppress(NotFound):  # already gone: nothing to stop
+            self.api.request(
+                "DELETE",
+                f"/subscriptions/{subscription_id}",
+                idempotent=True,
+                what="subscriptions.delete",
+            )
