@@ -8,9 +8,10 @@ latency
     the first cycle, a request from a known contact ("could you send me … by Friday?",
     dated 6 days back so that it is already owed an answer) lands in the sandbox; we time
     until a draft in its thread appears in the sandbox. ``poll``: the account's sync
-    interval (``--poll`` seconds, jittered) finds it, delivered at a random phase of it; ``push``: a Gmail Pub/Sub notification, with
-    the OIDC token Pub/Sub would sign, is POSTed to the daemon's ``/push/gmail`` right after
-    delivery (jobs/push.py, jobs/push_auth.py).
+    interval (``--poll`` seconds, jittered) finds it, delivered at a random phase of it; ``push``: the real path — the daemon
+    opened a Gmail watch on the sandbox (``google.push_topic``), the sandbox's Pub/Sub
+    stand-in pushes the change to the daemon's ``/push/gmail`` with the OIDC token Pub/Sub
+    would sign, and the daemon checks it and syncs (jobs/push.py, jobs/push_auth.py).
 throughput
     ``--accounts`` Google accounts (one per generated owner), a fresh SQLite store and
     ``rapportd run --threads N`` for N = 1, 2, 4: time until every account's first sync
@@ -22,8 +23,6 @@ The sandbox runs in this process; the daemon in its own, as in production.
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import os
 import random
 import signal
@@ -34,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -160,23 +159,30 @@ def deliver_request(sandbox: Any, address: str, sender: str, n: int) -> str:
         return str(stored.thread_id)
 
 
+PUSH_TOPIC = "projects/rapportd-bench/topics/gmail"
 PUSH_AUDIENCE = "https://rapportd.bench/push/gmail"
 PUSH_ACCOUNT = "gmail-push@bench.iam.gserviceaccount.com"
 
 
-def push_gmail(web: str, control: str, address: str) -> None:
-    """What Pub/Sub does: POST the notification with its OIDC token (minted by the sandbox,
-    which signs as Google does; the daemon checks it against the sandbox's certificates)."""
-    minted = httpx.post(
-        f"{control}/pubsub/token",
-        json={"audience": PUSH_AUDIENCE, "service_account": PUSH_ACCOUNT},
+def subscribe_pubsub(control: str, web: str) -> None:
+    """What one sets up once in Google Cloud: a push subscription of the watch's topic to
+    the daemon's /push/gmail, authenticated with an OIDC token (the sandbox signs it as
+    Pub/Sub would; the daemon checks it against the sandbox's certificates)."""
+    httpx.post(
+        f"{control}/pubsub/subscriptions",
+        json={
+            "topic": PUSH_TOPIC,
+            "push_endpoint": f"{web}/push/gmail",
+            "audience": PUSH_AUDIENCE,
+            "service_account": PUSH_ACCOUNT,
+        },
         timeout=10,
-    )
-    minted.raise_for_status()
-    data = base64.b64encode(json.dumps({"emailAddress": address, "historyId": "1"}).encode())
-    body = {"message": {"data": data.decode(), "messageId": "1"}, "subscription": "bench"}
-    headers = {"Authorization": f"Bearer {minted.json()['token']}"}
-    httpx.post(f"{web}/push/gmail", json=body, headers=headers, timeout=10).raise_for_status()
+    ).raise_for_status()
+
+
+def watch_opened(factory: sessionmaker[Session]) -> bool:
+    with factory() as s:
+        return s.scalar(select(func.count(PushSubscription.id))) == 1
 
 
 def latency(trials: int, poll: int, days: int, work: Path) -> dict[str, list[float]]:
@@ -192,36 +198,31 @@ def latency(trials: int, poll: int, days: int, work: Path) -> dict[str, list[flo
             work / "latency",
             encryption_key=generate_key(),
             sync={"interval_seconds": poll},
-            google={"push_audience": PUSH_AUDIENCE, "push_service_account": PUSH_ACCOUNT},
+            google={
+                "push_topic": PUSH_TOPIC,
+                "push_audience": PUSH_AUDIENCE,
+                "push_service_account": PUSH_ACCOUNT,
+            },
         )
         factory = store(settings)
         owner_id = add_owner(factory, world.owner)
-        account_id = connect_google_with_tokens(sandbox, factory, settings, owner_id, address)
-        with factory() as s, s.begin():
-            s.add(
-                PushSubscription(
-                    owner_id=owner_id,
-                    account_id=account_id,
-                    provider="google",
-                    subscription_id="bench-watch",
-                    expires_at=datetime.now(UTC) + timedelta(days=7),
-                )
-            )
+        connect_google_with_tokens(sandbox, factory, settings, owner_id, address)
         port = free_port()
         daemon = Daemon(settings, 2, port, work / "latency.log")
         web = f"http://127.0.0.1:{port}"
         try:
             wait(lambda: synced_completely(factory, 1), 120)
+            wait(lambda: watch_opened(factory), 60)  # the daemon's own users.watch
             time.sleep(3)  # let the first cycle's analysis and writes pass
             sender = known_contact(sandbox, address)
             n = 0
             for mode in ("poll", "push"):
+                if mode == "push":  # until now the watch's topic had no subscriber
+                    subscribe_pubsub(handle.control_url, web)
                 for _ in range(trials):
                     n += 1
                     thread = deliver_request(sandbox, address, sender, n)
                     started = time.monotonic()
-                    if mode == "push":
-                        push_gmail(web, handle.control_url, address)
                     try:
                         wait(
                             lambda t=thread: drafts_in_thread(sandbox, address, t) > 0,
