@@ -433,20 +433,39 @@ def _usable_account(rt: Runtime, account_id: int) -> Account | None:
         return account
 
 
+def _with_connector(rt: Runtime, account: Account, work: Callable[[Any], Any]) -> tuple[str, Any]:
+    """``("ok", work(connector))``; ``("reconsent", None)`` when the grant is gone (recorded
+    on the account). Tokens the connector refreshed are stored either way."""
+    connectors = Connectors(rt)
+    try:
+        return "ok", work(connectors(account))
+    except ReconsentNeeded as exc:
+        _record_account(rt, account.id, status="needs_reconsent", status_reason=str(exc)[:2000])
+        return "reconsent", None
+    finally:
+        connectors.save_tokens()
+
+
+_UNSUPPORTED = object()
+
+
+def _call(connector: Any, method: str, *args: Any) -> Any:
+    """``connector.method(*args)``, or ``_UNSUPPORTED`` for a connector without it."""
+    fn = getattr(connector, method, None)
+    return fn(*args) if callable(fn) else _UNSUPPORTED
+
+
 def run_fates(rt: Runtime, account_id: int) -> str:
     """See what the person did with the drafts and holds written into this account."""
     account = _usable_account(rt, account_id)
     if account is None:
         return "skipped"
-    connectors = Connectors(rt)
-    try:
-        rt.parts.detect_fates(rt.session_factory, account_id, connectors(account), now=rt.now())
-    except ReconsentNeeded as exc:
-        _record_account(rt, account_id, status="needs_reconsent", status_reason=str(exc)[:2000])
-        return "reconsent"
-    finally:
-        connectors.save_tokens()
-    return "ok"
+    outcome, _ = _with_connector(
+        rt,
+        account,
+        lambda c: rt.parts.detect_fates(rt.session_factory, account_id, c, now=rt.now()),
+    )
+    return outcome
 
 
 def run_refresh(rt: Runtime, account_id: int) -> str:
@@ -493,17 +512,11 @@ def run_ensure_push(rt: Runtime, account_id: int) -> str:
             select(PushSubscription.id).where(PushSubscription.account_id == account_id).limit(1)
         ):
             return "exists"
-    connectors = Connectors(rt)
-    try:
-        start = getattr(connectors(account), "start_push", None)
-        if not callable(start):
-            return "unsupported"
-        channels = start()
-    except ReconsentNeeded as exc:
-        _record_account(rt, account_id, status="needs_reconsent", status_reason=str(exc)[:2000])
-        return "reconsent"
-    finally:
-        connectors.save_tokens()
+    outcome, channels = _with_connector(rt, account, lambda c: _call(c, "start_push"))
+    if outcome != "ok":
+        return outcome
+    if channels is _UNSUPPORTED:
+        return "unsupported"
     with rt.session_factory() as session, session.begin():
         for channel in channels:
             row = session.scalar(
@@ -539,18 +552,14 @@ def run_renew_push(rt: Runtime, subscription_id: int) -> str:
     account = _usable_account(rt, account_id)
     if account is None:
         return "skipped"
-    connectors = Connectors(rt)
-    try:
-        renew = getattr(connectors(account), "renew_push", None)
-        if not callable(renew):
-            ERRORS.labels(RENEW_PUSH, "unsupported").inc()
-            return "unsupported"
-        expires_at = renew(provider_sub_id)
-    except ReconsentNeeded as exc:
-        _record_account(rt, account_id, status="needs_reconsent", status_reason=str(exc)[:2000])
-        return "reconsent"
-    finally:
-        connectors.save_tokens()
+    outcome, expires_at = _with_connector(
+        rt, account, lambda c: _call(c, "renew_push", provider_sub_id)
+    )
+    if outcome != "ok":
+        return outcome
+    if expires_at is _UNSUPPORTED:
+        ERRORS.labels(RENEW_PUSH, "unsupported").inc()
+        return "unsupported"
     with rt.session_factory() as session, session.begin():
         row = session.get(PushSubscription, subscription_id)
         if row is None:
