@@ -55,7 +55,7 @@ class SandboxHandle:
 
     def stop(self) -> None:
         self._server.should_exit = True
-        self._thread.join(timeout=2)
+        self._thread.join(timeout=1)
         if self._thread.is_alive():  # a client still holds a keep-alive (TLS) connection
             self._server.force_exit = True
             self._thread.join(timeout=5)
@@ -81,7 +81,6 @@ def start_sandbox(
         lifespan="off",
         access_log=False,
         timeout_keep_alive=30,
-        timeout_graceful_shutdown=1,
         **ssl,
     )
     server = uvicorn.Server(config)
