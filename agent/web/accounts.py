@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from rapportd.agent.store.db import transaction
-from rapportd.agent.store.models import Account
+from rapportd.agent.store.models import Account, PushSubscription
 from rapportd.agent.web import oauth_flow, queries
 from rapportd.agent.web.auth import Viewer, optional_viewer, require_viewer, sessions_of
 from rapportd.agent.web.csrf import require_csrf
@@ -43,6 +43,7 @@ class AccountView:
     quota_24h: int
     last_error: str
     status_reason: str
+    push: str = ""
     errors: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -70,6 +71,7 @@ def account_views(
                 quota_24h=units,
                 last_error=a.last_error,
                 status_reason=a.status_reason,
+                push=push_text(queries.push_channels(db, owner_id, a.id), tz),
                 errors=[
                     {"at": when(r.started_at, tz), "stream": r.stream, "error": r.error}
                     for r in queries.last_sync_errors(db, owner_id, a.id)
@@ -77,6 +79,15 @@ def account_views(
             )
         )
     return out
+
+
+def push_text(channels: list[PushSubscription], tz: str) -> str:
+    """ "on (…)" with the soonest renewal, or how rapportd finds news without push."""
+    if not channels:
+        return "off: rapportd checks for news on a schedule"
+    soonest = min((c.expires_at for c in channels if c.expires_at), default=None)
+    count = f"{len(channels)} channel{'s' if len(channels) != 1 else ''}"
+    return f"on ({count}; renewed before {when(soonest, tz)})" if soonest else f"on ({count})"
 
 
 @router.get("/accounts")

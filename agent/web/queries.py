@@ -23,6 +23,7 @@ from rapportd.agent.store.models import (
     ContactIdentity,
     Message,
     OutboxOperation,
+    PushSubscription,
     Suggestion,
     SyncRun,
 )
@@ -214,6 +215,14 @@ def last_sync_errors(db: Session, owner_id: int, account_id: int, limit: int = 5
         .limit(limit)
     )
     return list(db.scalars(q))
+
+
+def push_channels(db: Session, owner_id: int, account_id: int) -> list[PushSubscription]:
+    """The account's open push channels (Gmail watch, Graph subscriptions)."""
+    q = select(PushSubscription).where(
+        PushSubscription.owner_id == owner_id, PushSubscription.account_id == account_id
+    )
+    return list(db.scalars(q.order_by(PushSubscription.expires_at)))
 
 
 def operations_for(db: Session, owner_id: int, suggestion_id: int) -> list[OutboxOperation]:

@@ -180,6 +180,24 @@ def test_accounts_page(world: World, client_a: tuple[TestClient, str]) -> None:
         acc.status = "needs_reconsent"
     html = client.get("/accounts").text
     assert "Connect again" in html
+    page = f"/accounts/{world.a.account_id}"
+    assert "off: rapportd checks for news on a schedule" in client.get(page).text
+    with world.sessions() as db, db.begin():
+        from rapportd.agent.store.models import PushSubscription
+
+        for n in range(2):
+            db.add(
+                PushSubscription(
+                    owner_id=world.a.owner_id,
+                    account_id=world.a.account_id,
+                    provider="microsoft",
+                    subscription_id=f"sub-{n}",
+                    client_state_hash="h" * 64,
+                    expires_at=datetime(2030, 1, 2 + n, 9, tzinfo=UTC),
+                )
+            )
+    html = client.get(page).text
+    assert "on (2 channels; renewed before" in html and "h" * 64 not in html
 
 
 def test_settings_validated_and_stored(world: World, client_a: tuple[TestClient, str]) -> None:
