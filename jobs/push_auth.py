@@ -131,7 +131,6 @@ class GmailPushAuth:
         scheme, _, bearer = authorization.partition(" ")
         if scheme.lower() != "bearer" or not bearer.strip():
             raise PushRefused("no OIDC bearer token")
-        assert self.certs is not None
         claims = self._decode(bearer.strip())
         if claims.get("iss") not in GOOGLE_ISSUERS:
             raise PushRefused("OIDC token not issued by Google")

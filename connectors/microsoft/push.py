@@ -19,6 +19,7 @@ from rapportd.agent.errors import ConfigError, NotFound
 from rapportd.agent.records import PushChannel
 from rapportd.agent.settings import Settings
 from rapportd.connectors.microsoft.client import GraphApi
+from rapportd.connectors.microsoft.mail import parse_time
 
 RESOURCES = {
     "me/mailFolders('inbox')/messages": "created,updated,deleted",
@@ -33,13 +34,10 @@ def _expiry(now: datetime | None = None) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
 
 
-def _parse(value: object) -> datetime:
-    if isinstance(value, str) and value:
-        text = value.replace("Z", "+00:00")
-        head, _, rest = text.partition(".")
-        tz = rest[rest.find("+") :] if "+" in rest else ("+00:00" if rest else "")
-        return datetime.fromisoformat(head + tz).astimezone(UTC)
-    return datetime.now(UTC) + LIFETIME
+def _expires(value: object) -> datetime:
+    """The subscription's expiry from Graph's answer (our own ask when it does not say)."""
+    parsed = parse_time(value) if isinstance(value, str) else None
+    return parsed or datetime.now(UTC) + LIFETIME
 
 
 class GraphPush:
@@ -74,7 +72,7 @@ class GraphPush:
             channels.append(
                 PushChannel(
                     str(sub["id"]),
-                    _parse(sub.get("expirationDateTime")),
+                    _expires(sub.get("expirationDateTime")),
                     resource=resource,
                     client_state=state,
                 )
@@ -93,7 +91,7 @@ class GraphPush:
             )
         except NotFound:
             return None
-        return _parse((sub or {}).get("expirationDateTime"))
+        return _expires((sub or {}).get("expirationDateTime"))
 
     def stop(self, subscription_id: str) -> None:
         with suppress(NotFound):  # already gone: nothing to stop

@@ -321,6 +321,27 @@ def _push_client(factory: sessionmaker[Session], triggered: list[int]) -> TestCl
     return TestClient(Starlette(routes=routes), raise_server_exceptions=False)
 
 
+def watched(
+    factory: sessionmaker[Session], provider: str, address: str, **subscription: Any
+) -> int:
+    """An owner with one account of ``provider`` that holds a push channel; the account id."""
+    from rapportd.agent.store.models import PushSubscription
+
+    with factory() as s, s.begin():
+        owner = Owner(email=address)
+        s.add(owner)
+        s.flush()
+        acc = Account(owner_id=owner.id, provider=provider, address=address)
+        s.add(acc)
+        s.flush()
+        s.add(
+            PushSubscription(
+                owner_id=owner.id, account_id=acc.id, provider=provider, **subscription
+            )
+        )
+        return acc.id
+
+
 json_value = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=30),
     lambda inner: (
@@ -332,26 +353,16 @@ json_value = st.recursive(
 
 def test_graph_push_acts_only_on_the_right_client_state(sqlite_engine: Any) -> None:
     from rapportd.agent.store.db import session_factory
-    from rapportd.agent.store.models import PushSubscription
     from rapportd.jobs.push import client_state_hash
 
     factory = session_factory(sqlite_engine)
-    with factory() as s, s.begin():
-        owner = Owner(email="o@x.example")
-        s.add(owner)
-        s.flush()
-        acc = Account(owner_id=owner.id, provider="microsoft", address="o@x.example")
-        s.add(acc)
-        s.flush()
-        s.add(
-            PushSubscription(
-                owner_id=owner.id,
-                account_id=acc.id,
-                provider="microsoft",
-                subscription_id="sub-1",
-                client_state_hash=client_state_hash("s3cret"),
-            )
-        )
+    watched(
+        factory,
+        "microsoft",
+        "o@x.example",
+        subscription_id="sub-1",
+        client_state_hash=client_state_hash("s3cret"),
+    )
     triggered: list[int] = []
     client = _push_client(factory, triggered)
 
@@ -390,7 +401,6 @@ def test_gmail_push_acts_only_on_proven_notifications(sqlite_engine: Any) -> Non
 
     from rapportd.agent.settings import load_settings
     from rapportd.agent.store.db import session_factory
-    from rapportd.agent.store.models import PushSubscription
     from rapportd.connectors.sandbox import signing
     from rapportd.connectors.sandbox.server import start_sandbox
     from rapportd.connectors.sandbox.state import Sandbox
@@ -398,18 +408,7 @@ def test_gmail_push_acts_only_on_proven_notifications(sqlite_engine: Any) -> Non
     from rapportd.jobs.push_auth import GmailPushAuth
 
     factory = session_factory(sqlite_engine)
-    with factory() as s, s.begin():
-        owner = Owner(email="g@x.example")
-        s.add(owner)
-        s.flush()
-        acc = Account(owner_id=owner.id, provider="google", address="g@x.example")
-        s.add(acc)
-        s.flush()
-        s.add(
-            PushSubscription(
-                owner_id=owner.id, account_id=acc.id, provider="google", subscription_id="watch-1"
-            )
-        )
+    account_id = watched(factory, "google", "g@x.example", subscription_id="watch-1")
     secret, audience, pusher = "url-secret-0123456789", "https://r.example/push/gmail", "p@x.iam"
     handle = start_sandbox(Sandbox())
     try:
@@ -481,6 +480,6 @@ def test_gmail_push_acts_only_on_proven_notifications(sqlite_engine: Any) -> Non
             headers={"Authorization": f"Bearer {good}"},
             json=note,
         )
-        assert r.status_code == 204 and triggered[before:] == [acc.id]
+        assert r.status_code == 204 and triggered[before:] == [account_id]
     finally:
         handle.stop()
