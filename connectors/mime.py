@@ -387,9 +387,9 @@ def draft_mime(
     )
     msg = EmailMessage()
     msg["From"] = sender
-    msg["To"] = [_fmt(a) for a in spec.to]
+    msg["To"] = [_fmt(a, "To") for a in spec.to]
     if spec.cc:
-        msg["Cc"] = [_fmt(a) for a in spec.cc]
+        msg["Cc"] = [_fmt(a, "Cc") for a in spec.cc]
     is_reply = bool(spec.in_reply_to or spec.reply_to_provider_id)
     msg["Subject"] = reply_subject(spec.subject) if is_reply else spec.subject
     msg["Date"] = format_datetime(when or clock.now())
@@ -405,11 +405,19 @@ def draft_mime(
     return msg.as_bytes(policy=email.policy.SMTP)
 
 
-def _fmt(addr: Address) -> Any:
-    """A header address that quotes whatever the display name holds."""
+def _fmt(addr: Address, field: str) -> Any:
+    """A header address that quotes whatever the display name holds; an address the mail
+    format refuses (``j..kean@enron.com``: two dots in a row) is a :class:`BadData` naming
+    it, not an error from deep inside the email library."""
     from email.headerregistry import Address as HeaderAddress
 
-    return HeaderAddress(display_name=addr.name, addr_spec=addr.email)
+    try:
+        return HeaderAddress(display_name=addr.name, addr_spec=addr.email)
+    except (ValueError, IndexError, TypeError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise BadData(
+            f"{field} address {addr.email!r} is refused by the mail format: {reason}"
+        ) from None
 
 
 def _header_addresses(msg: Message, name: str) -> list[Address]:
