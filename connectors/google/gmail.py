@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -61,10 +62,27 @@ class Gmail:
         self.api, self.settings = api, settings
         self.address = address.lower()
         self.owner_addresses = {self.address, *(a.lower() for a in aliases)}
+        self._local = threading.local()
 
     @property
     def _users(self) -> Any:
-        return self.api.gmail.users()
+        return self._resource("")
+
+    def _resource(self, name: str) -> Any:
+        """``users()`` or ``users().<name>()`` of this thread's Gmail service, built once:
+        googleapiclient builds every method of a resource each time it is asked for one,
+        which cost seconds per write when a draft search touched hundreds of drafts."""
+        service = self.api.gmail
+        cache = getattr(self._local, "resources", None)
+        if cache is None or cache[0] is not service:
+            cache = (service, {})
+            self._local.resources = cache
+        found: dict[str, Any] = cache[1]
+        if name not in found:
+            users = found.get("") or service.users()
+            found[""] = users
+            found[name] = getattr(users, name)() if name else users
+        return found[name]
 
     # ------------------------------------------------------------------ converting
     def to_record(self, m: dict[str, Any], *, want_text: bool) -> MessageRecord:
@@ -112,7 +130,7 @@ class Gmail:
         kwargs: dict[str, Any] = {"userId": "me", "id": mid, "format": fmt}
         if fmt == "metadata":
             kwargs["metadataHeaders"] = list(mime.WANTED_HEADERS)
-        return lambda: self._users.messages().get(**kwargs)
+        return lambda: self._resource("messages").get(**kwargs)
 
     def fetch(self, ids: Sequence[str], fmt: str, batch: SyncBatch) -> None:
         """Fetch ``ids`` into ``batch`` (messages, deleted, skipped)."""
@@ -189,7 +207,7 @@ class Gmail:
         while index < len(parts):
             part, query = parts[index]
             page = self.api.call(
-                lambda q=query, t=token: self._users.messages().list(
+                lambda q=query, t=token: self._resource("messages").list(
                     userId="me", q=q, maxResults=LIST_PAGE, pageToken=t or None
                 ),
                 units=GMAIL_UNITS["messages.list"],
@@ -233,7 +251,7 @@ class Gmail:
         token = ""
         while True:
             page = self.api.call(
-                lambda t=token: self._users.messages().list(
+                lambda t=token: self._resource("messages").list(
                     userId="me", maxResults=LIST_PAGE, pageToken=t or None
                 ),
                 units=GMAIL_UNITS["messages.list"],
@@ -258,7 +276,7 @@ class Gmail:
             requests0, units0 = self.api.requests, self.api.units
             try:
                 page = self.api.call(
-                    lambda s=start: self._users.history().list(
+                    lambda s=start: self._resource("history").list(
                         userId="me", startHistoryId=s, historyTypes=HISTORY_TYPES, maxResults=500
                     ),
                     units=GMAIL_UNITS["history.list"],
@@ -308,20 +326,26 @@ class Gmail:
 
     def _get_draft(self, draft_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.api.call(
-            lambda: self._users.drafts().get(userId="me", id=draft_id, format="raw"),
+            lambda: self._resource("drafts").get(userId="me", id=draft_id, format="raw"),
             units=GMAIL_UNITS["drafts.get"],
             what="drafts.get",
         )
         return result
 
     def find_draft(self, tag: str) -> ItemState | None:
-        """Look through the drafts for rapportd's header (drafts carry no idempotency key)."""
+        """Look for a draft carrying rapportd's header (drafts carry no idempotency key).
+
+        The search is narrowed to the Message-ID rapportd gives the tag's drafts
+        (:func:`draft_message_id`; drafts.list takes Gmail's search syntax): going through
+        every draft made each write cost one drafts.get per draft in the mailbox. The tag
+        is still checked on each draft found."""
         draft_ids: list[str] = []
         token = ""
+        query = f"rfc822msgid:{draft_message_id(tag, self.address)}"
         while True:
             page = self.api.call(
-                lambda t=token: self._users.drafts().list(
-                    userId="me", maxResults=500, pageToken=t or None
+                lambda t=token: self._resource("drafts").list(
+                    userId="me", q=query, maxResults=500, pageToken=t or None
                 ),
                 units=GMAIL_UNITS["drafts.list"],
                 what="drafts.list",
@@ -334,7 +358,7 @@ class Gmail:
             [
                 (
                     d,
-                    lambda d=d: self._users.drafts().get(userId="me", id=d, format="metadata"),
+                    lambda d=d: self._resource("drafts").get(userId="me", id=d, format="metadata"),
                 )
                 for d in draft_ids
             ],
@@ -357,7 +381,7 @@ class Gmail:
         if not spec.reply_to_provider_id or (spec.thread_id and spec.in_reply_to):
             return spec
         original = self.api.call(
-            lambda: self._users.messages().get(
+            lambda: self._resource("messages").get(
                 userId="me",
                 id=spec.reply_to_provider_id,
                 format="metadata",
@@ -391,7 +415,7 @@ class Gmail:
         spec = self._reply_context(spec)
         body = self._message_body(spec)
         draft = self.api.call(
-            lambda: self._users.drafts().create(userId="me", body=body),
+            lambda: self._resource("drafts").create(userId="me", body=body),
             units=GMAIL_UNITS["drafts.create"],
             write=True,
             what="drafts.create",
@@ -412,7 +436,7 @@ class Gmail:
         body = self._message_body(spec)
         body["id"] = provider_id
         draft = self.api.call(
-            lambda: self._users.drafts().update(userId="me", id=provider_id, body=body),
+            lambda: self._resource("drafts").update(userId="me", id=provider_id, body=body),
             units=GMAIL_UNITS["drafts.update"],
             write=True,
             what="drafts.update",
@@ -432,7 +456,7 @@ class Gmail:
         refuse_if_changed("draft", provider_id, current, expected_hash)
         try:
             self.api.call(
-                lambda: self._users.drafts().delete(userId="me", id=provider_id),
+                lambda: self._resource("drafts").delete(userId="me", id=provider_id),
                 units=GMAIL_UNITS["drafts.delete"],
                 write=True,
                 what="drafts.delete",
@@ -457,7 +481,7 @@ class Gmail:
             "in:sent newer_than:30d",
         ):
             page = self.api.call(
-                lambda q=query: self._users.messages().list(userId="me", q=q, maxResults=100),
+                lambda q=query: self._resource("messages").list(userId="me", q=q, maxResults=100),
                 units=GMAIL_UNITS["messages.list"],
                 what="messages.list",
             )
