@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from rapportd.agent import clock
@@ -268,27 +268,51 @@ def _reconcile(session: Session, account: Account, batch: SyncBatch, applied: Ap
 
 
 def _skip(session: Session, account: Account, batch: SyncBatch, applied: Applied) -> None:
-    for item in batch.skipped:
-        row = session.scalar(
-            select(SkippedItem).where(
-                SkippedItem.account_id == account.id,
-                SkippedItem.stream == batch.stream,
-                SkippedItem.provider_id == item.provider_id,
-            )
-        )
-        if row is None:
-            session.add(
-                SkippedItem(
-                    owner_id=account.owner_id,
-                    account_id=account.id,
-                    stream=batch.stream,
-                    provider_id=item.provider_id[:1024],
-                    reason=item.reason,
+    """Record the batch's skipped items (a reconcile may bring thousands: the messages
+    older than the sync window), looked up 500 at a time."""
+    items = list({item.provider_id[:1024]: item for item in batch.skipped}.items())
+    for start in range(0, len(items), 500):
+        chunk = items[start : start + 500]
+        existing = {
+            row.provider_id: row
+            for row in session.scalars(
+                select(SkippedItem).where(
+                    SkippedItem.account_id == account.id,
+                    SkippedItem.stream == batch.stream,
+                    SkippedItem.provider_id.in_([pid for pid, _ in chunk]),
                 )
             )
-        else:
-            row.reason, row.seen_at = item.reason, clock.now()
-        applied.skipped += 1
+        }
+        for pid, item in chunk:
+            row = existing.get(pid)
+            if row is None:
+                session.add(
+                    SkippedItem(
+                        owner_id=account.owner_id,
+                        account_id=account.id,
+                        stream=batch.stream,
+                        provider_id=pid,
+                        reason=item.reason,
+                    )
+                )
+            else:
+                row.reason, row.seen_at = item.reason, clock.now()
+            applied.skipped += 1
+
+
+def _unskip(session: Session, account: Account, batch: SyncBatch) -> None:
+    """An item stored now is no longer skipped: its old skip record goes."""
+    ids = [r.provider_id for r in batch.messages] + [r.provider_id for r in batch.events]
+    for start in range(0, len(ids), 500):
+        session.execute(
+            delete(SkippedItem)
+            .where(
+                SkippedItem.account_id == account.id,
+                SkippedItem.stream == batch.stream,
+                SkippedItem.provider_id.in_(ids[start : start + 500]),
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 def save_cursor(session: Session, account: Account, batch: SyncBatch) -> SyncCursor:
@@ -335,6 +359,7 @@ def persist(session: Session, account: Account, batch: SyncBatch) -> Applied:
     if batch.present_ids is not None:
         session.flush()
         _reconcile(session, account, batch, applied)
+    _unskip(session, account, batch)
     _skip(session, account, batch, applied)
     save_cursor(session, account, batch)
     applied.addresses.discard("")

@@ -209,22 +209,35 @@ class GraphMail:
             url = next_link
 
     def _reconcile(self, stream: str, state: CursorState) -> SyncBatch:
+        """Every id of the folder, to find what the store still has but Graph does not; the
+        messages received before the sync window are recorded as skipped with that reason
+        (none is left out without a record)."""
         requests0 = self.api.requests
-        present: list[str] = []
-        for page in self.api.pages(
-            f"me/mailFolders/{FOLDERS[stream]}/messages",
-            params={"$select": "id", "$top": "1000"},
-            what=f"{stream} ids",
-        ):
-            present.extend(m["id"] for m in page.get("value") or [])
+        present = self._ids(stream, None)
+        days = self.settings.sync.backfill_days
+        since = (clock.now() - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        reason = f"older than the sync window (backfill_days={days}): not synced"
+        old = self._ids(stream, f"receivedDateTime lt {since}")
         return SyncBatch(
             stream,
             cursor=CursorState("delta", state.cursor, None),
             present_ids=present,
             provider_total=len(present),
+            skipped=[Skipped(mid, reason) for mid in old],
             complete=True,
             requests=self.api.requests - requests0,
         )
+
+    def _ids(self, stream: str, flt: str | None) -> list[str]:
+        params = {"$select": "id", "$top": "1000"}
+        if flt:
+            params["$filter"] = flt
+        ids: list[str] = []
+        for page in self.api.pages(
+            f"me/mailFolders/{FOLDERS[stream]}/messages", params=params, what=f"{stream} ids"
+        ):
+            ids.extend(m["id"] for m in page.get("value") or [])
+        return ids
 
     # ------------------------------------------------------------------ drafts
     def _state(self, m: dict[str, Any]) -> ItemState:

@@ -139,6 +139,7 @@ _EXPAND_PROPS = re.compile(
     r"singleValueExtendedProperties(?:\(\s*\$filter\s*=\s*id\s+eq\s+'((?:[^']|'')*)'\s*\))?", re.I
 )
 _EQ_FILTER = re.compile(r"^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$", re.I)
+_RECEIVED_FILTER = re.compile(r"^\s*receivedDateTime\s+(ge|gt|lt|le)\s+(\S+)\s*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,31 @@ def parse_eq_filter(text: str) -> tuple[str, str] | None:
     """``field eq 'value'`` (e.g. ``conversationId eq '…'``)."""
     m = _EQ_FILTER.match(text)
     return (m.group(1), m.group(2).replace("''", "'")) if m else None
+
+
+def parse_received_filter(text: str) -> tuple[str, int] | None:
+    """``receivedDateTime ge 2001-07-30T18:00:00Z`` -> ``("ge", epoch ms)``; None if not one."""
+    from datetime import datetime
+
+    m = _RECEIVED_FILTER.match(text)
+    if not m:
+        return None
+    try:
+        when = datetime.fromisoformat(m.group(2).strip("'"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return None
+    return m.group(1).lower(), int(when.timestamp() * 1000)
+
+
+def received_matches(op: str, ms: int, internal_date_ms: int) -> bool:
+    return {
+        "ge": internal_date_ms >= ms,
+        "gt": internal_date_ms > ms,
+        "lt": internal_date_ms < ms,
+        "le": internal_date_ms <= ms,
+    }[op]
 
 
 def parse_expand_props(text: str) -> tuple[bool, str | None]:

@@ -111,6 +111,14 @@ def mail_delta(ctx: CallContext, folder_ref: str) -> JSONResponse:
     except ValueError as exc:
         raise ApiError(400, "BadRequest", "Invalid delta or skip token.") from exc
     if state is None:
+        flt = ctx.query("$filter") or ""
+        received = gid.parse_received_filter(flt) if flt else None
+        if flt and received is None:
+            raise ApiError(
+                400,
+                "ErrorInvalidUrlQueryFilter",
+                "The query filter is not supported by the sandbox.",
+            )
         state = {
             "p": "init",
             "h": mb.history_id,
@@ -118,6 +126,7 @@ def mail_delta(ctx: CallContext, folder_ref: str) -> JSONResponse:
             "sel": ctx.query("$select") or "",
             "n": page_size(ctx, prefer),
             "a": None,
+            "f": list(received) if received else None,  # the first round's receivedDateTime
         }
     elif delta:
         state = {**state, "p": "replay", "h1": mb.history_id, "o": 0}
@@ -133,7 +142,7 @@ def mail_delta(ctx: CallContext, folder_ref: str) -> JSONResponse:
     select = gid.parse_select(state.get("sel"))
     n = int(state.get("n") or DEFAULT_PAGE)
     if state["p"] == "init":
-        items, more, cursor = _initial_page(mb, folder, state.get("a"), n)
+        items, more, cursor = _initial_page(mb, folder, state.get("a"), n, state.get("f"))
         value = [_render(ctx, m, prefer, select) for m in items]
         state["a"] = cursor
     else:
@@ -154,12 +163,14 @@ def mail_delta(ctx: CallContext, folder_ref: str) -> JSONResponse:
 
 
 def _initial_page(
-    mb: Mailbox, folder: str, after: list[Any] | None, n: int
+    mb: Mailbox, folder: str, after: list[Any] | None, n: int, received: list[Any] | None = None
 ) -> tuple[list[StoredMessage], bool, list[Any] | None]:
     out: list[StoredMessage] = []
     key_after = tuple(after) if after else None
     for msg in mb.sorted_messages():  # newest first
         if msg.folder != folder:
+            continue
+        if received and not gid.received_matches(received[0], received[1], msg.internal_date_ms):
             continue
         if key_after is not None and (msg.internal_date_ms, msg.id) >= key_after:
             continue
@@ -356,7 +367,8 @@ def list_messages(ctx: CallContext, folder_ref: str | None = None) -> JSONRespon
     flt = ctx.query("$filter") or ""
     ext = gid.parse_ext_filter(flt) if flt else None
     eq = gid.parse_eq_filter(flt) if flt and ext is None else None
-    if flt and ext is None and eq is None:
+    received = gid.parse_received_filter(flt) if flt and ext is None and eq is None else None
+    if flt and ext is None and eq is None and received is None:
         raise ApiError(
             400, "ErrorInvalidUrlQueryFilter", "The query filter is not supported by the sandbox."
         )
@@ -368,6 +380,8 @@ def list_messages(ctx: CallContext, folder_ref: str | None = None) -> JSONRespon
             props = msg.extra.get("props", {})
             if not any(gid.same_prop(k, ext.prop_id) and v == ext.value for k, v in props.items()):
                 continue
+        if received is not None and not gid.received_matches(*received, msg.internal_date_ms):
+            continue
         if eq is not None:
             name, value = eq
             if name.lower() == "conversationid" and gid.conversation_id(msg.thread_id) != value:

@@ -122,3 +122,34 @@ def test_expired_cursor_resyncs_and_converges(world: World, tmp_path: Path) -> N
         generations = set(s.scalars(select(SyncCursor.generation)))
         assert generations == {1}
     assert snapshot(world.sessions, world.account_id) == fresh_snapshot(world, tmp_path)
+
+
+def test_mail_older_than_the_window_is_recorded_not_dropped(world: World) -> None:
+    """Found on real mail: 12 messages dated 1979 fell outside the sync window and left no
+    trace. They are not synced (the window holds), but each gets a skip record saying why;
+    one stored later (a label change brings it) loses its record."""
+    from rapportd.agent.store.models import SkippedItem
+
+    box = world.mailbox
+    old = [
+        box.add_message(raw_message(PEOPLE[0], world.address, "Dated 1979", "x\n", when)).id
+        for when in (
+            datetime(1979, 12, 31, 16, tzinfo=UTC),
+            datetime.now(UTC) - timedelta(days=800),
+        )
+    ]
+    sync_account(world.sessions, world.account_id, world.settings)
+    assert live_messages(world) == 40
+    with world.sessions() as s:
+        skipped = dict(s.execute(select(SkippedItem.provider_id, SkippedItem.reason)).all())
+        stored = set(s.scalars(select(Message.provider_id)))
+    windowed = [p for p, reason in skipped.items() if "older than the sync window" in reason]
+    assert len(windowed) == 2 and len(old) == 2, skipped
+    assert all("(backfill_days=365)" in skipped[p] for p in windowed)
+    assert not stored & set(windowed)
+    if world.provider == "google":  # a label change brings an old message in: record goes
+        box.modify_labels(old[0], ["STARRED"])
+        sync_account(world.sessions, world.account_id, world.settings)
+        with world.sessions() as s:
+            assert old[0] in set(s.scalars(select(Message.provider_id)))
+            assert s.scalar(select(SkippedItem.id).where(SkippedItem.provider_id == old[0])) is None
