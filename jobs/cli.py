@@ -1,7 +1,8 @@
-"""``rapportd run | worker | scheduler | web | demo``: the daemon's commands."""
+"""``rapportd run | worker | scheduler | web | demo | replay``: the daemon's commands."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -92,3 +93,55 @@ def register(app: typer.Typer) -> None:
         from rapportd.jobs.demo import run_demo
 
         raise typer.Exit(run_demo(once=once, port=port, seed=seed))
+
+    @app.command("replay")
+    def replay(
+        archives: Annotated[
+            list[Path],
+            typer.Argument(help="mbox files, maildir folders, folders of messages, ICS files."),
+        ],
+        owner: Annotated[str, typer.Option(help="The archive owner's address.")],
+        as_of: Annotated[
+            str, typer.Option("--as-of", help="Run as of this instant, e.g. 2001-07-30T18:00Z.")
+        ],
+        out: Annotated[Path, typer.Option(help="Folder for the store and the outputs.")],
+        provider: Annotated[str, typer.Option(help="google or microsoft.")] = "google",
+        alias: Annotated[
+            list[str] | None,
+            typer.Option(help="Another address of the owner (repeat it); a send-as alias."),
+        ] = None,
+        timezone: Annotated[
+            str, typer.Option(help="The owner's IANA time zone (default: guessed).")
+        ] = "",
+        org_domain: Annotated[
+            list[str] | None,
+            typer.Option(help="The owner's organisation domain (repeat it; default: theirs)."),
+        ] = None,
+    ) -> None:
+        """Run the whole product on a mail archive as of a date; write suggestions.jsonl and
+        report.html to OUT (see docs/REPLAY.md)."""
+        from rapportd.agent.errors import BadData
+        from rapportd.agent.settings import parse_instant
+        from rapportd.jobs.replay import ReplayOptions, print_result, run_replay
+
+        try:
+            when = parse_instant(as_of)
+        except ValueError as exc:
+            console.print(f"[bold red]rapportd replay:[/] --as-of: {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        options = ReplayOptions(
+            archives=archives,
+            owner=owner,
+            as_of=when,
+            out=out,
+            provider=provider,
+            aliases=alias or [],
+            timezone=timezone,
+            org_domains=org_domain,
+        )
+        try:
+            result = run_replay(options, console=console)
+        except BadData as exc:  # a wrong path or option: one line (bad content is skipped)
+            console.print(f"[bold red]rapportd replay:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        print_result(result, console)

@@ -15,6 +15,7 @@ import shutil
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -132,18 +133,27 @@ def _web_available() -> bool:
     return importlib.util.find_spec("rapportd.agent.web.app") is not None
 
 
-def demo_settings(base: Settings, google_url: str, ms_url: str, ca_file: str | None) -> Settings:
-    data_dir = base.data_dir / "demo"
-    settings = sandbox_settings(
-        google_url,
-        ca_file,
-        data_dir,
-        database_url=f"sqlite:///{data_dir / 'rapportd.sqlite3'}",
-        broker="embedded",
-        workers=base.workers,
-        web_host="127.0.0.1",
-        log_level=base.log_level,
-    )
+def demo_settings(
+    base: Settings,
+    google_url: str,
+    ms_url: str,
+    ca_file: str | None,
+    *,
+    data_dir: Path | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Settings for a fresh embedded store (``data_dir``, default ``<data_dir>/demo``) whose
+    providers are the sandbox; ``overrides`` as in :func:`sandbox_settings`."""
+    data_dir = data_dir or base.data_dir / "demo"
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{data_dir / 'rapportd.sqlite3'}",
+        "broker": "embedded",
+        "workers": base.workers,
+        "web_host": "127.0.0.1",
+        "log_level": base.log_level,
+        **overrides,
+    }
+    settings = sandbox_settings(google_url, ca_file, data_dir, **values)
     ms = settings.microsoft.model_copy(
         update={"authority_host": ms_url, "graph_base_url": ms_url + "/v1.0"}
     )

@@ -1,0 +1,133 @@
+"""Real-mail benchmark: ``rapportd replay`` on Steven Kean's mailbox as of 2001-07-30.
+
+    .venv/bin/python benchmarks/realmail.py [--out DIR] [--as-of 2001-07-30T18:00Z]
+
+The archive is built from ``../shared/data/enron-sample`` (public Enron corpus, FERC
+release): every message whose ``X-Origin`` is ``Kean-S`` (any case) or that names
+steven.kean@enron.com in From, To or Cc, copied into a temporary folder as it is. The
+replay runs the whole product on it with the clock held at the as-of instant (the owner
+is steven.kean@enron.com, provider Google, nothing else told), and this prints:
+
+- messages loaded and not loaded, with the reasons; sync skip records and the problems
+  noted on stored messages, grouped by reason;
+- suggestions by kind and the outbox states; the run time (wall clock of the replay);
+- the mechanical checks of :mod:`rapportd.jobs.replay_checks`: suggestions to the owner's
+  own addresses (the ones rapportd learned plus this benchmark's truth list below, which
+  rapportd is never given), duplicate suggestions, greetings made from an address local
+  part (or a name in no display name or signature), quoted evidence outside the author's
+  own text of its message, outbox rows left in ``writing``.
+
+Owner truth (other addresses Steven Kean's mail is addressed to in the archive, and the
+one the issue found): skean@enron.com, steven.j.kean@enron.com, j..kean@enron.com.
+
+It skips with a message when ``../shared/data`` is absent. The replay's own outputs
+(``suggestions.jsonl``, ``report.html`` to grade by hand) are in ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import shutil
+import sys
+import tempfile
+import time
+from email.utils import getaddresses
+from pathlib import Path
+
+from rich.console import Console
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "enron-sample"
+OWNER = "steven.kean@enron.com"
+ORIGIN = "kean-s"
+AS_OF = "2001-07-30T18:00Z"
+OWNER_TRUTH = ("skean@enron.com", "steven.j.kean@enron.com", "j..kean@enron.com")
+
+
+def kean_messages(data: Path = DATA) -> list[Path]:
+    """The Kean mailbox's files in the sample (see the module docstring)."""
+    chosen = []
+    for path in sorted(data.glob("*/*.txt")):
+        with path.open("rb") as fh:
+            msg = email.message_from_binary_file(fh)
+        origin = str(msg.get("X-Origin") or "").strip().lower()
+        people = getaddresses(
+            [str(v) for h in ("From", "To", "Cc") for v in (msg.get_all(h) or [])]
+        )
+        if origin == ORIGIN or any(a.lower() == OWNER for _n, a in people):
+            chosen.append(path)
+    return chosen
+
+
+def build_archive(target: Path, data: Path = DATA) -> int:
+    """Copy the Kean messages into ``target`` (keeping their genre folders); their count."""
+    files = kean_messages(data)
+    for path in files:
+        dest = target / path.parent.name / path.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
+    return len(files)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=None, help="replay output folder")
+    parser.add_argument("--as-of", default=AS_OF)
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        print(f"skipped: {DATA} is absent (the real-mail data lives in ../shared/data)")
+        return 0
+
+    from rapportd.agent.settings import parse_instant
+    from rapportd.jobs.replay import ReplayOptions, grouped_reasons, run_replay
+
+    out = args.out or Path(tempfile.mkdtemp(prefix="rapportd-realmail-"))
+    with tempfile.TemporaryDirectory(prefix="kean-archive-") as tmp:
+        archive = Path(tmp)
+        count = build_archive(archive)
+        print(f"archive: {count} messages of the Kean mailbox from {DATA}")
+        started = time.perf_counter()
+        result = run_replay(
+            ReplayOptions(
+                archives=[archive],
+                owner=OWNER,
+                as_of=parse_instant(args.as_of),
+                out=out,
+                owner_truth=OWNER_TRUTH,
+            ),
+            console=Console(stderr=True),
+        )
+        wall = time.perf_counter() - started
+
+    print(f"\nreplay of {OWNER} as of {args.as_of} (provider google, zone {result.timezone})")
+    print(f"messages loaded: {result.loaded} ({result.loaded_sent} as sent mail)")
+    print(f"archive items not loaded: {len(result.archive_skips)}")
+    for reason, n in grouped_reasons(result.archive_skips):
+        print(f"  {n:5d}  {reason}")
+    print(f"sync skip records: {len(result.sync_skips)}")
+    for reason, n in grouped_reasons(result.sync_skips):
+        print(f"  {n:5d}  {reason}")
+    print(f"stored messages with problems noted: {sum(result.message_problems.values())}")
+    for reason, n in grouped_reasons([("", p) for p in result.message_problems.elements()]):
+        print(f"  {n:5d}  {reason}")
+    print(f"\nsuggestions: {result.suggestions}")
+    for kind, n in sorted(result.by_kind.items()):
+        print(f"  {n:5d}  {kind}")
+    print("outbox: " + ", ".join(f"{k} {v}" for k, v in sorted(result.outbox.items())))
+    if result.task_errors:
+        print("task errors:")
+        for line in result.task_errors:
+            print(f"  {line}")
+    print(f"owner addresses rapportd learned: {', '.join(result.learned_owner_addresses)}")
+    print("\nmechanical checks:")
+    for line in result.checks.lines():
+        print(f"  {line}")
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+    print(f"\nruntime: {wall:.1f}s wall ({stages})")
+    print(f"outputs: {out / 'suggestions.jsonl'}, {out / 'report.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
