@@ -187,3 +187,31 @@ def test_an_outlook_replay_of_an_mbox(tmp_path: Path) -> None:
     # the report found each evidence message's body by its Message-ID (Graph ids differ)
     assert result.checks.count("quoted_not_found") == 0, result.checks.lines()
     assert all(rec["draft"] for rec in result.records)
+
+
+def test_a_hold_is_reported_as_written_in_the_owners_zone(tmp_path: Path) -> None:
+    """Two hand-written messages (not real mail: the Kean sample holds no dated promise
+    of the owner's): the promise becomes a hold, read back from the sandbox calendar."""
+    archive = tmp_path / "mail"
+    archive.mkdir()
+    (archive / "ask.eml").write_text(
+        "From: Michael Kirby <mkirby@pkns.example>\nTo: Steven J Kean <steven.kean@enron.com>\n"
+        "Subject: Agreement\nDate: Thu, 26 Jul 2001 10:00:00 -0500\nMessage-ID: <a1@pkns>\n\n"
+        "Steve, could you send me the revised agreement when it is ready?\n\nMichael\n"
+    )
+    (archive / "promise.eml").write_text(
+        "From: Steven J Kean <steven.kean@enron.com>\nTo: Michael Kirby <mkirby@pkns.example>\n"
+        "Subject: Re: Agreement\nDate: Fri, 27 Jul 2001 10:00:00 -0500\nMessage-ID: <p1@enron>\n"
+        "In-Reply-To: <a1@pkns>\n\nMichael,\n\nI will send you the revised agreement by "
+        "Friday, August 3.\n\nSteve\n"
+    )
+    result = replay(tmp_path / "out", [archive])
+    assert result.timezone == "America/Chicago"  # -0500 in July: guessed from his own mail
+    holds = [r for r in result.records if r["hold"]]
+    assert holds, result.records
+    hold = holds[0]["hold"]
+    assert hold["timezone"] == "America/Chicago" and hold["start"].endswith("-05:00")
+    assert AS_OF < datetime.fromisoformat(hold["start"]) < datetime(2001, 8, 4, tzinfo=UTC)
+    assert "revised agreement" in hold["title"] and hold["status"] == "tentative"
+    page = (tmp_path / "out" / "report.html").read_text("utf-8")
+    assert "Hold in the calendar" in page
