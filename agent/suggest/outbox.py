@@ -11,7 +11,7 @@ this module moves one row through its state machine.
 
     Transient errors (RetryLater, a provider or network error) back off and retry; bad data
     (BadData: e.g. a recipient address the mail format refuses), a permanent provider
-    error and any unexpected exception fail the op for good with the error recorded.
+    error and a ValueError-like fault fail the op for good with the error recorded.
 
     skipped: an update/delete/confirm that must not happen (the person edited or sent the
     item, or it is already gone).
@@ -367,10 +367,12 @@ def process_operation(
     except BadData as exc:  # what we would write is refused (an address the format rejects)
         log.warning("outbox_bad_data", op_id=op_id, error=str(exc))
         return _fail(session_factory, job, me, now, exc, permanent=True)
-    except Exception as exc:
-        # Anything else is a fault that retrying will not mend (found on real mail: the
-        # email library's InvalidHeaderDefect). Fail the op with its reason, never leave it
-        # in ``writing`` to be reclaimed and fail again each time its lease runs out.
+    except (ValueError, TypeError, LookupError, AttributeError, UnicodeError) as exc:
+        # A fault in what is being written that retrying will not mend (found on real mail:
+        # the email library's InvalidHeaderDefect, a ValueError). Fail the op with its
+        # reason, never leave it in ``writing`` to be reclaimed and fail again each time its
+        # lease runs out. Infrastructure errors (the database, the broker's time limit) are
+        # not caught here: the queue's retry policy decides about those.
         log.error("outbox_unexpected_error", op_id=op_id, error=f"{type(exc).__name__}: {exc}")
         return _fail(session_factory, job, me, now, exc, permanent=True)
     state = _record(session_factory, job, me, now, result)
