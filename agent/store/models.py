@@ -132,7 +132,8 @@ class Account(OwnedMixin, Base):
     token_blob: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted, never plain
     scopes: Mapped[list[Any]] = mapped_column(default=list)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
-    aliases: Mapped[list[Any]] = mapped_column(default=list)
+    aliases: Mapped[list[Any]] = mapped_column(default=list)  # the provider's, not the account's
+    aliases_checked_at: Mapped[datetime | None]  # when the provider's list was last read
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sync_at: Mapped[datetime | None]
     last_verified_complete_at: Mapped[datetime | None]
