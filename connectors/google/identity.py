@@ -28,7 +28,7 @@ def parse_send_as(entries: Iterable[dict[str, Any]]) -> list[OwnAddress]:
     found: dict[str, OwnAddress] = {}
     for entry in entries:
         address = str(entry.get("sendAsEmail") or "").strip().lower()
-        primary = bool(entry.get("isPrimary"))
+        primary = bool(entry.get("isPrimary")) and not any(a.primary for a in found.values())
         if "@" not in address or address in found:
             continue
         if not primary and entry.get("verificationStatus") != "accepted":

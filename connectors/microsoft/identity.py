@@ -21,24 +21,31 @@ log = get_logger(__name__)
 SELECT = "proxyAddresses,mail,userPrincipalName,displayName"
 
 
+def _address(value: Any) -> str:
+    text = str(value or "").strip().lower()
+    return text if "@" in text and "#ext#" not in text else ""
+
+
 def parse_user(user: dict[str, Any]) -> list[OwnAddress]:
-    """A Graph ``user`` → the owner's addresses, lower case, once each, primary first."""
+    """A Graph ``user`` → the owner's addresses, lower case, once each, primary first.
+    The primary is the ``SMTP:`` entry, else ``mail``, else the userPrincipalName."""
     name = str(user.get("displayName") or "").strip()
-    found: dict[str, OwnAddress] = {}
-
-    def add(address: Any, source: str, primary: bool) -> None:
-        text = str(address or "").strip().lower()
-        if "@" in text and "#ext#" not in text and text not in found:
-            found[text] = OwnAddress(text, source, name, primary)
-
+    smtp: list[tuple[str, bool]] = []
     for entry in user.get("proxyAddresses") or []:
-        kind, sep, address = str(entry).partition(":")
-        if sep and kind.lower() == "smtp":
-            add(address, "graph.proxyAddresses", kind == "SMTP")
-    has_primary = any(a.primary for a in found.values())
-    add(user.get("mail"), "graph.mail", not has_primary)
-    if not found:
-        add(user.get("userPrincipalName"), "graph.userPrincipalName", True)
+        kind, sep, value = str(entry).partition(":")
+        if sep and kind.lower() == "smtp" and (address := _address(value)):
+            smtp.append((address, kind == "SMTP"))
+    mail = _address(user.get("mail"))
+    sources = [(a, "graph.proxyAddresses") for a, _ in smtp] + [(mail, "graph.mail")]
+    primary = next((a for a, upper in smtp if upper), "") or mail
+    if not primary:
+        primary = _address(user.get("userPrincipalName"))
+        if not smtp:
+            sources.append((primary, "graph.userPrincipalName"))
+    found: dict[str, OwnAddress] = {}
+    for address, source in sources:
+        if address and address not in found:
+            found[address] = OwnAddress(address, source, name, address == primary)
     return sorted(found.values(), key=lambda a: not a.primary)
 
 
