@@ -128,13 +128,18 @@ class _Tally:
 
 
 def classify_senders(
-    msgs: Sequence[Msg], profile: OwnerProfile, meetings: Sequence[Meeting] = ()
+    msgs: Sequence[Msg],
+    profile: OwnerProfile,
+    meetings: Sequence[Meeting] = (),
+    *,
+    flagged: Mapping[int, Sequence[str]] | None = None,
 ) -> dict[str, SenderVerdict]:
     """A verdict for every address the owner exchanged mail with.
 
     Automated when: a no-reply style address; or at least half of its mail carries bulk
     signals (List-Id, List-Unsubscribe, Precedence, Auto-Submitted other than an auto-reply,
-    Gmail Promotions/Social/Updates/Forums); or a one-way sender (at least ``ONE_WAY_MIN``
+    Gmail Promotions/Social/Updates/Forums, or the message-level reasons in ``flagged``: see
+    :mod:`.bulk`); or a one-way sender (at least ``ONE_WAY_MIN``
     messages, the owner never wrote to it nor met it, and it never wrote to the owner alone).
     """
     tally: dict[str, _Tally] = defaultdict(_Tally)
@@ -148,6 +153,7 @@ def classify_senders(
             t = tally[m.sender]
             t.received += 1
             sig = [s for s in message_signals(m) if s != "Auto-Submitted: auto-replied"]
+            sig += [s for s in (flagged or {}).get(m.id, ()) if s not in sig]
             if sig:
                 t.flagged += 1
                 t.signals.update(sig)
