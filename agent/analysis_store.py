@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from rapportd.agent import clock
 from rapportd.agent.inference.names import fits, greeted_name
 from rapportd.agent.inference.people import Decision, is_owner
 from rapportd.agent.inference.types import Meeting, Msg, OwnerProfile, Participant
@@ -29,6 +30,7 @@ from rapportd.agent.store.models import (
     ContactIdentity,
     Feedback,
     Message,
+    Owner,
     Suggestion,
 )
 
@@ -205,6 +207,45 @@ def load_decisions(session: Session, owner_id: int) -> list[Decision]:
         )
         for r in rows
     ]
+
+
+DECISIONS = ("merge", "split", "me", "not_me")
+
+
+def record_decision(
+    session: Session, owner_id: int, decision: str, address_a: str, address_b: str = ""
+) -> ContactDecision:
+    """Store the owner's decision (a newer one on the same addresses replaces the older) and
+    ask for an analysis: merges and splits re-cluster contacts, "me" / "not me" change who
+    the owner is."""
+    if decision not in DECISIONS:
+        raise ValueError(f"unknown decision {decision!r} (one of {', '.join(DECISIONS)})")
+    a, b = address_a.strip().lower(), address_b.strip().lower()
+    if "@" not in a or (decision in ("merge", "split") and ("@" not in b or a == b)):
+        raise ValueError(
+            "give two different e-mail addresses"
+            if b or decision in ("merge", "split")
+            else "give an e-mail address"
+        )
+    if decision in ("merge", "split"):
+        a, b = sorted((a, b))
+    row = session.scalars(
+        select(ContactDecision).where(
+            ContactDecision.owner_id == owner_id,
+            ContactDecision.address_a == a,
+            ContactDecision.address_b == b,
+        )
+    ).first()
+    if row is None:
+        row = ContactDecision(owner_id=owner_id, address_a=a, address_b=b)
+        session.add(row)
+    row.decision = decision
+    row.created_at = clock.now()
+    owner = session.get(Owner, owner_id)
+    if owner is not None:
+        owner.analysis_due_at = clock.now()
+    session.flush()
+    return row
 
 
 def load_owner_decisions(session: Session, owner_id: int) -> tuple[list[str], list[str]]:

@@ -23,20 +23,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rapportd.agent.inference.names import owner_sign_offs, readable_name
-from rapportd.agent.inference.people import canonical_address, domain_of, message_signals
+from rapportd.agent.inference.people import (
+    PUBLIC_DOMAINS,
+    canonical_address,
+    domain_of,
+    message_signals,
+    name_forms,
+    name_words,
+)
 from rapportd.agent.inference.types import Msg
-
-PUBLIC_DOMAINS = frozenset(
-    {
-        "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "ymail.com", "hotmail.com",
-        "hotmail.co.uk", "outlook.com", "live.com", "msn.com", "aol.com", "icloud.com",
-        "me.com", "mac.com", "gmx.de", "gmx.net", "gmx.com", "web.de", "proton.me",
-        "protonmail.com", "mail.com", "yandex.ru", "yandex.com", "zoho.com", "fastmail.com",
-        "orange.fr", "free.fr", "wanadoo.fr", "laposte.net", "t-online.de", "freenet.de",
-        "libero.it", "comcast.net", "verizon.net", "att.net", "sbcglobal.net", "earthlink.net",
-        "qq.com", "163.com", "126.com", "naver.com", "rediffmail.com", "mail.ru",
-    }
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,28 +52,6 @@ class OwnerIdentity:
         }
 
 
-def _name_words(name: str) -> tuple[str, str]:
-    """(given name, surname) of a readable name, lower case; ("", "") when not a full name."""
-    words = [w.strip(".").lower() for w in readable_name(name).split()]
-    words = [w for w in words if len(w) > 1 and w.replace("-", "").isalpha()]
-    if len(words) < 2:
-        return "", ""
-    return words[0], words[-1]
-
-
-def name_forms(name: str) -> set[str]:
-    """Local parts that spell a person's name: first.last, flast, firstlast, last, ..."""
-    first, last = _name_words(name)
-    if not first:
-        return set()
-    f = first[0]
-    return {
-        f"{first}.{last}", f"{first}{last}", f"{first}_{last}", f"{first}-{last}",
-        f"{f}{last}", f"{f}.{last}", f"{f}_{last}", f"{last}", f"{last}.{first}",
-        f"{last}{f}", f"{last}{first}", f"{last}_{first}",
-    }  # fmt: skip
-
-
 def _local(address: str) -> str:
     local = address.rpartition("@")[0]
     local = local.split("+", 1)[0]
@@ -97,8 +70,8 @@ def _spells_name(address: str, names: Iterable[str]) -> bool:
 
 
 def _same_person_name(a: str, b: str) -> bool:
-    fa, la = _name_words(a)
-    fb, lb = _name_words(b)
+    fa, la = name_words(a)
+    fb, lb = name_words(b)
     return bool(fa) and la == lb and (fa == fb or fa.startswith(fb[:3]) or fb.startswith(fa[:3]))
 
 
