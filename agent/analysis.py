@@ -31,7 +31,7 @@ from rapportd.agent.analysis_store import (
     store_commitments,
     store_duplicates,
 )
-from rapportd.agent.inference.bulk import bulk_messages
+from rapportd.agent.inference.bulk import bulk_messages, sender_signals
 from rapportd.agent.inference.cadence import pooled_prior
 from rapportd.agent.inference.duplicates import duplicate_copies
 from rapportd.agent.inference.names import (
@@ -230,7 +230,9 @@ def analyse_owner(
     profile = build_profile(owner, identity, settings)
     bulk = bulk_messages(msgs, profile.addresses)
     personal = [m for m in msgs if m.id not in bulk]
-    verdicts = classify_senders(msgs, profile, meetings, flagged=bulk)
+    verdicts = classify_senders(
+        msgs, profile, meetings, flagged={i: sender_signals(r) for i, r in bulk.items()}
+    )
     addresses = {a for a in verdicts if not is_owner(a, profile)}
     addresses |= {
         p.email.lower()

@@ -22,6 +22,7 @@ from rapportd.agent.inference.types import Msg
 BULLETIN_ISSUES = 3  # the same subject from one sender on this many days is a bulletin
 BROADCAST_RECIPIENTS = 15  # mail to this many people is an announcement, not a conversation
 SCAN_CHARS = 4000
+BROADCAST = "sent to"
 
 _CONTENT = [
     (
@@ -72,6 +73,12 @@ _CONTENT = [
 ]
 
 
+def sender_signals(reasons: Iterable[str]) -> list[str]:
+    """The reasons that say something about the *sender*: a person who sends one memo to
+    many colleagues is still a person (a broadcast owes no reply, but its author is no robot)."""
+    return [r for r in reasons if not r.startswith(BROADCAST)]
+
+
 def content_signals(text: str) -> list[str]:
     """Why a message's text reads as a notice or a newsletter rather than a person."""
     head = text[:SCAN_CHARS]
@@ -102,7 +109,7 @@ def bulk_messages(msgs: Sequence[Msg], owner: Iterable[str]) -> dict[int, list[s
         reasons = [s for s in message_signals(m) if s != "Auto-Submitted: auto-replied"]
         reasons += content_signals(m.text)
         if len(m.recipients) >= BROADCAST_RECIPIENTS:
-            reasons.append(f"sent to {len(m.recipients)} people")
+            reasons.append(f"{BROADCAST} {len(m.recipients)} people")
         if reasons:
             out[m.id].extend(reasons)
         key = _subject_key(m.subject)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rapportd.agent.inference.bulk import bulk_messages, content_signals
+from rapportd.agent.inference.bulk import bulk_messages, content_signals, sender_signals
 from rapportd.agent.inference.duplicates import duplicate_copies
 from rapportd.agent.inference.types import Msg
 
@@ -134,5 +134,6 @@ def test_bulletins_broadcasts_and_notices() -> None:
     assert all(10 + i in flagged and "bulletin" in flagged[10 + i][0] for i in range(4))
     assert not any(20 + i in flagged for i in range(3))
     assert flagged[40] == ["sent to 21 people"]
+    assert sender_signals(flagged[40]) == []  # its author is a person all the same
     assert flagged[41] == ["workflow notification"]
     assert 42 not in flagged
