@@ -45,6 +45,21 @@ NO_REPLY = re.compile(
     r"bounces?|notifications?|notify|alerts?|newsletters?|news|marketing|mailer|automated|"
     r"calendar[-_.]?notification|auto[-_.]?confirm|system)([-_.+].*)?$"
 )
+# Senders of notifications and bulk mail by domain: mail-delivery services that send on behalf
+# of companies, and domains that only send a service's notifications (not the domains its
+# own staff write from: a LinkedIn employee is a person); plus
+# the marketing subdomains companies send bulk mail from ("email.example.com").
+NOTIFIER_DOMAIN = re.compile(
+    r"(?:^|\.)(?:sendgrid\.net|mailgun\.(?:org|net)|amazonses\.com|mcsv\.net|rsgsv\.net|"
+    r"mailchimp(?:app)?\.com|mandrillapp\.com|exacttarget\.com|sfmc-?\w*\.com|"
+    r"constantcontact\.com|createsend\.com|cmail\d+\.com|hubspot(?:email)?\.(?:com|net)|"
+    r"mktomail\.com|marketo\.(?:com|org)|sparkpostmail\.com|postmarkapp\.com|"
+    r"concursolutions\.com|docusign\.net|service-now\.com|atlassian\.net|"
+    r"facebookmail\.com|surveymonkeyuser\.com|qualtrics-survey\.com|myworkday\.com)$"
+    r"|^(?:e|em|email|emails|mail|mailer|mailing|news|newsletter|newsletters|info|"
+    r"notifications?|notify|alerts?|marketing|promo|offers|updates|bounce|bounces)\.[a-z0-9-]+\.",
+    re.I,
+)
 ROLE = re.compile(r"^(info|support|sales|billing|hello|contact|team|admin|help|service)$")
 BULK_CATEGORIES = {
     "CATEGORY_PROMOTIONS": "Gmail category Promotions",
@@ -141,9 +156,11 @@ def message_signals(msg: Msg) -> list[str]:
 
 
 def address_signals(address: str) -> list[str]:
-    local = address.rpartition("@")[0].lower()
+    local, _, domain = address.lower().rpartition("@")
     if NO_REPLY.match(local):
         return [f"no-reply style address ({local}@)"]
+    if NOTIFIER_DOMAIN.search(domain):
+        return [f"a notification or bulk-mail domain ({domain})"]
     return []
 
 

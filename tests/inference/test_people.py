@@ -150,3 +150,14 @@ def test_an_address_that_spells_a_named_colleagues_name_is_that_colleague() -> N
         addrs, names, decisions=[Decision("mpalmer@corp.test", "mark.palmer@corp.test", "split")]
     )
     assert split.cluster_of["mpalmer@corp.test"] != split.cluster_of["mark.palmer@corp.test"]
+
+
+def test_notifier_domains_are_automated_but_a_companys_staff_are_not() -> None:
+    from rapportd.agent.inference.people import address_signals
+
+    assert address_signals("bounce-123@sendgrid.net")
+    assert address_signals("expenses@concursolutions.com")
+    assert address_signals("offers@email.airline.example")
+    assert not address_signals("jane@linkedin.com")
+    assert not address_signals("bob@google.com")
+    assert not address_signals("anna@mail.ru")
