@@ -16,12 +16,13 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from rapportd.agent import clock
 from rapportd.agent.analysis_store import (
     assign_contacts,
     load_decisions,
@@ -119,7 +120,7 @@ def mark_dirty(session: Session, owner_id: int, addresses: Iterable[str]) -> int
         flagged += int(getattr(result, "rowcount", 0) or 0)
     owner = session.get(Owner, owner_id)
     if owner is not None and addrs:
-        owner.analysis_due_at = datetime.now(UTC)
+        owner.analysis_due_at = clock.now()
     return flagged
 
 
@@ -154,7 +155,7 @@ def build_profile(owner: Owner, identity: OwnerIdentity, settings: Settings) -> 
 
 def _nothing_new(session: Session, owner: Owner) -> bool:
     """True when no contact is dirty, nobody asked for an analysis (``analysis_due_at``) and
-    nothing was stored or decided since the last analysis started (wall clock)."""
+    nothing was stored or decided since the last analysis started (on the one clock)."""
     if owner.analysed_at is None or owner.analysis_due_at is not None:
         return False
     oid, since = owner.id, owner.analysed_at
@@ -202,7 +203,7 @@ def analyse_owner(
     ``full``. ``detector=True`` means the real commitment detector (skipped if absent),
     ``None``/``False`` turns detection off, or pass any function with its signature."""
     started = time.perf_counter()
-    wall_start = datetime.now(UTC)
+    started_at = clock.now()
     settings = settings or get_settings()
     summary = AnalysisSummary(owner_id)
     owner = session.get(Owner, owner_id)
@@ -348,8 +349,8 @@ def analyse_owner(
             "promises": {"kept": kept, "late": late},
         }
         summary.contacts_analysed += 1
-    owner.analysed_at = wall_start  # wall clock: compared with rows' updated_at
-    if owner.analysis_due_at is not None and owner.analysis_due_at <= wall_start:
+    owner.analysed_at = started_at  # the one clock: compared with rows' updated_at
+    if owner.analysis_due_at is not None and owner.analysis_due_at <= started_at:
         owner.analysis_due_at = None
     summary.contacts_total = len(members)
     session.flush()
