@@ -19,7 +19,14 @@ Durations measured inside one process (timeouts, back-off sleeps, benchmarks) ke
 
 Distributed processes agree on a held clock through the ``clock`` settings: ``as_of`` is
 the instant the clock showed at the wall-clock moment ``anchor`` (default: when the process
-started), so processes started with the same pair show the same time.
+started), so processes started with the same pair show the same time. Every process entry
+(the ``rapportd`` command's root callback, so ``run``, ``worker``, ``scheduler``, ``web``,
+``demo``, ``replay``, ``sync`` and the rest) applies them with :func:`configure`.
+
+:func:`wall_now` is the one door to the machine's time for what a third party checks
+against the real clock (JWT ``iat``/``exp`` read by google-auth and msal, a certificate's
+validity, a provider's HTTP-date ``Retry-After``). Its callers are an allow-list in
+``tests/foundation/test_one_clock.py``; everything else asks :func:`now`.
 """
 
 from __future__ import annotations
@@ -130,6 +137,21 @@ def held(at: datetime, *, ticking: bool = True) -> Iterator[HeldClock]:
         yield clock
     finally:
         use(previous)
+
+
+def configure(as_of: datetime | None, anchor: datetime | None = None) -> Clock:
+    """Make the process's clock what the ``clock`` settings say and return it: the wall
+    clock when ``as_of`` is None, else a ticking :class:`HeldClock` that showed ``as_of`` at
+    the wall instant ``anchor`` (default: now, i.e. process start)."""
+    clock: Clock = SystemClock() if as_of is None else HeldClock(as_of, anchor=anchor)
+    use(clock)
+    return clock
+
+
+def wall_now() -> datetime:
+    """The machine's time, for what a third party checks against the real clock only (see
+    the module docstring; callers are allow-listed by a test)."""
+    return datetime.now(UTC)
 
 
 def epoch_seconds() -> float:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rapportd.agent import clock
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.models import Commitment, Contact, Owner
 
@@ -58,7 +59,7 @@ def contact_rows(
     if sort not in SORTS:
         raise LookupError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
     found = find_owner(session, owner)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if analyse:
         from rapportd.agent.analysis import analyse_owner
 
@@ -103,7 +104,7 @@ def render_table(rows: list[dict[str, Any]], now: datetime | None = None) -> Non
     from rich.console import Console
     from rich.table import Table
 
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     table = Table(
         "contact",
         "strength",

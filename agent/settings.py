@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -175,6 +176,52 @@ class SuggestionSettings(BaseModel):
         return value
 
 
+class ClockSettings(BaseModel):
+    """Hold rapportd's clock (:mod:`rapportd.agent.clock`) at an instant.
+
+    ``as_of``: an ISO 8601 instant with its offset (``2001-07-30T18:00:00Z``); empty: the
+    machine's clock. The held clock ticks on from there. ``anchor``: the wall-clock instant
+    at which the clock shows ``as_of`` (empty: when the process starts), so that processes
+    of one distributed set-up, given the same pair, agree."""
+
+    as_of: str = ""
+    anchor: str = ""
+
+    @field_validator("as_of", "anchor")
+    @classmethod
+    def _instant(cls, value: str) -> str:
+        if value.strip():
+            parse_instant(value)
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _anchor_needs_as_of(self) -> ClockSettings:
+        if self.anchor and not self.as_of:
+            raise ValueError("clock.anchor is only read with clock.as_of")
+        return self
+
+    def instants(self) -> tuple[datetime | None, datetime | None]:
+        """(as_of, anchor) as aware datetimes; None where empty."""
+        return (
+            parse_instant(self.as_of) if self.as_of else None,
+            parse_instant(self.anchor) if self.anchor else None,
+        )
+
+
+def parse_instant(value: str) -> datetime:
+    """An ISO 8601 instant with an offset (``Z`` allowed) as an aware UTC datetime;
+    raises ValueError with a one-line reason."""
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not an ISO 8601 instant such as '2001-07-30T18:00:00Z'"
+        ) from None
+    if when.tzinfo is None:
+        raise ValueError(f"{value!r} needs a UTC offset, e.g. '2001-07-30T18:00:00Z'")
+    return when.astimezone(UTC)
+
+
 def parse_hours_range(value: str) -> tuple[int, int]:
     """``"09:00-17:30"`` -> minutes after midnight ``(540, 1050)``; raises ValueError."""
     try:
@@ -225,6 +272,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     suggestions: SuggestionSettings = Field(default_factory=SuggestionSettings)
+    clock: ClockSettings = Field(default_factory=ClockSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -348,6 +396,17 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(_describe(exc)) from None
     except PydanticSettingsError as exc:  # a list/dict setting that is not JSON
         raise SettingsError(_describe_source(exc)) from None
+
+
+def apply_clock(settings: Settings) -> None:
+    """Hold the process's clock as the ``clock`` settings say (every process entry calls
+    this at start-up). Empty ``as_of``: the clock is left as it is (the machine's clock,
+    unless the program embedding rapportd holds it)."""
+    from rapportd.agent import clock
+
+    as_of, anchor = settings.clock.instants()
+    if as_of is not None:
+        clock.configure(as_of, anchor)
 
 
 @lru_cache(maxsize=1)

@@ -68,9 +68,10 @@ def parse_retry_after(value: str | None) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    from datetime import UTC, datetime
+    from rapportd.agent import clock
 
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    # A provider states the date on the real clock, whatever instant this run is held at.
+    return max(0.0, (when - clock.wall_now()).total_seconds())
 
 
 def _error_info(body: bytes | str | dict[str, Any] | None) -> tuple[str, str]:

@@ -19,6 +19,7 @@ from email.message import EmailMessage, Message
 from email.utils import format_datetime, getaddresses, make_msgid, parsedate_to_datetime
 from typing import Any
 
+from rapportd.agent import clock
 from rapportd.agent.errors import BadData
 from rapportd.agent.records import Address, Direction, DraftSpec, MessageRecord
 
@@ -111,7 +112,7 @@ FUTURE_SLACK = timedelta(days=1)
 def plausible_date(when: datetime, received: datetime | None) -> bool:
     """Whether a Date can be a real sending time: not before 1990, and not more than a day
     after the provider received the message (or after now, when it does not say)."""
-    latest = (received or datetime.now(UTC)) + FUTURE_SLACK
+    latest = (received or clock.now()) + FUTURE_SLACK
     return EARLIEST_PLAUSIBLE <= when <= latest
 
 
@@ -386,12 +387,12 @@ def draft_mime(
     )
     msg = EmailMessage()
     msg["From"] = sender
-    msg["To"] = [_fmt(a) for a in spec.to]
+    msg["To"] = [_fmt(a, "To") for a in spec.to]
     if spec.cc:
-        msg["Cc"] = [_fmt(a) for a in spec.cc]
+        msg["Cc"] = [_fmt(a, "Cc") for a in spec.cc]
     is_reply = bool(spec.in_reply_to or spec.reply_to_provider_id)
     msg["Subject"] = reply_subject(spec.subject) if is_reply else spec.subject
-    msg["Date"] = format_datetime(when or datetime.now(UTC))
+    msg["Date"] = format_datetime(when or clock.now())
     msg["Message-ID"] = message_id or make_msgid(
         domain=sender.rpartition("@")[2] or "rapportd.local"
     )
@@ -404,11 +405,19 @@ def draft_mime(
     return msg.as_bytes(policy=email.policy.SMTP)
 
 
-def _fmt(addr: Address) -> Any:
-    """A header address that quotes whatever the display name holds."""
+def _fmt(addr: Address, field: str) -> Any:
+    """A header address that quotes whatever the display name holds; an address the mail
+    format refuses (``j..kean@enron.com``: two dots in a row) is a :class:`BadData` naming
+    it, not an error from deep inside the email library."""
     from email.headerregistry import Address as HeaderAddress
 
-    return HeaderAddress(display_name=addr.name, addr_spec=addr.email)
+    try:
+        return HeaderAddress(display_name=addr.name, addr_spec=addr.email)
+    except (ValueError, IndexError, TypeError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise BadData(
+            f"{field} address {addr.email!r} is refused by the mail format: {reason}"
+        ) from None
 
 
 def _header_addresses(msg: Message, name: str) -> list[Address]:

@@ -28,12 +28,13 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent.clock import now as clock_now
 from rapportd.agent.store.models import QuotaWindow
 
 Clock = Callable[[], float]
@@ -106,7 +107,7 @@ class DbLimiter:
         sessions: sessionmaker[Session],
         *,
         owner_id: int | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = clock_now,
         sleep: Sleep = time.sleep,
     ) -> None:
         self._sessions, self._owner_id = sessions, owner_id

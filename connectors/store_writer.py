@@ -11,12 +11,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from rapportd.agent import clock
 from rapportd.agent.records import EventRecord, MessageRecord, SyncBatch
 from rapportd.agent.store.models import (
     Account,
@@ -264,7 +264,7 @@ def _reconcile(session: Session, account: Account, batch: SyncBatch, applied: Ap
     ).all()
     gone = [pid for pid in stored if pid not in present]
     _mark_deleted(session, account, batch.stream, gone, applied)
-    account.last_verified_complete_at = datetime.now(UTC)
+    account.last_verified_complete_at = clock.now()
 
 
 def _skip(session: Session, account: Account, batch: SyncBatch, applied: Applied) -> None:
@@ -287,7 +287,7 @@ def _skip(session: Session, account: Account, batch: SyncBatch, applied: Applied
                 )
             )
         else:
-            row.reason, row.seen_at = item.reason, datetime.now(UTC)
+            row.reason, row.seen_at = item.reason, clock.now()
         applied.skipped += 1
 
 
@@ -303,9 +303,9 @@ def save_cursor(session: Session, account: Account, batch: SyncBatch) -> SyncCur
         session.add(row)
     if batch.resync:
         row.generation = (row.generation or 0) + 1
-        row.backfill_started_at = datetime.now(UTC)
+        row.backfill_started_at = clock.now()
     if row.backfill_started_at is None and batch.cursor.phase == "backfill":
-        row.backfill_started_at = datetime.now(UTC)
+        row.backfill_started_at = clock.now()
     row.phase = batch.cursor.phase
     row.cursor = batch.cursor.cursor
     row.page_token = batch.cursor.page_token

@@ -22,12 +22,13 @@ import os
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent import clock
 from rapportd.agent.errors import CursorExpired, ReconsentNeeded, RetryLater
 from rapportd.agent.logs import get_logger
 from rapportd.agent.records import Connector
@@ -84,7 +85,7 @@ def _lease_owner() -> str:
 
 
 def _take_lease(sessions: sessionmaker[Session], account_id: int) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     me = _lease_owner()
     with transaction(sessions) as session:
         taken = session.execute(
@@ -188,7 +189,7 @@ def _sync_stream(
         with transaction(sessions) as session:
             run = session.get(SyncRun, run_id)
             if run is not None:
-                run.finished_at = datetime.now(UTC)
+                run.finished_at = clock.now()
                 run.status = "error" if error is not None else "ok"
                 run.error = result.error
                 run.kind = result.kind
@@ -283,7 +284,7 @@ def _finish(
     error: BaseException | None,
     settings: Settings,
 ) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     with transaction(sessions) as session:
         account = session.get(Account, account_id)
         if account is None:

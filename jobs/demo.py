@@ -23,6 +23,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent import clock
 from rapportd.agent.logs import configure_logging
 from rapportd.agent.settings import Settings, get_settings
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
@@ -37,7 +38,13 @@ from rapportd.agent.store.models import (
     Suggestion,
 )
 from rapportd.jobs.daemon import Daemon, DaemonOptions
-from rapportd.jobs.demo_world import add_owner, connect_with_oauth, make_world, sandbox_settings
+from rapportd.jobs.demo_world import (
+    add_owner,
+    connect_with_oauth,
+    make_world,
+    sandbox_settings,
+    shared_clock,
+)
 
 console = Console()
 CYCLE_TIMEOUT = 110.0
@@ -154,8 +161,10 @@ def run_demo(once: bool = False, port: int = 0, seed: int = 7, days: int = 120) 
         configure_logging("WARNING", base.log_format)
     started = time.monotonic()
     console.print("[bold]rapportd demo[/] — a generated mailbox, served by the local sandbox")
+    previous_clock = clock.current()
+    held = shared_clock()  # one clock for the product and the sandbox it talks to
     world = make_world(seed=seed, days=days)
-    sandbox = sandbox_from_scenario(world.scenario, f"demo seed {seed}")
+    sandbox = sandbox_from_scenario(world.scenario, f"demo seed {seed}", clock=held)
     with_ms = _microsoft_available()
     plain = start_sandbox(sandbox)
     secure = start_sandbox(sandbox, tls=True) if with_ms else None
@@ -222,6 +231,7 @@ def run_demo(once: bool = False, port: int = 0, seed: int = 7, days: int = 120) 
             daemon.stop()
         for h in handles:
             h.stop()
+        clock.use(previous_clock)
 
 
 def _give_password(factory: sessionmaker[Session], owner_id: int) -> str:

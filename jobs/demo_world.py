@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,6 +16,8 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent import clock
+from rapportd.agent.clock import HeldClock
 from rapportd.agent.settings import Settings, load_settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, OutboxOperation, Owner
@@ -43,11 +44,23 @@ class World:
         return first
 
 
+def shared_clock() -> HeldClock:
+    """The process's clock as a :class:`HeldClock` to share with an in-process sandbox: the
+    one already held, or a new one at now (installed as the process's clock). The sandbox's
+    control API then moves the product's time too."""
+    current = clock.current()
+    if isinstance(current, HeldClock):
+        return current
+    held = HeldClock(clock.now())
+    clock.use(held)
+    return held
+
+
 def make_world(*, seed: int = 7, days: int = 120, owners: int = 1) -> World:
-    """A generated scenario whose "now" is the real now, so the daemon's clock agrees."""
+    """A generated scenario whose "now" is the process clock's now, so the daemon agrees."""
     from rapportd.connectors.sandbox.generator import generate
 
-    scenario, truth = generate(owners, days, seed, now=datetime.now(UTC).replace(microsecond=0))
+    scenario, truth = generate(owners, days, seed, now=clock.now().replace(microsecond=0))
     return World(scenario, truth)
 
 
@@ -111,6 +124,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "RAPPORTD_SYNC__INTERVAL_SECONDS": str(settings.sync.interval_seconds),
         "RAPPORTD_SYNC__BACKFILL_DAYS": str(settings.sync.backfill_days),
         "RAPPORTD_ENCRYPTION_KEY": settings.encryption_key.get_secret_value(),
+        "RAPPORTD_CLOCK__AS_OF": settings.clock.as_of,
+        "RAPPORTD_CLOCK__ANCHOR": settings.clock.anchor,
     }
     return {k: v for k, v in env.items() if v}
 

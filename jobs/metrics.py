@@ -9,7 +9,7 @@ depth) are computed from the database and the broker at scrape time by
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from rapportd.agent.clock import now as clock_now
 from rapportd.agent.logs import get_logger
 from rapportd.agent.store.models import Account, OutboxOperation, QuotaWindow
 
@@ -68,7 +69,7 @@ class StoreCollector(Collector):
         self,
         factory: sessionmaker[Session],
         queue_depth: Callable[[], dict[str, int]] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = clock_now,
     ) -> None:
         self.factory = factory
         self.queue_depth = queue_depth

@@ -30,7 +30,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -40,6 +40,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from rapportd.agent.clock import now as clock_now
 from rapportd.agent.logs import get_logger
 from rapportd.agent.store.models import Account, PushSubscription
 from rapportd.jobs import tasks
@@ -89,7 +90,7 @@ class SyncTrigger:
         enqueue: Callable[..., None],
         *,
         debounce: float = 5.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = clock_now,
     ) -> None:
         self.factory = factory
         self.enqueue = enqueue

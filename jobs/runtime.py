@@ -16,12 +16,13 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent.clock import now as clock_now
 from rapportd.agent.settings import Settings
 
 Enqueue = Callable[..., None]
@@ -81,10 +82,6 @@ def process_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class Runtime:
     settings: Settings
@@ -94,7 +91,7 @@ class Runtime:
     enqueue: Enqueue
     holder: str = field(default_factory=process_holder)
     lease_seconds: float = 60.0
-    clock: Callable[[], datetime] = utc_now
+    clock: Callable[[], datetime] = clock_now
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def now(self) -> datetime:

@@ -25,11 +25,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent.clock import now as clock_now
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.models import Account, OutboxOperation, Owner, PushSubscription
@@ -271,7 +272,7 @@ class Scheduler:
         ready_operations: Callable[..., list[int]] | None = None,
         interval: float = 2.0,
         grace: timedelta | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = clock_now,
     ) -> None:
         self.session_factory = session_factory
         self.settings = settings

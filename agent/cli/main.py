@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "rapportd.connectors.sandbox.cli",
     "rapportd.agent.inference.cli",
     "rapportd.agent.inference.detect_cli",
+    "rapportd.agent.cli.people",
     "rapportd.connectors.cli",
     "rapportd.agent.suggest.cli",
     "rapportd.jobs.cli",
@@ -50,9 +51,10 @@ def _root(
     ] = None,
 ) -> None:
     from rapportd.agent.logs import configure_logging
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.settings import apply_clock, get_settings
 
     settings = get_settings()
+    apply_clock(settings)  # every subcommand (run, worker, sync, ...) reads the one clock
     configure_logging(log_level or settings.log_level, settings.log_format)
 
 

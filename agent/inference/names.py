@@ -29,7 +29,17 @@ from rapportd.agent.inference.types import Msg
 
 # A name word: a capital letter, then letters, apostrophes or hyphens ("O'Neil", "Jean-Luc").
 _WORD = r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’\-]+"
-_NAME_TOKEN = re.compile(rf"^{_WORD}$")
+_NAME_TOKEN = re.compile(r"^[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+(?:-[A-ZÀ-ÖØ-Þa-zà-öø-ÿ][a-zà-öø-ÿ'’]+)*$")
+# Display names of roles, teams and systems, not of a person ("Outlook Migration Team").
+_ORG_WORDS = {
+    "team", "group", "department", "dept", "desk", "office", "services", "service", "support",
+    "center", "centre", "committee", "announcements", "announcement", "news", "newsletter",
+    "notifications", "notification", "alerts", "admin", "administrator", "helpdesk", "info",
+    "sales", "billing", "marketing", "hr", "it", "system", "systems", "migration", "mailer",
+    "daemon", "postmaster", "noreply", "no-reply", "reply", "inc", "llc", "ltd", "gmbh", "corp",
+    "corporation", "company", "foundation", "association", "council", "board", "directors",
+    "members", "staff", "all", "everyone", "list", "digest", "bulletin", "calendar", "bot",
+}  # fmt: skip
 _TITLES = {"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "esq", "jr", "sr", "ii", "iii"}
 # Words that open a line without being a name ("Thanks -", "Folks:", "All,").
 _NOT_NAMES = {
@@ -47,26 +57,33 @@ _NOT_NAMES = {
 _LOTUS_SUFFIX = re.compile(r"\s*/[A-Za-z0-9 &.\-]+(?:/[A-Za-z0-9 &.\-]+)*(?:@\S*)?$")
 _PAREN = re.compile(r"\(.*?\)|\[.*?\]|<.*?>")
 _GREETING_LINE = re.compile(
-    rf"^\s*(?:(?:hi|hello|hey|dear|hiya|morning|good (?:morning|afternoon|evening))[ \t]+)?"
+    rf"^\s*(?:(?i:hi|hello|hey|dear|hiya|morning|good (?:morning|afternoon|evening))[ \t]+)?"
     rf"({_WORD})(?:[ \t]+({_WORD}))?[ \t]*(?:[,:!–—\-]|$)"
 )
 _SIGNED = re.compile(rf"^\s*[-–—~]?\s*({_WORD})\s*\.?\s*$")
 
 
-def readable_name(raw: str) -> str:
-    """A display name as a person writes it (see the module docstring); "" for none."""
+def readable_name(raw: str, address: str = "") -> str:
+    """A display name as a person writes it (see the module docstring); "" for none, and
+    for a "name" that only repeats ``address``'s local part ("mday" for mday@gmssr.com)."""
     if not isinstance(raw, str):
         return ""
     name = raw.strip().strip("\"'").strip()
-    if not name or "@" in name and " " not in name.strip():
+    if not name or ("@" in name and " " not in name.strip() and "." in name.rpartition("@")[2]):
         return ""
     name = _PAREN.sub(" ", name)
     name = _LOTUS_SUFFIX.sub("", name) if "/" in name else name
+    name = re.sub(r"(?<=\w)@[A-Za-z][\w\-]*(?:@[A-Za-z][\w\-]*)*$", "", name)  # "Joe Hartsoe@Enron"
     name = re.sub(r"\S+@\S+", " ", name)  # an address inside the name field
     name = name.replace('"', " ").replace("'", "'").strip(" ,;")
+    if address and "@" in address:
+        # the address's local part written as a name: "mday", "jeff.dasovich", "j_smith"
+        local = address.rpartition("@")[0]
+        if name == local or (name.lower() == local.lower() and re.search(r"[._\-]", local)):
+            return ""
     if "," in name:
         last, _, first = name.partition(",")
-        if first.strip() and len(last.split()) <= 2:
+        if first.strip() and len(last.split()) <= 3:
             name = f"{first.strip()} {last.strip()}"
         else:
             name = last
@@ -79,10 +96,13 @@ def readable_name(raw: str) -> str:
     return " ".join(words)
 
 
-def given_name(display: str) -> str:
+def given_name(display: str, address: str = "") -> str:
     """The first name in a readable display name ("Steven J. Kean" -> "Steven"); "" when
     the display name has no plausible given name (a role, an initial only)."""
-    for word in readable_name(display).split():
+    words = readable_name(display, address).split()
+    if any(w.strip(".").lower() in _ORG_WORDS for w in words):
+        return ""
+    for word in words:
         bare = word.strip(".")
         if bare.lower() in _TITLES:
             continue
@@ -126,11 +146,11 @@ def greeted_name(text: str) -> str:
     m = _GREETING_LINE.match(line)
     if not m:
         return ""
-    first, second = m.group(1), m.group(2)
+    first = m.group(1)
     if first.lower() in _NOT_NAMES:
         return ""
     rest = line[m.end() :].strip().lower()
-    if rest.startswith(("and ", "& ")) or second and second.lower() in {"and"}:
+    if rest.startswith(("and ", "& ")):
         return ""
     # "Jeff Dasovich:" greets Jeff; "Please Review" is not a greeting.
     if not re.search(r"[,:!–—\-]\s*", line[m.start(1) : m.end()]) and rest:
@@ -179,8 +199,10 @@ def learn_greetings(msgs: Sequence[Msg], owner: Iterable[str]) -> dict[str, Coun
             out[fitting[0]][name] += 1
         elif not fitting and len(direct) == 1 and len(others) == 1:
             a = direct[0]
-            if not m.name_of(a) and _local_words(a)[:1] and (
-                _local_words(a)[0][0] == name[0].lower()
+            if (
+                not m.name_of(a)
+                and _local_words(a)[:1]
+                and (_local_words(a)[0][0] == name[0].lower())
             ):
                 out[a][name] += 1
     return out
@@ -191,7 +213,7 @@ def learn_signatures(msgs: Sequence[Msg], owner: Iterable[str]) -> dict[str, Cou
     mine = {a.lower() for a in owner}
     out: dict[str, Counter[str]] = defaultdict(Counter)
     for m in msgs:
-        if not m.text or m.sender in mine and m.direction != "out":
+        if not m.text or m.direction != "in" or m.sender in mine:
             continue
         name = signed_name(m.text)
         if name and fits(name, m.sender, m.sender_name):
@@ -218,7 +240,7 @@ def greeting_name(
         return GreetingName(said.most_common(1)[0][0], "you greeted them so")
     if signed:
         return GreetingName(signed.most_common(1)[0][0], "they sign so")
-    first = given_name(display)
+    first = given_name(display, address)
     if first:
         return GreetingName(first, "display name")
     return GreetingName("", "")

@@ -50,6 +50,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from rapportd.agent.clock import now as clock_now
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -57,10 +59,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -104,7 +102,10 @@ class Owner(Base):
     preferences: Mapped[dict[str, Any]] = mapped_column(default=dict)
     analysis_due_at: Mapped[datetime | None]
     analysed_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock_now)
+    # Who the owner is, as the analysis learned it (inference.owner_identity.OwnerIdentity):
+    # every address with its reason, the owner's name and the name they sign with.
+    identity: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     accounts: Mapped[list[Account]] = relationship(back_populates="owner")
 
@@ -134,7 +135,7 @@ class Account(OwnedMixin, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     aliases: Mapped[list[Any]] = mapped_column(default=list)  # the provider's, not the account's
     aliases_checked_at: Mapped[datetime | None]  # when the provider's list was last read
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock_now)
     last_sync_at: Mapped[datetime | None]
     last_verified_complete_at: Mapped[datetime | None]
     next_sync_at: Mapped[datetime | None]
@@ -160,7 +161,7 @@ class SyncCursor(OwnedMixin, Base):
     page_token: Mapped[str | None] = mapped_column(Text)  # resumable backfill position
     backfill_started_at: Mapped[datetime | None]
     generation: Mapped[int] = mapped_column(default=0)  # bumped by every full re-sync
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=clock_now, onupdate=clock_now)
 
 
 class SyncRun(OwnedMixin, Base):
@@ -174,7 +175,7 @@ class SyncRun(OwnedMixin, Base):
     )
     stream: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(20))  # backfill | delta | resync
-    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(default=clock_now)
     finished_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | error
     fetched: Mapped[int] = mapped_column(default=0)
@@ -230,8 +231,10 @@ class Message(OwnedMixin, Base):
     problems: Mapped[list[Any]] = mapped_column(default=list)  # why it was only partly stored
     rapportd_tag: Mapped[str] = mapped_column(String(200), default="")
     deleted: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Another stored copy of the same message (inference.duplicates); counted once, as that one.
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=clock_now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock_now, onupdate=clock_now)
 
 
 class CalendarEvent(OwnedMixin, Base):
@@ -269,7 +272,7 @@ class CalendarEvent(OwnedMixin, Base):
     web_link: Mapped[str] = mapped_column(Text, default="")
     problems: Mapped[list[Any]] = mapped_column(default=list)
     deleted: Mapped[bool] = mapped_column(default=False)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=clock_now, onupdate=clock_now)
 
 
 class SkippedItem(OwnedMixin, Base):
@@ -283,7 +286,7 @@ class SkippedItem(OwnedMixin, Base):
     stream: Mapped[str] = mapped_column(String(40))
     provider_id: Mapped[str] = mapped_column(String(1024))
     reason: Mapped[str] = mapped_column(Text)
-    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=clock_now)
 
 
 class Contact(OwnedMixin, Base):
@@ -308,7 +311,7 @@ class Contact(OwnedMixin, Base):
     analysis: Mapped[dict[str, Any]] = mapped_column(default=dict)  # reasons, shown on the page
     dirty: Mapped[bool] = mapped_column(default=True)  # new data since the last analysis
     analysed_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock_now)
 
     identities: Mapped[list[ContactIdentity]] = relationship(back_populates="contact")
 
@@ -339,8 +342,9 @@ class ContactDecision(OwnedMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     address_a: Mapped[str] = mapped_column(String(320))
     address_b: Mapped[str] = mapped_column(String(320))
-    decision: Mapped[str] = mapped_column(String(10))  # merge | split
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # merge | split (two addresses), or me | not_me (address_a is / is not the owner's, address_b "")
+    decision: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(default=clock_now)
 
 
 class Commitment(OwnedMixin, Base):
@@ -373,8 +377,8 @@ class Commitment(OwnedMixin, Base):
     )
     thread_id: Mapped[str] = mapped_column(String(300), default="")
     reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock_now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock_now, onupdate=clock_now)
 
 
 class Suggestion(OwnedMixin, Base):
@@ -412,8 +416,8 @@ class Suggestion(OwnedMixin, Base):
     hold_end: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
     score: Mapped[float] = mapped_column(Float, default=0.0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock_now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock_now, onupdate=clock_now)
 
 
 class OutboxOperation(OwnedMixin, Base):
@@ -446,14 +450,14 @@ class OutboxOperation(OwnedMixin, Base):
     provider_thread_id: Mapped[str] = mapped_column(String(300), default="")
     written_hash: Mapped[str] = mapped_column(String(64), default="")  # hash of what rapportd wrote
     written_at: Mapped[datetime | None]
-    ready_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ready_at: Mapped[datetime] = mapped_column(default=clock_now)
     # When the planner meant it to be written. Retries move ready_at, never this: the daily
     # draft cap counts by it, so a back-off across midnight frees no slot (None: before 0002).
     scheduled_at: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock_now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock_now, onupdate=clock_now)
 
 
 class Feedback(OwnedMixin, Base):
@@ -472,7 +476,7 @@ class Feedback(OwnedMixin, Base):
     outcome: Mapped[str] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(String(20), default="sync")  # sync | web | cli
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=clock_now)
 
 
 class QuotaWindow(Base):
@@ -505,7 +509,7 @@ class PushSubscription(OwnedMixin, Base):
     resource: Mapped[str] = mapped_column(Text, default="")
     client_state_hash: Mapped[str] = mapped_column(String(128), default="")
     expires_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock_now)
 
 
 class WebSession(OwnedMixin, Base):
@@ -515,7 +519,7 @@ class WebSession(OwnedMixin, Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock_now)
     expires_at: Mapped[datetime]
     revoked: Mapped[bool] = mapped_column(default=False)
 

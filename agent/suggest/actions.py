@@ -7,11 +7,12 @@ Actions change rows and enqueue outbox operations; the provider write happens la
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rapportd.agent import clock
 from rapportd.agent.errors import Conflict, NotFound
 from rapportd.agent.store.models import Owner, Suggestion
 from rapportd.agent.suggest.config import HOLD_KINDS
@@ -41,7 +42,7 @@ FINISHED = ("sent", "sent_edited", "dismissed", "moot", "expired")
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
+    return now or clock.now()
 
 
 def list_suggestions(

@@ -27,6 +27,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rapportd.agent import clock
 from rapportd.agent.errors import Conflict, NotFound
 from rapportd.agent.store.models import Owner, Suggestion
 
@@ -84,7 +85,7 @@ def _fail(exc: Exception) -> None:
 
 def parse_until(text: str, tz: str = "UTC", *, now: datetime | None = None) -> datetime:
     """``3d`` / ``4h`` / ``1w`` / ``30m`` from now, or an ISO date(-time) in the owner's zone."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     m = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", text)
     if m:
         unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
@@ -226,7 +227,7 @@ def plan_cmd(owner: OwnerOpt = None) -> None:
 
     with _session() as session:
         o = _owner(session, owner)
-        summary = plan_owner(session, o.id, now=datetime.now(UTC), settings=get_settings())
+        summary = plan_owner(session, o.id, now=clock.now(), settings=get_settings())
         typer.echo(json.dumps(summary.__dict__, default=str))
 
 
@@ -253,5 +254,5 @@ def resume_cmd(
     from rapportd.agent.suggest.feedback import resume_kind
 
     with _session() as session:
-        resume_kind(session, _owner(session, owner).id, kind, now=datetime.now(UTC))
+        resume_kind(session, _owner(session, owner).id, kind, now=clock.now())
         console.print(f"{kind}: resumed")

@@ -9,6 +9,10 @@ this module moves one row through its state machine.
        └── failed ◄──────┘     (crash): reclaimed
            (attempts, last_error, ready_at = back-off)
 
+    Transient errors (RetryLater, a provider or network error) back off and retry; bad data
+    (BadData: e.g. a recipient address the mail format refuses), a permanent provider
+    error and any unexpected exception fail the op for good with the error recorded.
+
     skipped: an update/delete/confirm that must not happen (the person edited or sent the
     item, or it is already gone).
 
@@ -36,6 +40,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from rapportd.agent.errors import (
+    BadData,
     Conflict,
     NotFound,
     PermanentError,
@@ -359,6 +364,15 @@ def process_operation(
         result = _Result("skipped", note=f"gone: {exc}")
     except (ProviderError, OSError) as exc:
         return _fail(session_factory, job, me, now, exc, permanent=False)
+    except BadData as exc:  # what we would write is refused (an address the format rejects)
+        log.warning("outbox_bad_data", op_id=op_id, error=str(exc))
+        return _fail(session_factory, job, me, now, exc, permanent=True)
+    except Exception as exc:
+        # Anything else is a fault that retrying will not mend (found on real mail: the
+        # email library's InvalidHeaderDefect). Fail the op with its reason, never leave it
+        # in ``writing`` to be reclaimed and fail again each time its lease runs out.
+        log.error("outbox_unexpected_error", op_id=op_id, error=f"{type(exc).__name__}: {exc}")
+        return _fail(session_factory, job, me, now, exc, permanent=True)
     state = _record(session_factory, job, me, now, result)
     step("recorded")
     log.info("outbox_op_done", op_id=op_id, op=job.op, state=state)

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from rapportd.agent import clock
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, PushSubscription
 from rapportd.agent.web import oauth_flow, queries
@@ -94,7 +95,7 @@ def push_text(channels: list[PushSubscription], tz: str) -> str:
 def accounts_page(
     request: Request, connected: int = 0, viewer: Viewer = Depends(require_viewer)
 ) -> Response:
-    now = datetime.now(UTC)
+    now = clock.now()
     with transaction(sessions_of(request)) as db:
         views = account_views(
             db, viewer.owner_id, viewer.timezone, queries.accounts_of(db, viewer.owner_id), now=now
@@ -115,7 +116,7 @@ def accounts_page(
 def account_page(
     request: Request, account_id: int, viewer: Viewer = Depends(require_viewer)
 ) -> Response:
-    now = datetime.now(UTC)
+    now = clock.now()
     with transaction(sessions_of(request)) as db:
         row = queries.owned(db, Account, viewer.owner_id, account_id)
         view = account_views(db, viewer.owner_id, viewer.timezone, [row], now=now)[0]

@@ -7,13 +7,14 @@ answer 404, exactly like ids that do not exist. The schema is at ``/api/openapi.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from rapportd.agent import clock
 from rapportd.agent.errors import Conflict, NotFound
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, Owner, Suggestion
@@ -162,9 +163,7 @@ def list_suggestions(
     if view not in queries.VIEWS:
         raise HTTPException(status_code=422, detail=f"view is one of {list(queries.VIEWS)}")
     with transaction(sessions_of(request)) as db:
-        rows = queries.suggestions_in_view(
-            db, viewer.owner_id, view, now=datetime.now(UTC), kind=kind
-        )
+        rows = queries.suggestions_in_view(db, viewer.owner_id, view, now=clock.now(), kind=kind)
         return [suggestion_out(s) for s in rows]
 
 
@@ -247,7 +246,7 @@ def snooze(
     viewer: Viewer = Depends(require_viewer),
 ) -> SuggestionOut:
     """Until a date-time (aware, in the future, within a year) or for a number of days."""
-    now = datetime.now(UTC)
+    now = clock.now()
     if when.days is not None:
         until = now + timedelta(days=when.days)
     elif when.until is not None:
@@ -304,7 +303,7 @@ def list_contacts(
             viewer.owner_id,
             sort=sort,
             descending=order == "desc",
-            now=datetime.now(UTC),
+            now=clock.now(),
             tz=viewer.timezone,
         )
         return [r.as_dict() for r in rows]
@@ -315,9 +314,7 @@ def get_contact(
     request: Request, contact_id: int, viewer: Viewer = Depends(require_viewer)
 ) -> dict[str, Any]:
     with transaction(sessions_of(request)) as db:
-        d = contact_detail(
-            db, viewer.owner_id, contact_id, now=datetime.now(UTC), tz=viewer.timezone
-        )
+        d = contact_detail(db, viewer.owner_id, contact_id, now=clock.now(), tz=viewer.timezone)
     return {
         **d["contact"].as_dict(),
         "addresses": d["addresses"],
@@ -333,7 +330,7 @@ def list_accounts(
 ) -> list[dict[str, Any]]:
     with transaction(sessions_of(request)) as db:
         rows = queries.accounts_of(db, viewer.owner_id)
-        views = account_views(db, viewer.owner_id, viewer.timezone, rows, now=datetime.now(UTC))
+        views = account_views(db, viewer.owner_id, viewer.timezone, rows, now=clock.now())
     return [v.as_dict() for v in views]
 
 
@@ -343,7 +340,7 @@ def get_account(
 ) -> dict[str, Any]:
     with transaction(sessions_of(request)) as db:
         row = queries.owned(db, Account, viewer.owner_id, account_id)
-        view = account_views(db, viewer.owner_id, viewer.timezone, [row], now=datetime.now(UTC))
+        view = account_views(db, viewer.owner_id, viewer.timezone, [row], now=clock.now())
     return view[0].as_dict()
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from fastapi import Depends, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent import clock
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Owner, WebSession
 
@@ -71,7 +72,7 @@ def optional_viewer(request: Request) -> Viewer | None:
     if sid is not None:
         with transaction(sessions_of(request)) as db:
             ws = db.get(WebSession, sid)
-            if ws is not None and not ws.revoked and ws.expires_at > datetime.now(UTC):
+            if ws is not None and not ws.revoked and ws.expires_at > clock.now():
                 owner = db.get(Owner, ws.owner_id)
                 if owner is not None:
                     viewer = Viewer(
@@ -94,7 +95,7 @@ def require_viewer(viewer: Viewer | None = Depends(optional_viewer)) -> Viewer:
 
 def begin_session(db: Session, owner_id: int, *, now: datetime | None = None) -> WebSession:
     """A brand-new session row (fresh id and CSRF token) for a successful sign-in."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     ws = WebSession(
         id=secrets.token_urlsafe(32),
         owner_id=owner_id,

@@ -4,13 +4,14 @@ and a detail page with the interaction timeline."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from rapportd.agent import clock
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Contact
 from rapportd.agent.web import queries
@@ -98,7 +99,7 @@ def contacts_page(
             viewer.owner_id,
             sort=sort,
             descending=descending,
-            now=datetime.now(UTC),
+            now=clock.now(),
             tz=viewer.timezone,
         )
     return render(
@@ -158,6 +159,6 @@ def contact_page(
 ) -> Response:
     with transaction(sessions_of(request)) as db:
         detail = contact_detail(
-            db, viewer.owner_id, contact_id, now=datetime.now(UTC), tz=viewer.timezone
+            db, viewer.owner_id, contact_id, now=clock.now(), tz=viewer.timezone
         )
     return render(request, "contact.html", detail, active="contacts")

@@ -10,7 +10,6 @@ Everything is validated by :class:`OwnerSettings` before it is stored.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy.orm import Session
 
+from rapportd.agent import clock
 from rapportd.agent.settings import SUGGESTION_KINDS, Settings, SuggestionSettings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Owner
@@ -119,7 +119,7 @@ def store(owner: Owner, new: OwnerSettings) -> None:
     owner.preferences = prefs
     owner.org_domains = new.org_domains
     owner.timezone = new.timezone
-    owner.analysis_due_at = datetime.now(UTC)  # organisation domains change who is internal
+    owner.analysis_due_at = clock.now()  # organisation domains change who is internal
 
 
 def describe(error: ValidationError) -> list[str]:
@@ -216,5 +216,5 @@ def _ints(values: list[str]) -> list[int]:
 def resume(request: Request, kind: str, viewer: Viewer = Depends(require_viewer)) -> Response:
     if kind in SUGGESTION_KINDS:
         with transaction(sessions_of(request)) as db:
-            resume_kind(db, viewer.owner_id, kind, now=datetime.now(UTC))
+            resume_kind(db, viewer.owner_id, kind, now=clock.now())
     return RedirectResponse("/settings?saved=1", status_code=303)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from rapportd.agent import clock
 from rapportd.agent.errors import Conflict, NotFound
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Suggestion
@@ -60,7 +61,7 @@ def list_response(
     sid: int | None = None,
     status_code: int = 200,
 ) -> Response:
-    now = datetime.now(UTC)
+    now = clock.now()
     view = view if view in queries.VIEWS else "inbox"
     with transaction(sessions_of(request)) as db:
         rows = queries.suggestions_in_view(db, viewer.owner_id, view, now=now)
@@ -89,7 +90,7 @@ def list_response(
 def suggestion_page(
     request: Request, suggestion_id: int, viewer: Viewer = Depends(require_viewer)
 ) -> Response:
-    now = datetime.now(UTC)
+    now = clock.now()
     with transaction(sessions_of(request)) as db:
         s = queries.owned(db, Suggestion, viewer.owner_id, suggestion_id)
         card = build_card(card_context(db, viewer.owner_id, viewer.timezone, now, [s]), s)
@@ -150,7 +151,7 @@ def answer(
     request: Request, viewer: Viewer, suggestion_id: int, verb: str, notice: str, error: str
 ) -> Response:
     if is_htmx(request):
-        now = datetime.now(UTC)
+        now = clock.now()
         with transaction(sessions_of(request)) as db:
             s = queries.owned(db, Suggestion, viewer.owner_id, suggestion_id)
             card = build_card(card_context(db, viewer.owner_id, viewer.timezone, now, [s]), s)
@@ -214,7 +215,7 @@ def snooze_action(
     viewer: Viewer = Depends(require_viewer),
 ) -> Response:
     def act(db: Session) -> object:
-        moment = parse_snooze(until, days, now=datetime.now(UTC), tz=viewer.timezone)
+        moment = parse_snooze(until, days, now=clock.now(), tz=viewer.timezone)
         return actions.snooze(db, viewer.owner_id, suggestion_id, until=moment, source="web")
 
     notice, error = run_action(request, viewer, suggestion_id, "snooze", act)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from rapportd.agent import clock
 from rapportd.agent.errors import Conflict, CursorExpired, NotFound
 from rapportd.agent.records import (
     Attendee,
@@ -120,7 +121,7 @@ class Calendar:
 
     # ------------------------------------------------------------------ sync
     def window(self) -> tuple[datetime, datetime]:
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = clock.now().replace(microsecond=0)
         return now - timedelta(days=self.settings.sync.backfill_days), now + timedelta(days=365)
 
     def sync(self, state: CursorState | None) -> Iterator[SyncBatch]:

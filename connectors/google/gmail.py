@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rapportd.agent import clock
 from rapportd.agent.errors import (
     BadData,
     CursorExpired,
@@ -75,7 +76,7 @@ class Gmail:
         folder = "sent" if sent else ("inbox" if "INBOX" in labels else "")
         if m.get("raw"):
             raw = _b64decode(m["raw"])
-            cutoff = datetime.now(UTC) - timedelta(days=self.settings.sync.text_days)
+            cutoff = clock.now() - timedelta(days=self.settings.sync.text_days)
             rec = mime.record_from_raw(
                 m["id"],
                 raw,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from rapportd.agent import clock
 from rapportd.agent.errors import ConfigError
 from rapportd.agent.records import PushChannel
 from rapportd.agent.settings import Settings
@@ -67,4 +68,4 @@ def _expiry(answer: object) -> datetime:
     expiration = answer.get("expiration") if isinstance(answer, dict) else None
     if isinstance(expiration, str | int) and str(expiration).isdigit():
         return datetime.fromtimestamp(int(expiration) / 1000, UTC)
-    return datetime.now(UTC) + DEFAULT_LIFETIME
+    return clock.now() + DEFAULT_LIFETIME

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from rapportd.agent import clock
 from rapportd.agent.errors import CursorExpired, NotFound
 from rapportd.agent.records import (
     Attendee,
@@ -131,7 +132,7 @@ class GraphCalendar:
 
     # ------------------------------------------------------------------ sync
     def window(self) -> tuple[datetime, datetime]:
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = clock.now().replace(microsecond=0)
         return now - timedelta(days=self.settings.sync.backfill_days), now + timedelta(days=365)
 
     def sync(self, state: CursorState | None) -> Iterator[SyncBatch]:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from rapportd.agent import clock
 from rapportd.agent.errors import Conflict, CursorExpired, NotFound
 from rapportd.agent.records import (
     Address,
@@ -111,7 +112,7 @@ class GraphMail:
         body = m.get("body") or {}
         content = body.get("content") or ""
         rec.size_bytes = len(content.encode("utf-8", errors="replace"))
-        cutoff = datetime.now(UTC) - timedelta(days=self.settings.sync.text_days)
+        cutoff = clock.now() - timedelta(days=self.settings.sync.text_days)
         if content and rec.sent_at is not None and rec.sent_at >= cutoff:
             mime.finish_text(
                 rec,
@@ -160,7 +161,7 @@ class GraphMail:
                 state, resync = None, True
 
     def _first_url(self, stream: str) -> str:
-        since = datetime.now(UTC) - timedelta(days=self.settings.sync.backfill_days)
+        since = clock.now() - timedelta(days=self.settings.sync.backfill_days)
         stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ")
         folder = FOLDERS[stream]
         return self.api.url(

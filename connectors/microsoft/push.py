@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import secrets
 from contextlib import suppress
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from rapportd.agent import clock
 from rapportd.agent.errors import ConfigError, NotFound
 from rapportd.agent.records import PushChannel
 from rapportd.agent.settings import Settings
@@ -30,14 +31,14 @@ LIFETIME = timedelta(days=3)
 
 
 def _expiry(now: datetime | None = None) -> str:
-    when = (now or datetime.now(UTC)) + LIFETIME
+    when = (now or clock.now()) + LIFETIME
     return when.strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
 
 
 def _expires(value: object) -> datetime:
     """The subscription's expiry from Graph's answer (our own ask when it does not say)."""
     parsed = parse_time(value) if isinstance(value, str) else None
-    return parsed or datetime.now(UTC) + LIFETIME
+    return parsed or clock.now() + LIFETIME
 
 
 class GraphPush:

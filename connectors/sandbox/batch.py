@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import time
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from rapportd.agent import clock
 from rapportd.connectors.sandbox.calls import (
     ApiError,
     ConnectionDropped,
@@ -142,7 +142,7 @@ def _response_id(content_id: str) -> str:
 
 async def batch(request: Request) -> Response:
     sandbox: Sandbox = request.app.state.sandbox
-    start = time.time()
+    start = clock.epoch_seconds()
     status = 200
     address = ""
     try:
@@ -183,7 +183,9 @@ async def batch(request: Request) -> Response:
         )
     finally:
         sandbox.record(
-            LogEntry(start, time.time(), "POST", request.url.path, "batch", address, status)
+            LogEntry(
+                start, clock.epoch_seconds(), "POST", request.url.path, "batch", address, status
+            )
         )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from rapportd.agent import clock
 from rapportd.connectors.sandbox.faults import Fault
 from rapportd.connectors.sandbox.quota import gmail_units
 from rapportd.connectors.sandbox.state import (
@@ -303,7 +303,7 @@ async def api_call(
     account's own address; anything else is 403 like Google's "Delegation denied").
     """
     sandbox: Sandbox = request.app.state.sandbox
-    start = time.time()
+    start = clock.epoch_seconds()
     status, units, fault_names, address = 500, 0, "", ""
     entered = False
     try:
@@ -380,7 +380,7 @@ async def api_call(
         sandbox.record(
             LogEntry(
                 start,
-                time.time(),
+                clock.epoch_seconds(),
                 request.method,
                 request.url.path,
                 endpoint,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import time
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -25,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from rapportd.agent import clock
 from rapportd.connectors.sandbox import signing
 from rapportd.connectors.sandbox.calls import bearer
 from rapportd.connectors.sandbox.state import AuthCode, Grant, LogEntry, Sandbox, normalize_scope
@@ -205,14 +205,14 @@ def _exchange(sandbox: Sandbox, request: Request, form: dict[str, str]) -> tuple
 
 async def token(request: Request) -> Response:
     sandbox: Sandbox = request.app.state.sandbox
-    start = time.time()
+    start = clock.epoch_seconds()
     form = {k: str(v) for k, v in (await request.form()).items()}
     with sandbox.lock:
         response, address = _exchange(sandbox, request, form)
         sandbox.record(
             LogEntry(
                 start,
-                time.time(),
+                clock.epoch_seconds(),
                 "POST",
                 request.url.path,
                 ENDPOINT,

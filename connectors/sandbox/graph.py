@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -29,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from rapportd.agent import clock
 from rapportd.connectors.sandbox import graph_calendar as cal
 from rapportd.connectors.sandbox import graph_ids as gid
 from rapportd.connectors.sandbox import graph_mail as mail
@@ -84,7 +84,7 @@ def graph_error(err: ApiError) -> Response:
             "code": code,
             "message": message,
             "innerError": {
-                "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                "date": clock.now().strftime("%Y-%m-%dT%H:%M:%S"),
                 "request-id": str(uuid.uuid4()),
                 "client-request-id": str(uuid.uuid4()),
             },

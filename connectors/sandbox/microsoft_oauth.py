@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -32,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from rapportd.agent import clock
 from rapportd.connectors.sandbox.state import AuthCode, Grant, LogEntry, Sandbox
 
 ENDPOINT = "microsoft.oauth2.token"
@@ -147,7 +147,7 @@ def _error(error: str, description: str, status: int = 400, code: int = 0) -> JS
         "error": error,
         "error_description": description,
         "error_codes": [code] if code else [],
-        "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()),
+        "timestamp": clock.now().strftime("%Y-%m-%d %H:%M:%SZ"),
         "trace_id": str(uuid.uuid4()),
         "correlation_id": str(uuid.uuid4()),
     }
@@ -232,7 +232,7 @@ def id_token(
     import hmac
 
     account = sandbox.account(address)
-    now = int(time.time())  # wall clock: JWT times are checked against the real clock
+    now = int(clock.wall_now().timestamp())  # msal checks JWT times against the real clock
     claims: dict[str, Any] = {
         "aud": client_id,
         "iss": issuer(request, tenant),
@@ -387,14 +387,14 @@ def _exchange(
 async def token(request: Request) -> Response:
     sandbox: Sandbox = request.app.state.sandbox
     tenant = request.path_params["tenant"]
-    start = time.time()
+    start = clock.epoch_seconds()
     form = {k: str(v) for k, v in (await request.form()).items()}
     with sandbox.lock:
         response, address = _exchange(request, sandbox, tenant, form)
         sandbox.record(
             LogEntry(
                 start,
-                time.time(),
+                clock.epoch_seconds(),
                 "POST",
                 request.url.path,
                 ENDPOINT,

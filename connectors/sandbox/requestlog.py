@@ -10,8 +10,10 @@ from typing import Any
 
 @dataclass
 class LogEntry:
-    """One API call as the server saw it. ``start``/``end`` are wall-clock seconds (real
-    time, not sandbox time) so overlapping calls of one account can be found."""
+    """One API call as the server saw it. ``start``/``end`` are POSIX seconds on the
+    process's clock (:func:`rapportd.agent.clock.epoch_seconds`: the wall clock unless the
+    run holds it; not the sandbox's own clock, which tests move by days), so overlapping
+    calls of one account can be found and compared with the product's sync runs."""
 
     start: float
     end: float

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from rapportd.agent.clock import HeldClock
 from rapportd.agent.errors import BadData
 from rapportd.connectors.sandbox.faults import FaultPlan
 from rapportd.connectors.sandbox.state import Draft, NotFoundError, Sandbox, StoredEvent
@@ -72,9 +73,16 @@ def _instant(where: _Where, field: str, value: str) -> datetime:
 
 
 def sandbox_from_scenario(
-    data: dict[str, Any], source: str = "scenario", *, ticking: bool = True
+    data: dict[str, Any],
+    source: str = "scenario",
+    *,
+    ticking: bool = True,
+    clock: HeldClock | None = None,
 ) -> Sandbox:
-    """A new sandbox whose clock, horizon and contents come from a scenario dict."""
+    """A new sandbox whose clock, horizon and contents come from a scenario dict.
+
+    ``clock``: share this clock (the product's, in one process) instead of one of the
+    sandbox's own; the scenario's ``now`` is then not applied (the caller holds the clock)."""
     where = _Where(source)
     if not isinstance(data, dict):
         raise where.fail("(top)", "must be a JSON object")
@@ -85,7 +93,9 @@ def sandbox_from_scenario(
     seed = data.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise where.fail("seed", "must be an integer")
-    sandbox = Sandbox(now=now, ticking=ticking, seed=seed, history_horizon_hours=float(horizon))
+    sandbox = Sandbox(
+        now=now, ticking=ticking, seed=seed, history_horizon_hours=float(horizon), clock=clock
+    )
     load_scenario(sandbox, data, source)
     return sandbox
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from cryptography import x509
@@ -22,6 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
+
+from rapportd.agent import clock
 
 GOOGLE_ISSUER = "https://accounts.google.com"
 CERTS_MAX_AGE = 21600  # what Google's certs endpoint allows, roughly
@@ -50,7 +51,7 @@ def signing_key() -> SigningKey:
 def _make_key() -> SigningKey:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rapportd sandbox google")])
-    now = datetime.now(UTC)
+    now = clock.wall_now()  # a certificate's validity is read against the real clock
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -82,7 +83,7 @@ def certs() -> dict[str, str]:
 def sign(claims: dict[str, Any], *, lifetime: int = 3600) -> str:
     """An RS256 JWT with ``iss``/``iat``/``exp`` filled in (the caller's claims win)."""
     key = signing_key()
-    now = int(time.time())
+    now = int(clock.wall_now().timestamp())  # google-auth checks iat/exp on the real clock
     payload = {"iss": GOOGLE_ISSUER, "iat": now, "exp": now + lifetime, **claims}
     signer = crypt.RSASigner.from_string(key.private_pem, key_id=key.key_id)
     return jwt.encode(signer, payload).decode()

@@ -24,9 +24,10 @@ event sequence
     is a sequence number; tokens older than the horizon, or expired on purpose
     (``expire_sync_tokens``), raise :class:`HistoryGone` too.
 clock
-    :class:`Clock`, the sandbox's "now" (used for ``newer_than:``, horizons, token
-    expiry, delivered mail). It ticks with real time from a start instant and can be
-    advanced by the control API.
+    :class:`Clock` (:class:`rapportd.agent.clock.HeldClock`), the sandbox's "now" (used
+    for ``newer_than:``, horizons, token expiry, delivered mail). It ticks with real time
+    from a start instant and can be advanced by the control API. ``Sandbox(clock=...)``
+    shares one clock with the product when both run in one process.
 listeners
     ``sandbox.mail_listeners`` are called (under the lock) with every history record as
     it is appended, ``sandbox.event_listeners`` with every event change. Both are empty
@@ -38,12 +39,13 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from rapportd.agent import clock as process_clock
+from rapportd.agent.clock import HeldClock
 from rapportd.connectors.sandbox.mime import (
     header_date_ms,
     parse_headers,
@@ -147,33 +149,11 @@ class HistoryGone(SandboxError):
 
 
 # --------------------------------------------------------------------------- clock
-class Clock:
-    """Sandbox time: ``start`` plus real time elapsed plus whatever was advanced.
-
-    ``ticking=False`` freezes it (tests that compare instants exactly).
-    """
-
-    def __init__(self, start: datetime | None = None, *, ticking: bool = True) -> None:
-        self._start = (start or datetime.now(UTC)).astimezone(UTC)
-        self._real0 = time.monotonic()
-        self._offset = timedelta()
-        self.ticking = ticking
-
-    def now(self) -> datetime:
-        elapsed = timedelta(seconds=time.monotonic() - self._real0) if self.ticking else timedelta()
-        return self._start + elapsed + self._offset
-
-    def now_ms(self) -> int:
-        return int(self.now().timestamp() * 1000)
-
-    def advance(self, delta: timedelta) -> datetime:
-        self._offset += delta
-        return self.now()
-
-    def set(self, when: datetime) -> None:
-        self._start = when.astimezone(UTC)
-        self._real0 = time.monotonic()
-        self._offset = timedelta()
+# The sandbox's clock is the product's :class:`~rapportd.agent.clock.HeldClock`: a sandbox
+# of its own gets a new one (starting at the process clock's now), and a sandbox that runs
+# in the product's process (demo, replay, tests) can be handed the process's clock, so that
+# the control API's "a day passes" moves the product's time too.
+Clock = HeldClock
 
 
 # --------------------------------------------------------------------------- mail
@@ -678,7 +658,10 @@ class Sandbox:
     """The whole world one sandbox server serves. See the module docstring for the words.
 
     ``faults`` (:class:`rapportd.connectors.sandbox.faults.FaultPlan`) and ``quota``
-    (:class:`rapportd.connectors.sandbox.quota.QuotaMeter`) live here too.
+    (:class:`rapportd.connectors.sandbox.quota.QuotaMeter`) live here too. ``clock``: a
+    :class:`~rapportd.agent.clock.HeldClock` to share (the product's, in one process);
+    without it the sandbox gets a clock of its own at ``now`` (default: the process clock's
+    now), ticking or not.
     """
 
     def __init__(
@@ -688,12 +671,17 @@ class Sandbox:
         ticking: bool = True,
         seed: int = 0,
         history_horizon_hours: float = 168,
+        clock: HeldClock | None = None,
     ) -> None:
         from rapportd.connectors.sandbox.faults import FaultPlan
         from rapportd.connectors.sandbox.quota import QuotaMeter
 
         self.lock = threading.RLock()
-        self.clock = Clock(now, ticking=ticking)
+        # a shared clock keeps its own instant and ticking (``now``/``ticking`` are for a
+        # clock of the sandbox's own)
+        self.clock = (
+            clock if clock is not None else HeldClock(now or process_clock.now(), ticking=ticking)
+        )
         self.rng = random.Random(seed)
         self.accounts: dict[str, Account] = {}
         self.clients: dict[tuple[str, str], OAuthClient] = {}

@@ -80,3 +80,23 @@ def test_list_headers_and_threading() -> None:
     )
     assert rec.list_unsubscribe and rec.list_id.startswith("News") and rec.precedence == "bulk"
     assert rec.auto_submitted == "auto-generated"
+
+
+def test_an_address_the_mail_format_refuses_is_a_clear_bad_data() -> None:
+    """Found on real mail: a draft to ``j..kean@enron.com`` (two dots in a row) made the
+    email library raise InvalidHeaderDefect from deep inside the write."""
+    from rapportd.agent.errors import BadData
+
+    spec = DraftSpec(
+        "tag-2",
+        [Address.of("ann@client.example", "Ann"), Address.of("j..kean@enron.com", "Kean")],
+        "Hello",
+        "body",
+    )
+    try:
+        mime.draft_mime(spec, "me@example.com")
+    except BadData as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("the draft was written with an address the format refuses")
+    assert "j..kean@enron.com" in message and "To" in message and "\n" not in message

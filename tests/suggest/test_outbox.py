@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.errors import Conflict, PermanentError, RetryLater
+from rapportd.agent.errors import BadData, Conflict, PermanentError, RetryLater
 from rapportd.agent.records import draft_hash
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.db import transaction
@@ -176,6 +176,34 @@ def test_permanent_error_is_not_retried(
     fake.fail_next.append(PermanentError("400 bad request", status=400))
     assert process_operation(factory, op_id, conn_of(fake), now=NOW) == "failed"
     assert op_row(factory, op_id).attempts >= MAX_ATTEMPTS
+    assert ready(factory, NOW + 30 * D) == []
+
+
+def test_an_address_the_mail_library_refuses_fails_the_op_with_its_reason(
+    factory: sessionmaker[Session], settings: Settings, fake: FakeConnector
+) -> None:
+    """Found on real mail: the email library raised InvalidHeaderDefect for a recipient
+    ``j..kean@enron.com`` inside the write; the row stayed in ``writing`` with no error."""
+    from email.errors import InvalidHeaderDefect
+
+    op_id, _ = plan_reply(factory, settings)
+    fake.fail_next.append(InvalidHeaderDefect("local-part is not dot-atom"))
+    assert process_operation(factory, op_id, conn_of(fake), now=NOW) == "failed"
+    row = op_row(factory, op_id)
+    assert row.state == "failed" and row.lease_owner is None
+    assert "InvalidHeaderDefect" in row.last_error and "dot-atom" in row.last_error
+    # and it is not taken again and again: a writing row with an expired lease would be
+    assert ready(factory, LATER) == []
+
+
+def test_bad_data_from_the_connector_is_not_retried(
+    factory: sessionmaker[Session], settings: Settings, fake: FakeConnector
+) -> None:
+    op_id, _ = plan_reply(factory, settings)
+    fake.fail_next.append(BadData("To address 'j..kean@enron.com' is refused"))
+    assert process_operation(factory, op_id, conn_of(fake), now=NOW) == "failed"
+    row = op_row(factory, op_id)
+    assert row.attempts >= MAX_ATTEMPTS and "j..kean@enron.com" in row.last_error
     assert ready(factory, NOW + 30 * D) == []
 
 
