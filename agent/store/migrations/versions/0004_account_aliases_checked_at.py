@@ -1,7 +1,7 @@
 """accounts.aliases_checked_at: when the provider's list of the owner's addresses was read
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-26 10:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import rapportd.agent.store.models
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
