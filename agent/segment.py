@@ -207,13 +207,16 @@ _HAS_DATE_THEN_TO = re.compile(_DATE_TIME + r"\s.{0,40}?\bTo:", re.I)
 # "On <date>, <name> wrote:" and its translations; the header may wrap over three lines.
 _ATTRIBUTION = re.compile(
     r"^\s*(?:on|le|am|el|op|il|em)\b.{0,400}?"
-    r"\b(?:wrote|writes|a écrit|a ecrit|schrieb|escribió|escribio|schreef|ha scritto|escreveu)\s*:?\s*$",
+    r"\b(?:(?:wrote|writes|a écrit|a ecrit|escribió|escribio|schreef|ha scritto|escreveu)\s*:?"
+    r"|schrieb\b.{0,200}?:)\s*$",
     re.I | re.S,
 )
 _ATTRIBUTION_START = re.compile(r"^\s*(?:on|le|am|el|op|il|em)\s", re.I)
 _WROTE_LINE = re.compile(
     r"^.{0,200}\b(?:wrote|writes|a écrit|schrieb|escribió|schreef)\s*:\s*$", re.I
 )
+# Gmail in some locales: "2017-05-22 17:08 GMT+02:00 Name <name@host>:" above the quote.
+_ADDRESS_COLON = re.compile(r"^.{0,200}\d.{0,200}<[^<>\s]+@[^<>\s]+>\s*:\s*$")
 
 _SIG_DELIM = re.compile(r"^(?:-- ?|--|—|_{2,}|-{2,}\s*|\*{5,}|={5,})\s*$")
 _FOOTER = re.compile(
@@ -329,7 +332,7 @@ def _header_start_at(lines: Sequence[_Line], i: int) -> int | None:
             joined += " " + lines[k].s
         if _ATTRIBUTION.match(joined):
             return i
-    if _WROTE_LINE.match(s):
+    if _WROTE_LINE.match(s) or _ADDRESS_COLON.match(s):
         nxt = next(_next_nonblank(lines, i + 1, 1), None)
         if nxt is not None and _QUOTE.match(lines[nxt].text):
             return i
@@ -400,49 +403,67 @@ def _zones(text: str) -> list[Zone]:
 
 def _mark_history(lines: Sequence[_Line], kinds: list[Kind | None]) -> None:
     """Mark header and quoted lines; lines left None are the author's (signature and footer
-    come next). After a ``>``-quoted block the author may answer between quotes: unmarked
-    lines after it stay the author's until the next unprefixed header block."""
+    come next). A header block opens the quoted or forwarded message: everything after it is
+    quoted, except when the author wrote nothing above it and it is the attribution of a
+    ``>``-quote: then the author answers below or between the quoted lines."""
     n = len(lines)
+    own_seen = False
     i = 0
-    in_history = False  # inside an unprefixed forwarded/quoted message: all quoted
     while i < n:
         line = lines[i]
         if line.blank:
-            if in_history:
-                kinds[i] = "quoted"
             i += 1
             continue
-        start = None if in_history and kinds[i] is not None else _header_start_at(lines, i)
-        if start is not None:
-            end = _header_end(lines, i)
-            for k in range(start, end):
-                kinds[k] = "header"
-            i = end
-            # A header followed by ">" lines is an attribution of a ">"-quote: the author may
-            # answer below it. Any other header opens an unprefixed message: all quoted.
-            nxt = next(_next_nonblank(lines, i, 1), None)
-            in_history = not (nxt is not None and _QUOTE.match(lines[nxt].text))
-            if in_history:
-                for k in range(i, n):
-                    kinds[k] = "quoted"
-                _mark_nested_headers(lines, kinds, i)
-                return
-            continue
-        if _QUOTE.match(line.text):
+        if _is_quote(lines, i):
             kinds[i] = "quoted"
-            # a lazily wrapped quote: the unprefixed rest of a long quoted line
-            if (
-                i + 1 < n
-                and not lines[i + 1].blank
-                and not _QUOTE.match(lines[i + 1].text)
-                and len(line.s) >= 60
-                and lines[i + 1].s[:1].islower()
-                and len(lines[i + 1].s) < 40
-            ):
-                kinds[i + 1] = "quoted"
-                i += 2
-                continue
-        i += 1
+            i = _lazy_wrap(lines, kinds, i)
+            continue
+        start = _header_start_at(lines, i)
+        if start is None:
+            own_seen = True
+            i += 1
+            continue
+        end = _header_end(lines, i)
+        for k in range(start, end):
+            kinds[k] = "header"
+        nxt = next(_next_nonblank(lines, end, 1), None)
+        if own_seen or nxt is None or not _is_quote(lines, nxt):
+            for k in range(end, n):
+                kinds[k] = "quoted"
+            _mark_nested_headers(lines, kinds, end)
+            return
+        i = end
+
+
+def _is_quote(lines: Sequence[_Line], i: int) -> bool:
+    """A ">" line, or a ": " line next to another (a quoting style of some list regulars)."""
+    text = lines[i].text
+    if _QUOTE.match(text):
+        return True
+    if text.startswith(": ") or text == ":":
+        return any(
+            0 <= k < len(lines) and (lines[k].text.startswith(": ") or lines[k].text == ":")
+            for k in (i - 1, i + 1)
+        )
+    return False
+
+
+def _lazy_wrap(lines: Sequence[_Line], kinds: list[Kind | None], i: int) -> int:
+    """After quoted line ``i``: an unprefixed short lowercase line right below a long quoted
+    line is the rest of it (a client re-wrapped the quote without its ">"). Returns the
+    index to go on from."""
+    n = len(lines)
+    if (
+        i + 1 < n
+        and not lines[i + 1].blank
+        and not _is_quote(lines, i + 1)
+        and len(lines[i].s) >= 60
+        and lines[i + 1].s[:1].islower()
+        and len(lines[i + 1].s) < 40
+    ):
+        kinds[i + 1] = "quoted"
+        return i + 2
+    return i + 1
 
 
 def _header_end(lines: Sequence[_Line], i: int) -> int:
@@ -454,7 +475,9 @@ def _header_end(lines: Sequence[_Line], i: int) -> int:
         if i + 1 < n and re.match(r"^\s*(?:\d{1,2}:\d{2}\s*[AP]M\s*)?-{3,}\s*$|^\s*[AP]M\s*-{3,}\s*$", lines[i + 1].text):
             return i + 2
         return i + 1
-    if _ATTRIBUTION_START.match(s) or _WROTE_LINE.match(s):
+    if _WROTE_LINE.match(s) or _ADDRESS_COLON.match(s) or _ATTRIBUTION.match(s):
+        return i + 1
+    if _ATTRIBUTION_START.match(s):
         end = i + 1
         joined = s
         while end < n and end < i + 4 and not _ATTRIBUTION.match(joined) and not lines[end].blank:
@@ -523,17 +546,19 @@ def _mark_own_tail(lines: Sequence[_Line], kinds: list[Kind | None]) -> None:
         j = i
         while j < n and kinds[j] is None:
             j += 1
-        _mark_run(lines, kinds, i, j)
+        _mark_run(lines, kinds, i, j, first=not any(kinds[k] in ("quoted", "header") for k in range(i)))
         i = j
 
 
-def _mark_run(lines: Sequence[_Line], kinds: list[Kind | None], a: int, b: int) -> None:
+def _mark_run(
+    lines: Sequence[_Line], kinds: list[Kind | None], a: int, b: int, *, first: bool
+) -> None:
     idx = [k for k in range(a, b) if not lines[k].blank]
     for k in idx:
         if _ATTACHMENT.match(lines[k].text):
             kinds[k] = "attachment"
     body = [k for k in idx if kinds[k] is None]
-    cut = _tail_start(lines, body)
+    cut = _tail_start(lines, body, first=first)
     for k in body:
         kinds[k] = "own"
     if cut is None:
@@ -551,21 +576,24 @@ def _mark_run(lines: Sequence[_Line], kinds: list[Kind | None], a: int, b: int) 
             break
 
 
-def _tail_start(lines: Sequence[_Line], body: list[int]) -> tuple[Kind, int, set[int]] | None:
+def _tail_start(
+    lines: Sequence[_Line], body: list[int], *, first: bool
+) -> tuple[Kind, int, set[int]] | None:
     """Where the signature or footer starts in the author's lines ``body`` (positions in
-    ``body``), and the lines after it that are the author's again (a P.S.)."""
-    content_seen = False
+    ``body``), and the lines after it that are the author's again (a P.S.). In a run below a
+    quote (``first`` False) a signature may start on its first line."""
+    content_seen = not first
     texts = [lines[k].s for k in body]
     for pos, s in enumerate(texts):
         raw = lines[body[pos]].text
+        rest = texts[pos + 1 :]
         if _FOOTER.match(s) or _DISCLAIMER.match(s):
             if content_seen or pos > 0:
                 return ("footer", pos, _ps_lines(lines, body, pos))
-        if content_seen and _SIG_DELIM.match(raw) and _sig_follows(texts[pos + 1 :]):
+        if content_seen and _SIG_DELIM.match(raw) and (not rest or _sig_follows(rest)):
             return ("signature", pos, _ps_lines(lines, body, pos))
-        if content_seen and _SIGNOFF.match(s):
-            rest = texts[pos + 1 :]
-            names = _signoff_name_lines(rest)
+        if content_seen and (_SIGNOFF.match(s) or _DASH_NAME.match(s)):
+            names = 0 if _DASH_NAME.match(s) else _signoff_name_lines(rest)
             if names is not None and _only_signature_after(rest[names:]):
                 if len(rest) > names:
                     return ("signature", pos + 1 + names, _ps_lines(lines, body, pos + 1 + names))
@@ -573,6 +601,9 @@ def _tail_start(lines: Sequence[_Line], body: list[int]) -> tuple[Kind, int, set
         if not is_greeting(s):
             content_seen = True
     return _trailing_signature(texts)
+
+
+_DASH_NAME = re.compile(r"^\s*(?:-{1,2}|[–—~])\s?[A-Z][\w.'’]{0,20}(?:\s[A-Z][\w.'’]{0,20})?\s*$")
 
 
 def _sig_follows(rest: list[str]) -> bool:

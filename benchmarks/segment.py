@@ -45,6 +45,7 @@ from pathlib import Path
 
 from rapportd.agent.segment import segment
 
+SHOW_SIG_MISSES_ONLY = False
 ROOT = Path(__file__).resolve().parent.parent
 ZONES = ROOT.parent / "shared" / "data" / "email-zones"
 KEAN = ROOT / "benchmarks" / "data" / "kean_zones.jsonl"
@@ -151,7 +152,7 @@ System = Callable[[str], tuple[str, str]]  # text -> (own, signature)
 
 def sys_segment(text: str) -> tuple[str, str]:
     seg = segment(text)
-    return seg.own, seg.signature
+    return seg.own, seg.joined("signature", "footer")
 
 
 def sys_main(ref: str) -> System | None:
@@ -272,9 +273,17 @@ def score(cases: list[Case], system: System, misses: list[tuple[Case, str]] | No
         out.exact_sig += norm(own + " " + sig) == norm(case.own_sig)
         out.f1 += f1(case.own, own)
         out.f1_sig += f1(case.own_sig, own + "\n" + sig)
-        if misses is not None and not hit:
+        if misses is not None and not hit and (not SHOW_SIG_MISSES_ONLY or norm(own + " " + sig) != norm(case.own_sig)):
             misses.append((case, own))
     return out
+
+
+def _diff(gold: str, pred: str) -> str:
+    """Where gold and prediction part: the common prefix's tail and both remainders."""
+    k = 0
+    while k < min(len(gold), len(pred)) and gold[k] == pred[k]:
+        k += 1
+    return f"...{gold[max(0, k - 60) : k]!r}\n    gold+ {gold[k : k + 200]!r}\n    pred+ {pred[k : k + 200]!r}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,7 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", default="main", help="git ref of the split_reply baseline")
     ap.add_argument("--sets", default="asf,enron,enron-lines,kean")
     ap.add_argument("--show", type=int, default=0, help="print N misses of segment per set")
+    ap.add_argument("--show-hard", action="store_true", help="show only misses with and without signature")
     args = ap.parse_args(argv)
+    global SHOW_SIG_MISSES_ONLY
+    SHOW_SIG_MISSES_ONLY = args.show_hard
 
     sets: dict[str, list[Case]] = {}
     wanted = args.sets.split(",")
@@ -315,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             sc = score(cases, system, misses)
             print(f"{set_name:14s} {sys_name:22s} {sc.row()}")
             for case, own in (misses or [])[: args.show]:
-                print(f"  --- miss {case.id}\n  gold: {norm(case.own)[:300]!r}\n  pred: {norm(own)[:300]!r}")
+                print(f"  --- miss {case.id}: {_diff(norm(case.own), norm(own))}")
     return 0
 
 
