@@ -176,12 +176,15 @@ _SEPARATOR = re.compile(
     r"|anfang der weitergeleiteten (?:nachricht|e-mail)\s*:?"
     r"|début du message (?:réexpédié|transféré)\s*:?"
     r"|inicio del mensaje reenviado\s*:?"
+    r"|-{3,}\s*inline attachment follows\s*-{3,}"
+    r"|_{3,}\s*reply separator\s*_{3,}"
+    r"|>>>\s.{0,200}\d.{0,100}>>>"
     r"|\*{0,2}(?:from|sent|date|subject)\s*:\*{0,2}.*\b(?:sent|date|to|subject)\s*:.*"
     r")\s*$",
     re.I,
 )
 
-_FIELD_FROM = r"(?:from|de|von|van|da|od)"
+_FIELD_FROM = r"(?:from|de|von|van|da|od|author)"
 _FIELD_OTHER = (
     r"(?:sent|date|to|cc|bcc|subject|reply-to|sent by|importance|"
     r"gesendet|datum|an|betreff|kopie|"
@@ -196,12 +199,12 @@ _HEADER_FIELD = re.compile(
 )
 # Lotus Notes: the recipient block under a sender line ("To: ...", "cc: ...", "Please respond
 # to ...", "Sent by: ...").
-_NOTES_FIELD = re.compile(
-    r"^\s*(?:to|cc|bcc|subject|sent by|please respond to)\s*(?::|\s\S)", re.I
-)
+_NOTES_FIELD = re.compile(r"^\s*(?:(?:to|cc|bcc|subject|sent by)\s*:|please respond to\s\S)", re.I)
 # A date and time ending a line: Notes' "Name@ORG" / "Name <addr> on 07/07/2001 04:33:12 PM".
 _DATE_TIME = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?(?:\s+[A-Z]{2,5})?"
 _ENDS_WITH_DATE = re.compile(r"^(?P<pre>.{0,200}?)\s*" + _DATE_TIME + r"\s*$")
+_ON_DATE_END = re.compile(r"\s\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\s*$")
+_TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?(?:\s+[A-Z]{2,5})?$")
 _HAS_DATE_THEN_TO = re.compile(_DATE_TIME + r"\s.{0,40}?\bTo:", re.I)
 
 # "On <date>, <name> wrote:" and its translations; the header may wrap over three lines.
@@ -271,8 +274,9 @@ _CONTACT = re.compile(
 )
 _ATTACHMENT = re.compile(
     r"^\s*(?:-\s+[^\s].{0,120}\.[A-Za-z0-9]{2,5}\s*"
-    r"|<<\s*(?:file:\s*)?[^<>]{1,160}>>\s*"
+    r"|(?:<<\s*(?:file:\s*)?[^<>]{1,160}>>[\s?]*){1,10}"
     r"|\(see attached file:[^)]{1,200}\)\s*"
+    r"|<embedded [^<>]{1,60}>\s*"
     r"|\[?attachment\s*(?:\d+|:)[^\n]{0,160})$",
     re.I,
 )
@@ -339,7 +343,20 @@ def _header_start_at(lines: Sequence[_Line], i: int) -> int | None:
     # Lotus Notes sender blocks: a line ending with a date and time ("Name@ORG 10/15/99 09:49
     # AM", '"Name" <addr> on 07/07/2001 04:33:12 PM', or the date alone under the name)
     # followed by "To:"/"cc:"/"Sent by:"/"Please respond to".
+    if _HEADER_FIELD.match(s) and not _QUOTE.match(line.text):
+        nxt = list(_next_nonblank(lines, i + 1, 5))
+        fields = [k for k in nxt if _HEADER_FIELD.match(lines[k].s)]
+        if len(fields) >= 2 and any(_HEADER_FROM.match(lines[k].s) for k in fields) and fields[0] == nxt[0]:
+            return _extend_up(lines, i, fields=True)
     m = _ENDS_WITH_DATE.match(s)
+    if m is None and i + 1 < len(lines) and _ON_DATE_END.search(s) and _TIME_ONLY.match(lines[i + 1].s):
+        s = s + " " + lines[i + 1].s
+        m = _ENDS_WITH_DATE.match(s)
+        if m:
+            nxt = list(_next_nonblank(lines, i + 2, 3))
+            if nxt and any(_NOTES_FIELD.match(lines[k].s) for k in nxt):
+                return _extend_up(lines, i, fields=False, wrapped_only=True)
+        return None
     if m and len(s) < 260:
         nxt = list(_next_nonblank(lines, i + 1, 3))
         if nxt and any(_NOTES_FIELD.match(lines[k].s) for k in nxt):
@@ -414,7 +431,7 @@ def _mark_history(lines: Sequence[_Line], kinds: list[Kind | None]) -> None:
         if line.blank:
             i += 1
             continue
-        if _is_quote(lines, i):
+        if _is_quote(lines, i) and not _SEPARATOR.match(line.s):
             kinds[i] = "quoted"
             i = _lazy_wrap(lines, kinds, i)
             continue
@@ -607,8 +624,11 @@ _DASH_NAME = re.compile(r"^\s*(?:-{1,2}|[–—~])\s?[A-Z][\w.'’]{0,20}(?:\s[A
 
 
 def _sig_follows(rest: list[str]) -> bool:
-    """After a "--"/"__" line: a signature is short (the body does not go on for pages)."""
-    return 0 < len(rest) <= 15
+    """After a "--"/"__" line: a signature is short and not prose."""
+    if not 0 < len(rest) <= 25:
+        return False
+    prose = sum(1 for s in rest if len(s) > 50 and re.search(r"[a-z]{3,}[,.!?]?\s+[a-z]{2,}\s+[a-z]{2,}\s", s) and not _CONTACT.search(s))
+    return prose <= 1
 
 
 def _signoff_name_lines(rest: list[str]) -> int | None:
