@@ -612,14 +612,35 @@ def _tail_start(
         if content_seen and (_SIGNOFF.match(s) or _DASH_NAME.match(s)):
             names = 0 if _DASH_NAME.match(s) else _signoff_name_lines(rest)
             if names is not None and _only_signature_after(rest[names:]):
+                if names == 1 and _name_card(lines, body, pos + 1):
+                    return ("signature", pos + 1, _ps_lines(lines, body, pos + 1))
                 if len(rest) > names:
                     return ("signature", pos + 1 + names, _ps_lines(lines, body, pos + 1 + names))
                 return None
+        if content_seen and _name_card(lines, body, pos):
+            return ("signature", pos, _ps_lines(lines, body, pos))
         if not is_greeting(s):
             content_seen = True
     return _trailing_signature(texts)
 
 
+def _name_card(lines: Sequence[_Line], body: list[int], pos: int) -> bool:
+    """A full name with, right under it (no blank line between), a few short lines of which
+    one at least is a title or contact line, to the end of the author's text: a signature
+    card ("Dana Wu / Senior Counsel / Phone: ..."); the name belongs to the card."""
+    k = body[pos]
+    s = lines[k].s
+    rest = [lines[j].s for j in body[pos + 1 :]]
+    if not rest or len(rest) > 10 or len(s) > 40 or not _FULL_NAME.match(s) or _SIGNOFF.match(s):
+        return False
+    if pos + 1 >= len(body) or body[pos + 1] != k + 1:
+        return False
+    if any(len(r) > 80 or _is_prose(r) for r in rest):
+        return False
+    return any(_CONTACT.search(r) or _EXTENSION.match(r) for r in rest)
+
+
+_EXTENSION = re.compile(r"^(?:x|ext\.?)\s?\d{3,6}$", re.I)
 _DASH_NAME = re.compile(r"^\s*(?:-{1,2}|[–—~])\s?[A-Z][\w.'’]{0,20}(?:\s[A-Z][\w.'’]{0,20})?\s*$")
 
 
@@ -649,8 +670,18 @@ def _only_signature_after(rest: list[str]) -> bool:
         return True
     if len(rest) > 12:
         return False
-    prose = sum(1 for s in rest if len(s) > 60 and re.search(r"[a-z]{3,}[.!?]\s", s + " ") and not _CONTACT.search(s))
-    return prose == 0
+    return not any(_is_prose(s) for s in rest)
+
+
+def _is_prose(line: str) -> bool:
+    """A line of running text: three or more lowercase words of three letters or more (a
+    title, company, address or phone line has hardly any)."""
+    if _CONTACT.search(line) and len(line) < 60:
+        return False
+    return len(_LOWER_WORD.findall(line)) >= 3
+
+
+_LOWER_WORD = re.compile(r"(?<![\w@./-])[a-zà-ÿ]{3,}(?![\w@./-])")
 
 
 def _trailing_signature(texts: list[str]) -> tuple[Kind, int, set[int]] | None:
