@@ -617,7 +617,7 @@ def _tail_start(
                 if len(rest) > names:
                     return ("signature", pos + 1 + names, _ps_lines(lines, body, pos + 1 + names))
                 return None
-        if content_seen and _name_card(lines, body, pos):
+        if (content_seen or pos == 0) and _name_card(lines, body, pos):
             return ("signature", pos, _ps_lines(lines, body, pos))
         if not is_greeting(s):
             content_seen = True
@@ -645,10 +645,15 @@ _DASH_NAME = re.compile(r"^\s*(?:-{1,2}|[–—~])\s?[A-Z][\w.'’]{0,20}(?:\s[A
 
 
 def _sig_follows(rest: list[str]) -> bool:
-    """After a "--"/"__" line: a signature is short and not prose."""
+    """After a "--"/"__"/"**" line: a signature is short and not running text (a disclaimer
+    or client footer may follow it)."""
     if not 0 < len(rest) <= 25:
         return False
-    prose = sum(1 for s in rest if len(s) > 50 and re.search(r"[a-z]{3,}[,.!?]?\s+[a-z]{2,}\s+[a-z]{2,}\s", s) and not _CONTACT.search(s))
+    prose = 0
+    for s in rest:
+        if _DISCLAIMER.match(s) or _FOOTER.match(s):
+            break
+        prose += _is_prose(s)
     return prose <= 1
 
 
