@@ -37,8 +37,9 @@ from typing import Literal
 MAX_SCAN_CHARS = 100_000
 MAX_LINE_CHARS = 2_000
 
-Kind = Literal["own", "signature", "footer", "attachment", "header", "quoted"]
+Kind = Literal["own", "signoff", "signature", "footer", "attachment", "header", "quoted"]
 NOT_OWN: tuple[Kind, ...] = ("signature", "footer", "attachment", "header", "quoted")
+OWN: tuple[Kind, ...] = ("own", "signoff")
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,18 @@ class Segments:
     @property
     def own(self) -> str:
         """The author's own new text (greeting and sign-off included)."""
+        return self.joined(*OWN)
+
+    @property
+    def body(self) -> str:
+        """The author's own text without the closing sign-off ("Thanks,\nDana"): what the sync
+        stores as a message's new text and the detectors read."""
         return self.joined("own")
+
+    @property
+    def signoff(self) -> str:
+        """The closing line(s) and the name the author signed with ("Best,\nSteve")."""
+        return self.joined("signoff")
 
     @property
     def signature(self) -> str:
@@ -84,8 +96,8 @@ class Segments:
 
     @property
     def rest(self) -> str:
-        """Everything that is not the author's own text, in order."""
-        return self.joined(*NOT_OWN)
+        """Everything but :attr:`body`, in order (sign-off, signature, footers, quotes)."""
+        return self.joined("signoff", *NOT_OWN)
 
     def kind_at(self, offset: int) -> Kind | None:
         """The kind of the zone that holds ``text[offset]`` (None between zones)."""
@@ -243,7 +255,7 @@ _DISCLAIMER = re.compile(
     r"|este (?:mensaje|correo)(?: electrónico)? (?:y|es|va|contiene|puede))",
     re.I,
 )
-_SIGNOFF = re.compile(
+_SIGNOFF_CORE = (
     r"^\s*[-–—]*\s*(?:(?:many |kind(?:est)? |warm(?:est)? |best |with (?:kind |best )?|all the best,? )?"
     r"(?:thanks|thank you|thankyou|thx|tks|ty|regards|wishes|rgds)(?: (?:so|very) much| again| in advance| a lot)?"
     r"(?: (?:and|&) (?:best |kind )?regards)?(?:,? (?:all|everyone|again))?"
@@ -256,8 +268,11 @@ _SIGNOFF = re.compile(
     r"|merci(?: beaucoup| d'avance)?|bonne (?:journée|soirée)"
     r"|saludos(?: cordiales)?|un saludo(?: cordial)?|atentamente|cordialmente|gracias(?: de antemano)?|abrazos?"
     r"|un abrazo|besos)"
-    r"\s*[,.!]*\s*$",
-    re.I,
+)
+_SIGNOFF = re.compile(_SIGNOFF_CORE + r"\s*[,.!]*\s*$", re.I)
+# "Thanks, Dana" on one line (the name part is case-sensitive: "Thanks for all" is no name)
+_SIGNOFF_NAMED = re.compile(
+    "(?i:" + _SIGNOFF_CORE + r")\s*[,.!]*(?:\s*[-–—]?\s*[A-Z][\w.'’-]{0,20}(?:\s[A-Z][\w.'’-]{0,20})?)?\s*$"
 )
 _NAME_LINE = re.compile(r"^\s*[-–—~]?\s*[A-ZÀ-Þ][\w.'’-]*(?:\s+[A-ZÀ-Þa-z][\w.'’-]*){0,3}\s*$")
 _SHORT_NAME = re.compile(r"^\s*[-–—~]{0,2}\s*[A-Za-zÀ-ÿ][\w.'’-]{0,20}(?:\s+[A-Za-zÀ-ÿ][\w.'’-]{0,20}){0,2}\s*$")
@@ -265,11 +280,11 @@ _FULL_NAME = re.compile(
     r"^[A-ZÀ-Þ][a-zà-ÿ'’-]+(?:\s+[A-Z]\.?)?(?:\s+(?:van|von|de|del|da|le|la)?\s*[A-ZÀ-Þ][a-zA-Zà-ÿ'’-]+){1,2}\s*(?:[|,].{0,60})?$"
 )
 _CONTACT = re.compile(
-    r"(?:\+?\d[\d ()./-]{6,}\d|@[\w-]+\.|https?://|www\.|\b(?:phone|tel|fax|mobile|cell|direct|office|"
+    r"(?:\+?\d[\d ()./-]{6,}\d|@[\w-]+\.|https?://|www\.|\S\s\|\s\S|\b(?:phone|tel|fax|mobile|cell|direct|office|"
     r"e-?mail|ph|m|t|f|p|o|c)\s*[:.]|\b(?:inc|llc|ltd|gmbh|corp|corporation|company|s\.a|university|"
     r"street|suite|avenue|blvd|road|floor|houston|tx|ca|ny)\b|\b(?:director|manager|president|vice|"
     r"analyst|engineer|counsel|attorney|assistant|coordinator|officer|ceo|cto|cfo|vp|svp|evp|head of|"
-    r"consultant|specialist|associate|partner|professor|department|dept)\b)",
+    r"consultant|specialist|associate|partner|professor|department|dept|sales|marketing|founder)\b)",
     re.I,
 )
 _ATTACHMENT = re.compile(
@@ -338,7 +353,8 @@ def _header_start_at(lines: Sequence[_Line], i: int) -> int | None:
             return i
     if _WROTE_LINE.match(s) or _ADDRESS_COLON.match(s):
         nxt = next(_next_nonblank(lines, i + 1, 1), None)
-        if nxt is not None and _QUOTE.match(lines[nxt].text):
+        # followed by a quote, or the last line (an attribution whose quote was cut off)
+        if nxt is None or _QUOTE.match(lines[nxt].text):
             return i
     # Lotus Notes sender blocks: a line ending with a date and time ("Name@ORG 10/15/99 09:49
     # AM", '"Name" <addr> on 07/07/2001 04:33:12 PM', or the date alone under the name)
@@ -579,11 +595,13 @@ def _mark_run(
     for k in body:
         kinds[k] = "own"
     if cut is None:
+        _mark_signoff(lines, kinds, body, first=first)
         return
     kind, at, keep = cut
     for pos, k in enumerate(body):
         if pos >= at and k not in keep:
             kinds[k] = kind if kinds[k] == "own" else kinds[k]
+    _mark_signoff(lines, kinds, body, first=first)
     # a disclaimer or footer further down inside a signature
     for pos, k in enumerate(body):
         if pos > at and kinds[k] == "signature" and (_DISCLAIMER.match(lines[k].s) or _FOOTER.match(lines[k].s)):
@@ -591,6 +609,30 @@ def _mark_run(
                 if kinds[j] == "signature":
                     kinds[j] = "footer"
             break
+
+
+def _mark_signoff(
+    lines: Sequence[_Line], kinds: list[Kind | None], body: list[int], *, first: bool
+) -> None:
+    """The closing of the author's text ("Thanks,", "Best regards,\nDana", "-Frank") becomes
+    a ``signoff`` zone, when the author wrote something before it."""
+    head: list[int] = []
+    for k in body:
+        if kinds[k] != "own":
+            break
+        head.append(k)
+    if not head:
+        return
+    last = lines[head[-1]].s
+    block: list[int] = []
+    if _DASH_NAME.match(last) or _SIGNOFF_NAMED.match(last):
+        block = head[-1:]
+    elif len(head) >= 2 and _SIGNOFF.match(lines[head[-2]].s) and len(last) <= 40 and _SHORT_NAME.match(last) and not _SIGNOFF.match(last):
+        block = head[-2:]
+    before = head[: len(head) - len(block)]
+    if block and (not first or any(not is_greeting(lines[k].s) for k in before)):
+        for k in block:
+            kinds[k] = "signoff"
 
 
 def _tail_start(
@@ -630,7 +672,7 @@ def _name_card(lines: Sequence[_Line], body: list[int], pos: int) -> bool:
     card ("Dana Wu / Senior Counsel / Phone: ..."); the name belongs to the card."""
     k = body[pos]
     s = lines[k].s
-    rest = [lines[j].s for j in body[pos + 1 :]]
+    rest = _until_footer([lines[j].s for j in body[pos + 1 :]])
     if not rest or len(rest) > 10 or len(s) > 40 or not _FULL_NAME.match(s) or _SIGNOFF.match(s):
         return False
     if pos + 1 >= len(body) or body[pos + 1] != k + 1:
@@ -671,11 +713,20 @@ def _signoff_name_lines(rest: list[str]) -> int | None:
 
 def _only_signature_after(rest: list[str]) -> bool:
     """The lines after a sign-off and its name look like a signature block, not more prose."""
+    rest = _until_footer(rest)
     if not rest:
         return True
     if len(rest) > 12:
         return False
     return not any(_is_prose(s) for s in rest)
+
+
+def _until_footer(rest: list[str]) -> list[str]:
+    """The lines before the first disclaimer or client footer (those are cut on their own)."""
+    for n, s in enumerate(rest):
+        if _DISCLAIMER.match(s) or _FOOTER.match(s):
+            return rest[:n]
+    return rest
 
 
 def _is_prose(line: str) -> bool:
