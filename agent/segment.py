@@ -300,7 +300,7 @@ _GREETING = re.compile(
     r"^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|morning|afternoon|greetings|hiya|yo"
     r"|hallo|liebe[rs]?|sehr geehrte[rs]?|guten (?:tag|morgen)|servus|moin"
     r"|bonjour|bonsoir|salut|cher|chère|madame|monsieur"
-    r"|hola|estimad[oa]s?|querid[oa]s?|buen(?:os|as) (?:días|dias|tardes|noches))\b.{0,60}$",
+    r"|hola|estimad[oa]s?|querid[oa]s?|buen(?:os|as) (?:días|dias|tardes|noches))\b.{0,40}$",
     re.I,
 )
 _NAME_GREETING = re.compile(r"^[A-Z][\w.'-]{0,20}(?: [A-Z][\w.'-]{0,20})?\s*[,:-]\s*$")
