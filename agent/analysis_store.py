@@ -19,8 +19,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from rapportd.agent.inference.people import Decision, is_owner
-from rapportd.agent.segment import segment
 from rapportd.agent.inference.types import Meeting, Msg, OwnerProfile, Participant
+from rapportd.agent.segment import segment
 from rapportd.agent.store.models import (
     CalendarEvent,
     Commitment,

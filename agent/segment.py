@@ -29,6 +29,7 @@ every look-around is a small fixed window, every regex is applied to one line of
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -115,7 +116,9 @@ def segment(text: str) -> Segments:
         return Segments(text, tuple(_zones(text)))
     except Exception:  # total by contract: an unexpected input is all own text
         scan = min(len(text), MAX_SCAN_CHARS)
-        zones = [Zone("own", 0, scan)] + ([Zone("quoted", scan, len(text))] if scan < len(text) else [])
+        zones = [Zone("own", 0, scan)] + (
+            [Zone("quoted", scan, len(text))] if scan < len(text) else []
+        )
         return Segments(text, tuple(zones))
 
 
@@ -166,7 +169,7 @@ def _split_inline(scan: str, start: int, end: int) -> Iterator[_Line]:
         window = scan[start : min(end, start + MAX_LINE_CHARS * 5)]
         cuts += [start + m.end() for m in _INLINE_BREAK.finditer(window)]
     cuts.append(end)
-    for a, b in zip(cuts, cuts[1:], strict=False):
+    for a, b in itertools.pairwise(cuts):
         if b > a or (a == start and b == end):
             yield _Line(a, b, scan[a : min(b, a + MAX_LINE_CHARS)])
 
@@ -191,7 +194,7 @@ _SEPARATOR = re.compile(
     r"|-{3,}\s*inline attachment follows\s*-{3,}"
     r"|_{3,}\s*reply separator\s*_{3,}"
     r"|>>>\s.{0,200}\d.{0,100}>>>"
-    r"|\*{0,2}(?:from|sent|date|subject)\s*:\*{0,2}.*\b(?:sent|date|to|subject)\s*:.*"
+    r"|\*{0,2}(?:from|von|de)\s?:\*{0,2}.{1,300}?\b(?:sent|date|gesendet|envoyé|enviado)\s?:.{1,300}?\b(?:to|subject|an|betreff|à|objet|para|asunto)\s?:.*"
     r")\s*$",
     re.I,
 )
@@ -204,7 +207,9 @@ _FIELD_OTHER = (
     r"enviado|enviada|fecha|para|asunto|cc|"
     r"verzonden|aan|onderwerp|inviato|oggetto)"
 )
-_HEADER_FROM = re.compile(r"^\s*[*_]{0,2}" + _FIELD_FROM + r"\s?[*_]{0,2}\s?:[*_]{0,2}(?:\s|$)", re.I)
+_HEADER_FROM = re.compile(
+    r"^\s*[*_]{0,2}" + _FIELD_FROM + r"\s?[*_]{0,2}\s?:[*_]{0,2}(?:\s|$)", re.I
+)
 _HEADER_FIELD = re.compile(
     r"^\s*[*_]{0,2}(?:" + _FIELD_FROM + "|" + _FIELD_OTHER + r")\s?[*_]{0,2}\s?:[*_]{0,2}(?:\s|$)",
     re.I,
@@ -272,10 +277,13 @@ _SIGNOFF_CORE = (
 _SIGNOFF = re.compile(_SIGNOFF_CORE + r"\s*[,.!]*\s*$", re.I)
 # "Thanks, Dana" on one line (the name part is case-sensitive: "Thanks for all" is no name)
 _SIGNOFF_NAMED = re.compile(
-    "(?i:" + _SIGNOFF_CORE + r")\s*[,.!]*(?:\s*[-–—]?\s*[A-Z][\w.'’-]{0,20}(?:\s[A-Z][\w.'’-]{0,20})?)?\s*$"
+    "(?i:"
+    + _SIGNOFF_CORE
+    + r")\s*[,.!]*(?:\s*[-–—]?\s*[A-Z][\w.'’-]{0,20}(?:\s[A-Z][\w.'’-]{0,20})?)?\s*$"
 )
-_NAME_LINE = re.compile(r"^\s*[-–—~]?\s*[A-ZÀ-Þ][\w.'’-]*(?:\s+[A-ZÀ-Þa-z][\w.'’-]*){0,3}\s*$")
-_SHORT_NAME = re.compile(r"^\s*[-–—~]{0,2}\s*[A-Za-zÀ-ÿ][\w.'’-]{0,20}(?:\s+[A-Za-zÀ-ÿ][\w.'’-]{0,20}){0,2}\s*$")
+_SHORT_NAME = re.compile(
+    r"^\s*[-–—~]{0,2}\s*[A-Za-zÀ-ÿ][\w.'’-]{0,20}(?:\s+[A-Za-zÀ-ÿ][\w.'’-]{0,20}){0,2}\s*$"
+)
 _FULL_NAME = re.compile(
     r"^[A-ZÀ-Þ][a-zà-ÿ'’-]+(?:\s+[A-Z]\.?)?(?:\s+(?:van|von|de|del|da|le|la)?\s*[A-ZÀ-Þ][a-zA-Zà-ÿ'’-]+){1,2}\s*(?:[|,].{0,60})?$"
 )
@@ -352,9 +360,9 @@ def _header_start_at(lines: Sequence[_Line], i: int) -> int | None:
         if _ATTRIBUTION.match(joined):
             return i
     if _WROTE_LINE.match(s) or _ADDRESS_COLON.match(s):
-        nxt = next(_next_nonblank(lines, i + 1, 1), None)
+        after = next(_next_nonblank(lines, i + 1, 1), None)
         # followed by a quote, or the last line (an attribution whose quote was cut off)
-        if nxt is None or _QUOTE.match(lines[nxt].text):
+        if after is None or _QUOTE.match(lines[after].text):
             return i
     # Lotus Notes sender blocks: a line ending with a date and time ("Name@ORG 10/15/99 09:49
     # AM", '"Name" <addr> on 07/07/2001 04:33:12 PM', or the date alone under the name)
@@ -362,10 +370,19 @@ def _header_start_at(lines: Sequence[_Line], i: int) -> int | None:
     if _HEADER_FIELD.match(s) and not _QUOTE.match(line.text):
         nxt = list(_next_nonblank(lines, i + 1, 5))
         fields = [k for k in nxt if _HEADER_FIELD.match(lines[k].s)]
-        if len(fields) >= 2 and any(_HEADER_FROM.match(lines[k].s) for k in fields) and fields[0] == nxt[0]:
+        if (
+            len(fields) >= 2
+            and any(_HEADER_FROM.match(lines[k].s) for k in fields)
+            and fields[0] == nxt[0]
+        ):
             return _extend_up(lines, i, fields=True)
     m = _ENDS_WITH_DATE.match(s)
-    if m is None and i + 1 < len(lines) and _ON_DATE_END.search(s) and _TIME_ONLY.match(lines[i + 1].s):
+    if (
+        m is None
+        and i + 1 < len(lines)
+        and _ON_DATE_END.search(s)
+        and _TIME_ONLY.match(lines[i + 1].s)
+    ):
         s = s + " " + lines[i + 1].s
         m = _ENDS_WITH_DATE.match(s)
         if m:
@@ -401,12 +418,23 @@ def _extend_up(lines: Sequence[_Line], i: int, *, fields: bool, wrapped_only: bo
             break
         s = line.s
         if fields:
-            if not line.text.startswith("\t") or len(s) > 60 or s.endswith((".", "?", "!", ":")) and not s.endswith(("Corp.", "Inc.", "Ltd.", "Co.")):
+            if (
+                not line.text.startswith("\t")
+                or len(s) > 60
+                or (
+                    s.endswith((".", "?", "!", ":"))
+                    and not s.endswith(("Corp.", "Inc.", "Ltd.", "Co."))
+                )
+            ):
                 break
         else:
             if len(s) > 70 or s.endswith(("?", "!", ":")) or re.search(r"[.!?]\s+\S", s):
                 break
-            if wrapped_only and not line.text.rstrip().endswith(" ") and not _SENDER_FRAGMENT.search(s):
+            if (
+                wrapped_only
+                and not line.text.rstrip().endswith(" ")
+                and not _SENDER_FRAGMENT.search(s)
+            ):
                 break
             if s.endswith(".") and not _SENDER_FRAGMENT.search(s):
                 break
@@ -416,7 +444,9 @@ def _extend_up(lines: Sequence[_Line], i: int, *, fields: bool, wrapped_only: bo
     return start
 
 
-_SENDER_FRAGMENT = re.compile(r"(?:@[\w.-]*|<[^<>\s]*>?|^\"|^[A-Z][A-Za-z.' -]{0,40}$|^sent by:)", re.I)
+_SENDER_FRAGMENT = re.compile(
+    r"(?:@[\w.-]*|<[^<>\s]*>?|^\"|^[A-Z][A-Za-z.' -]{0,40}$|^sent by:)", re.I
+)
 
 
 # --- zones ---------------------------------------------------------------------------------
@@ -505,7 +535,9 @@ def _header_end(lines: Sequence[_Line], i: int) -> int:
     s = lines[i].s
     if _SEPARATOR.match(s) and not re.search(r"\b(?:sent|date|subject)\s*:", s, re.I):
         # "---- Forwarded by X on 10/18/99 08:46" may wrap its dashes onto the next line
-        if i + 1 < n and re.match(r"^\s*(?:\d{1,2}:\d{2}\s*[AP]M\s*)?-{3,}\s*$|^\s*[AP]M\s*-{3,}\s*$", lines[i + 1].text):
+        if i + 1 < n and re.match(
+            r"^\s*(?:\d{1,2}:\d{2}\s*[AP]M\s*)?-{3,}\s*$|^\s*[AP]M\s*-{3,}\s*$", lines[i + 1].text
+        ):
             return i + 2
         return i + 1
     if _WROTE_LINE.match(s) or _ADDRESS_COLON.match(s) or _ATTRIBUTION.match(s):
@@ -533,9 +565,20 @@ def _header_end(lines: Sequence[_Line], i: int) -> int:
         if _HEADER_FIELD.match(ts) or _NOTES_FIELD.match(ts) or _ENDS_WITH_DATE.match(ts):
             blanks = 0
             last = k
-            if re.match(r"^\s*[*_]{0,2}(?:subject|betreff|objet|asunto|onderwerp|oggetto)\s?[*_]{0,2}\s?:", ts, re.I):
+            if re.match(
+                r"^\s*[*_]{0,2}(?:subject|betreff|objet|asunto|onderwerp|oggetto)\s?[*_]{0,2}\s?:",
+                ts,
+                re.I,
+            ):
                 # a wrapped subject continues on the next line until a blank line
-                while k + 1 < n and not lines[k + 1].blank and k + 1 < i + 42 and not _HEADER_FIELD.match(lines[k + 1].s) and len(lines[k + 1].s) < 80 and len(ts) > 55:
+                while (
+                    k + 1 < n
+                    and not lines[k + 1].blank
+                    and k + 1 < i + 42
+                    and not _HEADER_FIELD.match(lines[k + 1].s)
+                    and len(lines[k + 1].s) < 80
+                    and len(ts) > 55
+                ):
                     k += 1
                     last = k
                     ts = lines[k].s
@@ -579,7 +622,9 @@ def _mark_own_tail(lines: Sequence[_Line], kinds: list[Kind | None]) -> None:
         j = i
         while j < n and kinds[j] is None:
             j += 1
-        _mark_run(lines, kinds, i, j, first=not any(kinds[k] in ("quoted", "header") for k in range(i)))
+        _mark_run(
+            lines, kinds, i, j, first=not any(kinds[k] in ("quoted", "header") for k in range(i))
+        )
         i = j
 
 
@@ -604,7 +649,11 @@ def _mark_run(
     _mark_signoff(lines, kinds, body, first=first)
     # a disclaimer or footer further down inside a signature
     for pos, k in enumerate(body):
-        if pos > at and kinds[k] == "signature" and (_DISCLAIMER.match(lines[k].s) or _FOOTER.match(lines[k].s)):
+        if (
+            pos > at
+            and kinds[k] == "signature"
+            and (_DISCLAIMER.match(lines[k].s) or _FOOTER.match(lines[k].s))
+        ):
             for j in body[pos:]:
                 if kinds[j] == "signature":
                     kinds[j] = "footer"
@@ -627,7 +676,13 @@ def _mark_signoff(
     block: list[int] = []
     if _DASH_NAME.match(last) or _SIGNOFF_NAMED.match(last):
         block = head[-1:]
-    elif len(head) >= 2 and _SIGNOFF.match(lines[head[-2]].s) and len(last) <= 40 and _SHORT_NAME.match(last) and not _SIGNOFF.match(last):
+    elif (
+        len(head) >= 2
+        and _SIGNOFF.match(lines[head[-2]].s)
+        and len(last) <= 40
+        and _SHORT_NAME.match(last)
+        and not _SIGNOFF.match(last)
+    ):
         block = head[-2:]
     before = head[: len(head) - len(block)]
     if block and (not first or any(not is_greeting(lines[k].s) for k in before)):
@@ -645,10 +700,9 @@ def _tail_start(
     texts = [lines[k].s for k in body]
     for pos, s in enumerate(texts):
         raw = lines[body[pos]].text
-        rest = texts[pos + 1 :]
-        if _FOOTER.match(s) or _DISCLAIMER.match(s):
-            if content_seen or pos > 0:
-                return ("footer", pos, _ps_lines(lines, body, pos))
+        rest = texts[pos + 1 : pos + 1 + _TAIL_WINDOW]  # a signature block is short
+        if (_FOOTER.match(s) or _DISCLAIMER.match(s)) and (content_seen or pos > 0):
+            return ("footer", pos, _ps_lines(lines, body, pos))
         if content_seen and _SIG_DELIM.match(raw) and (not rest or _sig_follows(rest)):
             return ("signature", pos, _ps_lines(lines, body, pos))
         if content_seen and (_SIGNOFF.match(s) or _DASH_NAME.match(s)):
@@ -672,16 +726,19 @@ def _name_card(lines: Sequence[_Line], body: list[int], pos: int) -> bool:
     card ("Dana Wu / Senior Counsel / Phone: ..."); the name belongs to the card."""
     k = body[pos]
     s = lines[k].s
-    rest = _until_footer([lines[j].s for j in body[pos + 1 :]])
-    if not rest or len(rest) > 10 or len(s) > 40 or not _FULL_NAME.match(s) or _SIGNOFF.match(s):
+    if len(s) > 40 or not _FULL_NAME.match(s) or _SIGNOFF.match(s):
         return False
     if pos + 1 >= len(body) or body[pos + 1] != k + 1:
+        return False
+    rest = _until_footer([lines[j].s for j in body[pos + 1 : pos + 1 + _TAIL_WINDOW]])
+    if not rest or len(rest) > 10:
         return False
     if any(len(r) > 80 or _is_prose(r) for r in rest):
         return False
     return any(_CONTACT.search(r) or _EXTENSION.match(r) for r in rest)
 
 
+_TAIL_WINDOW = 60
 _EXTENSION = re.compile(r"^(?:x|ext\.?)\s?\d{3,6}$", re.I)
 _DASH_NAME = re.compile(r"^\s*(?:-{1,2}|[–—~])\s?[A-Z][\w.'’]{0,20}(?:\s[A-Z][\w.'’]{0,20})?\s*$")
 
@@ -748,7 +805,11 @@ def _trailing_signature(texts: list[str]) -> tuple[Kind, int, set[int]] | None:
     for pos in range(max(1, len(texts) - 8), len(texts) - 1):
         if _FULL_NAME.match(texts[pos]) and not _SIGNOFF.match(texts[pos]):
             after = texts[pos + 1 :]
-            if after and all(len(s) <= 80 for s in after) and sum(1 for s in after if _CONTACT.search(s)) >= max(1, len(after) // 2):
+            if (
+                after
+                and all(len(s) <= 80 for s in after)
+                and sum(1 for s in after if _CONTACT.search(s)) >= max(1, len(after) // 2)
+            ):
                 before = texts[pos - 1]
                 # the name right under a sign-off line is the sign-off's name: keep it
                 if _SIGNOFF.match(before):
@@ -775,23 +836,15 @@ def _merge(lines: Sequence[_Line], kinds: Sequence[Kind | None]) -> list[Zone]:
     out: list[Zone] = []
     cur: Kind | None = None
     start = end = 0
-    pending_blank = False
     for line, kind in zip(lines, kinds, strict=False):
         if line.blank or kind is None:
-            pending_blank = True
             continue
         if kind == cur:
             end = line.end
-        else:
-            if cur is not None:
-                out.append(Zone(cur, start, end))
-            cur, start, end = kind, line.start, line.end
-        pending_blank = False
+            continue
+        if cur is not None:
+            out.append(Zone(cur, start, end))
+        cur, start, end = kind, line.start, line.end
     if cur is not None:
         out.append(Zone(cur, start, end))
-    del pending_blank
-    return [_trim(z, lines[0].start if lines else 0) for z in out]
-
-
-def _trim(zone: Zone, _base: int) -> Zone:
-    return zone
+    return out

@@ -164,7 +164,7 @@ def sys_main(ref: str) -> System | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     mod = types.ModuleType("mailtext_baseline")
-    exec(compile(src, f"{ref}:agent/mailtext.py", "exec"), mod.__dict__)  # noqa: S102
+    exec(compile(src, f"{ref}:agent/mailtext.py", "exec"), mod.__dict__)
 
     def run(text: str) -> tuple[str, str]:
         return mod.split_reply(text)[0], ""
@@ -273,7 +273,11 @@ def score(cases: list[Case], system: System, misses: list[tuple[Case, str]] | No
         out.exact_sig += norm(own + " " + sig) == norm(case.own_sig)
         out.f1 += f1(case.own, own)
         out.f1_sig += f1(case.own_sig, own + "\n" + sig)
-        if misses is not None and not hit and (not SHOW_SIG_MISSES_ONLY or norm(own + " " + sig) != norm(case.own_sig)):
+        if (
+            misses is not None
+            and not hit
+            and (not SHOW_SIG_MISSES_ONLY or norm(own + " " + sig) != norm(case.own_sig))
+        ):
             misses.append((case, own))
     return out
 
@@ -293,7 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", default="main", help="git ref of the split_reply baseline")
     ap.add_argument("--sets", default="asf,enron,enron-lines,kean")
     ap.add_argument("--show", type=int, default=0, help="print N misses of segment per set")
-    ap.add_argument("--show-hard", action="store_true", help="show only misses with and without signature")
+    ap.add_argument(
+        "--show-hard", action="store_true", help="show only misses with and without signature"
+    )
     args = ap.parse_args(argv)
     global SHOW_SIG_MISSES_ONLY
     SHOW_SIG_MISSES_ONLY = args.show_hard
