@@ -216,6 +216,8 @@ _HEADER_FIELD = re.compile(
 )
 # Lotus Notes: the recipient block under a sender line ("To: ...", "cc: ...", "Please respond
 # to ...", "Sent by: ...").
+_TO_FIELD = re.compile(r"^\s*(?:to|an|à|a|para)\s*:\s*\S*.*(?:@|/[A-Z]{2,})", re.I)
+_SUBJECT_FIELD = re.compile(r"^\s*(?:subject|betreff|objet|asunto)\s*:", re.I)
 _NOTES_FIELD = re.compile(r"^\s*(?:(?:to|cc|bcc|subject|sent by)\s*:|please respond to\s\S)", re.I)
 # A date and time ending a line: Notes' "Name@ORG" / "Name <addr> on 07/07/2001 04:33:12 PM".
 _DATE_TIME = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?(?:\s+[A-Z]{2,5})?"
@@ -376,6 +378,12 @@ def _header_start_at(lines: Sequence[_Line], i: int) -> int | None:
             and fields[0] == nxt[0]
         ):
             return _extend_up(lines, i, fields=True)
+    # A header block that lost its sender line (an Outlook copy of a Notes reply): "To:" with
+    # addresses, then "cc:" / "Subject:" right below, below some text of the author's.
+    if i > 0 and _TO_FIELD.match(s) and not _QUOTE.match(line.text):
+        nxt = list(_next_nonblank(lines, i + 1, 4))
+        if any(_SUBJECT_FIELD.match(lines[k].s) for k in nxt):
+            return i
     m = _ENDS_WITH_DATE.match(s)
     if (
         m is None

@@ -267,3 +267,16 @@ def test_kean_labels_cut_exactly_right() -> None:
         part = [r for r in rows if r["split"] == half]
         hits = sum(norm(segment(r["body"]).own) == norm(r["own"]) for r in part)
         assert hits / len(part) >= 0.95, (half, hits, len(part))
+
+
+def test_a_header_block_that_lost_its_sender_line_is_quoted() -> None:
+    """An Outlook copy of a Notes reply keeps only "To:/cc:/Subject:" above the quoted text
+    (seen in the Kean mailbox); a memo that opens with To:/Subject: is the author's own."""
+    text = (
+        "Is there another quote we could use?  I think so.\n\n\n"
+        "To:\tMarty Sunde/HOU/EES@EES, Janet R Dietrich/HOU/EES@EES\ncc:\t\n\n"
+        "Subject:\tPress release\n\n\nAttached is a draft. Please review and let me know.\n"
+    )
+    assert segment(text).body == "Is there another quote we could use?  I think so."
+    memo = "To: all staff\nSubject: picnic\n\nThe picnic is on Friday."
+    assert segment(memo).body == memo
