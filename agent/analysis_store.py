@@ -22,6 +22,7 @@ from rapportd.agent import clock
 from rapportd.agent.inference.names import fits, greeted_name
 from rapportd.agent.inference.people import Decision, is_owner
 from rapportd.agent.inference.types import Meeting, Msg, OwnerProfile, Participant
+from rapportd.agent.segment import segment
 from rapportd.agent.store.models import (
     CalendarEvent,
     Commitment,
@@ -376,32 +377,19 @@ _COURTESY = re.compile(
 )
 
 
-# Text that is not the sender's own new words: a quoted line ("> I'll send it Friday") or a
-# reply header ("On Mon, 26 Oct 2026 at 17:40, Zoë <z@x> wrote:") left in by a client whose
-# quoting the stripper did not recognise. A promise in it belongs to the quoted message.
-_QUOTED = re.compile(r"^\s*>|\bwrote:\s*(?:>|$)|^-----\s*original message", re.I)
-
-
-# Where quoted history starts in a body whose quote the stripper missed: a ">" line, an
-# "On <date>, <name> wrote:" header (wrapped onto two lines, or inside a flattened line),
-# "-----Original Message-----" or its "From: ... Sent:" block.
-_HISTORY = re.compile(
-    r"(?im)^[ \t]*>|^[ \t]*On\b[^\n]{0,300}?(?:\n[^\n]{0,200}?)?\bwrote:[ \t]*$|"
-    # the same header inside a line (an HTML body flattened to one line): "... wrote: > Hi"
-    r"\bOn [^\n<>]{4,120}<[^\s<>@]+@[^\s<>]+>\s*wrote:(?=\s*(?:>|$))|"
-    r"^[ \t]*-{2,}[ \t]*Original Message|^[ \t]*From:[^\n]*\n(?:[^\n]*\n){0,4}?[ \t]*(?:Sent|Date):"
-)
-
-
 def own_words(text: str) -> str:
-    """``text`` up to the first sign of quoted history (see :data:`_HISTORY`)."""
-    m = _HISTORY.search(text)
-    return text[: m.start()] if m else text
+    """The author's own words of ``text`` (:func:`rapportd.agent.segment.segment`): the sync
+    stored the new text already; this cuts again whatever quoted history, forwarded message or
+    signature a client's format let through, before detection."""
+    return segment(text).body
 
 
 def quoted_text(text: str) -> bool:
-    """Whether a detected sentence is quoted history rather than the sender's own words."""
-    return bool(_QUOTED.search(text))
+    """Whether a detected sentence is (or holds) quoted history, a forwarded message's header
+    or a signature rather than the sender's own words: a promise in it belongs to someone
+    else."""
+    seg = segment(text)
+    return not seg.own.strip() or any(z.kind in ("header", "quoted") for z in seg.zones)
 
 
 def courtesy_invitation(kind: str, text: str) -> bool:

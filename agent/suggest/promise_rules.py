@@ -41,6 +41,9 @@ _ANSWER = re.compile(
 )
 
 
+_REPLY = re.compile(r"^\s*(?:re|aw|sv|antw|r|rif|rv)\s*:", re.I)
+
+
 def asks_for_answer(text: str) -> bool:
     """Whether an ask expects a written answer (see :data:`_ANSWER`)."""
     return bool(_ANSWER.search(text))
@@ -131,7 +134,25 @@ def owner_wrote_in_thread_after(
 def they_wrote_in_thread_after(
     snap: Snapshot, thread_id: str, address: str, after: datetime
 ) -> bool:
-    return any(m.sender == address and m.sent_at > after for m in snap.thread(thread_id))
+    """Whether this person wrote since ``after``: in the thread, or to the owner anywhere (an
+    answer often comes in a new thread, and a nudge after it would read as if the owner had
+    not seen it); the owner's "Re:" to them counts, as it answers something they wrote."""
+    contact = snap.contact_for(address)
+    addresses = contact.addresses | {address} if contact is not None else frozenset({address})
+    if any(m.sender in addresses and m.sent_at > after for m in snap.thread(thread_id)):
+        return True
+    return any(
+        m.sent_at > after
+        and (
+            (m.direction == "in" and m.sender in addresses)
+            or (
+                m.direction == "out"
+                and bool(_REPLY.match(m.subject))
+                and bool(addresses & set(m.to))
+            )
+        )
+        for m in snap.messages
+    )
 
 
 def promise_hold(snap: Snapshot, now: datetime) -> list[Proposal]:

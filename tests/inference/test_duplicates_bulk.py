@@ -137,3 +137,13 @@ def test_bulletins_broadcasts_and_notices() -> None:
     assert sender_signals(flagged[40]) == []  # its author is a person all the same
     assert flagged[41] == ["workflow notification"]
     assert 42 not in flagged
+
+
+def test_a_copy_that_kept_the_sign_off_is_the_same_message() -> None:
+    body = "Please review and let me know of any revisions. " * 3
+    msgs = [
+        m(1, T0, text=body),
+        m(2, T0 + timedelta(hours=10), text=body + "\nThank you. Max"),
+        m(3, T0 + timedelta(hours=10, minutes=1), text=body[:40]),  # mostly different
+    ]
+    assert duplicate_copies(msgs) == {2: 1}

@@ -375,3 +375,19 @@ def test_thank_you_counts_an_external_organizer_missing_from_attendees(
     ev.organizer, ev.organizer_is_self = "emile@delta.test", False
     [p] = run(store, "thank_you", settings)
     assert p.to[0][0] == "emile@delta.test"
+
+
+def test_no_nudge_once_they_wrote_anywhere_since(store: Store, settings: Settings) -> None:
+    """An answer often comes in another thread; the owner's "Re:" to them shows they wrote."""
+    store.message(NOW - 40 * D, sender="jane@client.test", to=[store.owner.email], thread="old")
+    m = store.message(NOW - 7 * D, sender=store.owner.email, to=["jane@client.test"], thread="tq")
+    store.commitment(m, kind="request", direction="by_owner", text="Could you resend the CV?")
+    assert len(run(store, "nudge", settings)) == 1
+    store.message(
+        NOW - 2 * D,
+        sender=store.owner.email,
+        to=["jane@client.test"],
+        subject="RE: Moving forward",
+        thread="other",
+    )
+    assert run(store, "nudge", settings) == []
