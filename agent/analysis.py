@@ -133,7 +133,8 @@ def owner_identity(session: Session, owner: Owner, msgs: Sequence[Msg]) -> Owner
         msgs,
         accounts=[owner.email, *(a.address for a in accounts)],
         provider_aliases=[str(x) for a in accounts for x in (a.aliases or [])],
-        display_name=owner.display_name,
+        display_name=owner.display_name
+        or next((a.display_name for a in accounts if a.display_name), ""),
         mine=mine,
         not_mine=not_mine,
     )
