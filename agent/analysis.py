@@ -28,16 +28,31 @@ from rapportd.agent.analysis_store import (
     load_decisions,
     load_meetings,
     load_messages,
+    load_owner_decisions,
     store_commitments,
+    store_duplicates,
 )
+from rapportd.agent.inference.bulk import bulk_messages, sender_signals
 from rapportd.agent.inference.cadence import pooled_prior
+from rapportd.agent.inference.duplicates import duplicate_copies
+from rapportd.agent.inference.names import (
+    greeting_name,
+    learn_greetings,
+    learn_signatures,
+    readable_name,
+)
+from rapportd.agent.inference.owner_identity import (
+    PUBLIC_DOMAINS,
+    OwnerIdentity,
+    infer_owner_identity,
+)
 from rapportd.agent.inference.people import (
     Identities,
     classify_senders,
+    domain_of,
     is_internal,
     is_owner,
     merge_identities,
-    owner_profile,
     reply_as_pairs,
 )
 from rapportd.agent.inference.relationship import analyse_contact, personal_times
@@ -109,20 +124,33 @@ def mark_dirty(session: Session, owner_id: int, addresses: Iterable[str]) -> int
     return flagged
 
 
-def build_profile(session: Session, owner: Owner, settings: Settings) -> OwnerProfile:
+def owner_identity(session: Session, owner: Owner, msgs: Sequence[Msg]) -> OwnerIdentity:
+    """Who the owner is (addresses with reasons, name, sign-off), from their accounts, the
+    provider's send-as list, their sent mail, look-alikes with evidence and their decisions."""
     accounts = session.scalars(select(Account).where(Account.owner_id == owner.id)).all()
-    sent_from = session.scalars(
-        select(Message.from_addr)
-        .where(Message.owner_id == owner.id, Message.direction == "out")
-        .distinct()
-    ).all()
-    addresses = [owner.email, *(a.address for a in accounts)]
-    addresses += [str(x) for a in accounts for x in (a.aliases or [])]
-    return owner_profile(
-        addresses,
-        org_domains=[*(owner.org_domains or []), *settings.owner_domains],
+    mine, not_mine = load_owner_decisions(session, owner.id)
+    return infer_owner_identity(
+        msgs,
+        accounts=[owner.email, *(a.address for a in accounts)],
+        provider_aliases=[str(x) for a in accounts for x in (a.aliases or [])],
+        display_name=owner.display_name
+        or next((a.display_name for a in accounts if a.display_name), ""),
+        mine=mine,
+        not_mine=not_mine,
+    )
+
+
+def build_profile(owner: Owner, identity: OwnerIdentity, settings: Settings) -> OwnerProfile:
+    """The owner as inference sees them. Without configured organisation domains, the
+    owner's own non-public account domains are the organisation (colleagues are internal)."""
+    configured = [*(owner.org_domains or []), *settings.owner_domains]
+    own = {domain_of(owner.email)} - PUBLIC_DOMAINS
+    return OwnerProfile(
+        addresses=identity.addresses,
+        org_domains=frozenset(
+            d.strip().lower().lstrip("@") for d in (configured or sorted(own)) if d.strip()
+        ),
         timezone=owner.timezone or settings.default_timezone,
-        sent_from=[a for a in sent_from if a],
     )
 
 
@@ -148,10 +176,17 @@ def _nothing_new(session: Session, owner: Owner) -> bool:
 
 
 def _names(msgs: Sequence[Msg], recipient_names: dict[str, Counter[str]]) -> dict[str, str]:
-    names: dict[str, Counter[str]] = defaultdict(Counter, recipient_names)
+    """Each address's readable display name: what its own mail says, else what the owner's
+    mail calls it."""
+    names: dict[str, Counter[str]] = defaultdict(Counter)
+    for a, c in recipient_names.items():
+        for n, k in c.items():
+            names[a][readable_name(n, a)] += k
     for m in msgs:
         if m.sender_name and m.direction == "in":
-            names[m.sender][m.sender_name] += 1
+            names[m.sender][readable_name(m.sender_name, m.sender)] += 3
+    for c in names.values():
+        c.pop("", None)
     return {a: c.most_common(1)[0][0] for a, c in names.items() if c}
 
 
@@ -186,10 +221,20 @@ def analyse_owner(
         return summary
     detect = _default_detector() if detector is True else (detector or None)
 
-    profile = build_profile(session, owner, settings)
-    msgs, recipient_names = load_messages(session, owner_id)
+    stored, recipient_names = load_messages(session, owner_id)
+    copies = duplicate_copies(stored)
+    store_duplicates(session, owner_id, copies)
+    msgs = [m for m in stored if m.id not in copies]
     meetings = load_meetings(session, owner_id)
-    verdicts = classify_senders(msgs, profile, meetings)
+    identity = owner_identity(session, owner, msgs)
+    if owner.identity != identity.as_dict():
+        owner.identity = identity.as_dict()
+    profile = build_profile(owner, identity, settings)
+    bulk = bulk_messages(msgs, profile.addresses)
+    personal = [m for m in msgs if m.id not in bulk]
+    verdicts = classify_senders(
+        msgs, profile, meetings, flagged={i: sender_signals(r) for i, r in bulk.items()}
+    )
     addresses = {a for a in verdicts if not is_owner(a, profile)}
     addresses |= {
         p.email.lower()
@@ -197,13 +242,15 @@ def analyse_owner(
         for p in mt.attendees
         if p.email and not p.is_self and not is_owner(p.email, profile)
     }
+    names = _names(msgs, recipient_names)
     identities: Identities = merge_identities(
         addresses,
-        _names(msgs, recipient_names),
+        names,
         reply_as=reply_as_pairs(msgs, profile),
         decisions=load_decisions(session, owner_id),
     )
-    names = _names(msgs, recipient_names)
+    greetings = learn_greetings(msgs, profile.addresses)
+    signatures = learn_signatures(personal, profile.addresses)
     members = identities.members()
     automated_keys = {
         k
@@ -215,12 +262,12 @@ def analyse_owner(
     summary.contacts_merged = assignment.merged
 
     timelines = build_timeline(
-        msgs, meetings, profile, identities.cluster_of, now=now, excluded=automated_keys
+        personal, meetings, profile, identities.cluster_of, now=now, excluded=automated_keys
     )
     prior = pooled_prior(personal_times(t) for t in timelines.values())
-    latencies = reply_latencies(msgs, profile, identities.cluster_of)
+    latencies = reply_latencies(personal, profile, identities.cluster_of)
     automated_addrs = {a for k in automated_keys for a in members[k]}
-    threads = thread_states(msgs, profile, now=now, automated=automated_addrs)
+    threads = thread_states(personal, profile, now=now, automated=automated_addrs)
     threads_by_key: dict[str, list[dict[str, object]]] = defaultdict(list)
     for t in threads:
         for a in t.people:
@@ -234,7 +281,7 @@ def analyse_owner(
         summary.commitments_upserted = store_commitments(
             session,
             owner_id,
-            msgs,
+            personal,
             profile,
             detect,
             contact_id_of={
@@ -284,8 +331,16 @@ def analyse_owner(
         contact.first_interaction_at = result.first_at
         contact.last_interaction_at = result.last_at
         contact.interaction_count = result.interaction_count
+        greet = greeting_name(
+            addrs[0],
+            next((names[a] for a in addrs if names.get(a)), ""),
+            greetings,
+            signatures,
+            addresses=addrs[1:],
+        )
         contact.analysis = {
             **result.reasons,
+            "greeting": {"name": greet.name, "source": greet.source},
             "p_interact_30d": None
             if result.p_interact_30d is None
             else round(result.p_interact_30d, 3),

@@ -18,8 +18,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from rapportd.agent import clock
+from rapportd.agent.inference.names import fits, greeted_name
 from rapportd.agent.inference.people import Decision, is_owner
 from rapportd.agent.inference.types import Meeting, Msg, OwnerProfile, Participant
+from rapportd.agent.segment import segment
 from rapportd.agent.store.models import (
     CalendarEvent,
     Commitment,
@@ -28,6 +31,7 @@ from rapportd.agent.store.models import (
     ContactIdentity,
     Feedback,
     Message,
+    Owner,
     Suggestion,
 )
 
@@ -75,11 +79,15 @@ def load_messages(session: Session, owner_id: int) -> tuple[list[Msg], dict[str,
     names: dict[str, Counter[str]] = defaultdict(Counter)
     out = []
     for r in rows:
-        rcpts = []
-        for item in [*(r.to_addrs or []), *(r.cc_addrs or [])]:
+        rcpts, direct, shown = [], [], []
+        for i, item in enumerate([*(r.to_addrs or []), *(r.cc_addrs or [])]):
             addr, name = parse_address(item)
             if addr:
                 rcpts.append(addr)
+                if i < len(r.to_addrs or []):
+                    direct.append(addr)
+                if name:
+                    shown.append((addr, name))
                 if name and r.direction == "out":
                     names[addr][name] += 1
         out.append(
@@ -104,6 +112,8 @@ def load_messages(session: Session, owner_id: int) -> tuple[list[Msg], dict[str,
                 in_reply_to=r.in_reply_to or "",
                 tz_offset_minutes=r.tz_offset_minutes,
                 account_id=r.account_id,
+                to=tuple(dict.fromkeys(direct)),
+                recipient_names=tuple(shown),
             )
         )
     return out, names
@@ -156,10 +166,40 @@ def load_meetings(session: Session, owner_id: int) -> list[Meeting]:
     return out
 
 
+def store_duplicates(session: Session, owner_id: int, copies: Mapping[int, int]) -> None:
+    """Mark each stored copy with the message it duplicates (and clear stale marks)."""
+    current: dict[int, int | None] = dict(
+        session.execute(
+            select(Message.id, Message.duplicate_of).where(
+                Message.owner_id == owner_id, Message.duplicate_of.is_not(None)
+            )
+        ).all()
+    )
+    for mid in set(current) - set(copies):
+        session.execute(
+            update(Message)
+            .where(Message.owner_id == owner_id, Message.id == mid)
+            .values(duplicate_of=None)
+            .execution_options(synchronize_session=False)
+        )
+    for mid, kept in copies.items():
+        if current.get(mid) != kept:
+            session.execute(
+                update(Message)
+                .where(Message.owner_id == owner_id, Message.id == mid)
+                .values(duplicate_of=kept)
+                .execution_options(synchronize_session=False)
+            )
+
+
 def load_decisions(session: Session, owner_id: int) -> list[Decision]:
+    """The owner's merges and splits of two addresses (oldest first)."""
     rows = session.scalars(
         select(ContactDecision)
-        .where(ContactDecision.owner_id == owner_id)
+        .where(
+            ContactDecision.owner_id == owner_id,
+            ContactDecision.decision.in_(("merge", "split")),
+        )
         .order_by(ContactDecision.created_at, ContactDecision.id)
     ).all()
     return [
@@ -168,6 +208,62 @@ def load_decisions(session: Session, owner_id: int) -> list[Decision]:
         )
         for r in rows
     ]
+
+
+DECISIONS = ("merge", "split", "me", "not_me")
+
+
+def record_decision(
+    session: Session, owner_id: int, decision: str, address_a: str, address_b: str = ""
+) -> ContactDecision:
+    """Store the owner's decision (a newer one on the same addresses replaces the older) and
+    ask for an analysis: merges and splits re-cluster contacts, "me" / "not me" change who
+    the owner is."""
+    if decision not in DECISIONS:
+        raise ValueError(f"unknown decision {decision!r} (one of {', '.join(DECISIONS)})")
+    a, b = address_a.strip().lower(), address_b.strip().lower()
+    if "@" not in a or (decision in ("merge", "split") and ("@" not in b or a == b)):
+        raise ValueError(
+            "give two different e-mail addresses"
+            if b or decision in ("merge", "split")
+            else "give an e-mail address"
+        )
+    if decision in ("merge", "split"):
+        a, b = sorted((a, b))
+    row = session.scalars(
+        select(ContactDecision).where(
+            ContactDecision.owner_id == owner_id,
+            ContactDecision.address_a == a,
+            ContactDecision.address_b == b,
+        )
+    ).first()
+    if row is None:
+        row = ContactDecision(owner_id=owner_id, address_a=a, address_b=b)
+        session.add(row)
+    row.decision = decision
+    row.created_at = clock.now()
+    owner = session.get(Owner, owner_id)
+    if owner is not None:
+        owner.analysis_due_at = clock.now()
+    session.flush()
+    return row
+
+
+def load_owner_decisions(session: Session, owner_id: int) -> tuple[list[str], list[str]]:
+    """(addresses the owner said are theirs, addresses the owner said are not), latest wins."""
+    rows = session.scalars(
+        select(ContactDecision)
+        .where(
+            ContactDecision.owner_id == owner_id,
+            ContactDecision.decision.in_(("me", "not_me")),
+        )
+        .order_by(ContactDecision.created_at, ContactDecision.id)
+    ).all()
+    latest = {r.address_a.lower(): r.decision for r in rows}
+    return (
+        sorted(a for a, d in latest.items() if d == "me"),
+        sorted(a for a, d in latest.items() if d == "not_me"),
+    )
 
 
 @dataclass
@@ -219,7 +315,7 @@ def assign_contacts(
             if contact.primary_address not in addrs:
                 contact.primary_address = key
                 contact.dirty = True
-            if display and not contact.display_name:
+            if display and contact.display_name != display:
                 contact.display_name = display
         for a in addrs:
             ident = idents.get(a)
@@ -281,37 +377,36 @@ _COURTESY = re.compile(
 )
 
 
-# Text that is not the sender's own new words: a quoted line ("> I'll send it Friday") or a
-# reply header ("On Mon, 26 Oct 2026 at 17:40, Zoë <z@x> wrote:") left in by a client whose
-# quoting the stripper did not recognise. A promise in it belongs to the quoted message.
-_QUOTED = re.compile(r"^\s*>|\bwrote:\s*(?:>|$)|^-----\s*original message", re.I)
-
-
-# Where quoted history starts in a body whose quote the stripper missed: a ">" line, an
-# "On <date>, <name> wrote:" header (wrapped onto two lines, or inside a flattened line),
-# "-----Original Message-----" or its "From: ... Sent:" block.
-_HISTORY = re.compile(
-    r"(?im)^[ \t]*>|^[ \t]*On\b[^\n]{0,300}?(?:\n[^\n]{0,200}?)?\bwrote:[ \t]*$|"
-    # the same header inside a line (an HTML body flattened to one line): "... wrote: > Hi"
-    r"\bOn [^\n<>]{4,120}<[^\s<>@]+@[^\s<>]+>\s*wrote:(?=\s*(?:>|$))|"
-    r"^[ \t]*-{2,}[ \t]*Original Message|^[ \t]*From:[^\n]*\n(?:[^\n]*\n){0,4}?[ \t]*(?:Sent|Date):"
-)
-
-
 def own_words(text: str) -> str:
-    """``text`` up to the first sign of quoted history (see :data:`_HISTORY`)."""
-    m = _HISTORY.search(text)
-    return text[: m.start()] if m else text
+    """The author's own words of ``text`` (:func:`rapportd.agent.segment.segment`): the sync
+    stored the new text already; this cuts again whatever quoted history, forwarded message or
+    signature a client's format let through, before detection."""
+    return segment(text).body
 
 
 def quoted_text(text: str) -> bool:
-    """Whether a detected sentence is quoted history rather than the sender's own words."""
-    return bool(_QUOTED.search(text))
+    """Whether a detected sentence is (or holds) quoted history, a forwarded message's header
+    or a signature rather than the sender's own words: a promise in it belongs to someone
+    else."""
+    seg = segment(text)
+    return not seg.own.strip() or any(z.kind in ("header", "quoted") for z in seg.zones)
 
 
 def courtesy_invitation(kind: str, text: str) -> bool:
     """A "request" that is only a polite invitation to reply (see :data:`_COURTESY`)."""
     return kind == "request" and bool(_COURTESY.search(text.strip()))
+
+
+def _addressee(m: Msg, profile: OwnerProfile) -> str:
+    """The recipient the owner's message names as it opens ("Maureen - please schedule."),
+    when exactly one recipient fits that name; "" otherwise."""
+    if m.direction != "out" or not m.text:
+        return ""
+    name = greeted_name(m.text)
+    if not name:
+        return ""
+    fitting = [a for a in m.recipients if not is_owner(a, profile) and fits(name, a, m.name_of(a))]
+    return fitting[0] if len(fitting) == 1 else ""
 
 
 def commitment_key(msg: Msg, kind: str, text: str) -> str:
@@ -366,6 +461,7 @@ def store_commitments(
             subject=m.subject,
             already_stripped=True,
         )
+        addressee = _addressee(m, profile)
         for d in found:
             if courtesy_invitation(d.kind, d.text) or quoted_text(d.text):
                 continue
@@ -373,8 +469,17 @@ def store_commitments(
             to_all = [a.strip().lower() for a in (getattr(d, "to", "") or "").split(",")]
             to_all = [a for a in to_all if "@" in a] or list(m.recipients)
             by_owner = is_owner(by, profile) if "@" in by else m.direction == "out"
+            if (
+                d.kind == "request"
+                and not by_owner
+                and m.direction == "in"
+                and not any(is_owner(a, profile) for a in (m.to or m.recipients))
+            ):
+                continue  # asked of the people in To:, not of the owner in Cc:
             if by_owner:
                 others = [a for a in to_all if not is_owner(a, profile)]
+                if addressee and addressee in others:
+                    others = [addressee]  # "Maureen - please schedule." asks Maureen
                 other = next((a for a in others if a in contact_id_of), others[0] if others else "")
             else:
                 other = by if "@" in by else m.sender

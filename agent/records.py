@@ -187,6 +187,22 @@ class PushChannel:
     client_state: str = ""
 
 
+@dataclass(frozen=True)
+class OwnAddress:
+    """An address the provider says is the owner's own, and where it said so.
+
+    ``source`` names the provider field: ``gmail.sendAs`` (an accepted send-as entry or the
+    primary), ``graph.proxyAddresses`` (an ``SMTP:``/``smtp:`` entry), ``graph.mail`` or
+    ``graph.userPrincipalName`` (when Graph gives no proxyAddresses). ``name`` is the
+    display name the provider keeps for it ("" when none); ``primary`` marks the mailbox's
+    main address."""
+
+    address: str
+    source: str
+    name: str = ""
+    primary: bool = False
+
+
 @dataclass
 class ItemState:
     """What is in the mailbox / calendar now for an item rapportd wrote."""
@@ -260,6 +276,13 @@ class Connector(Protocol):
 
     def sync(self, stream: str, state: CursorState | None) -> Iterator[SyncBatch]:
         """Yield batches from ``state`` on; start a backfill when ``state`` is None or expired."""
+        ...
+
+    def own_addresses(self) -> list[OwnAddress]:
+        """The owner's addresses as the provider lists them (Gmail send-as, Graph
+        proxyAddresses), primary first, one entry per address (lower case). Empty when the
+        provider will not say (scope not granted, 403/404): that is not an error. From then
+        on the connector also counts them as the owner's when it reads mail."""
         ...
 
     def find_draft(self, tag: str) -> ItemState | None: ...

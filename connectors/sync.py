@@ -36,6 +36,7 @@ from rapportd.agent.settings import Settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, SyncRun
 from rapportd.connectors import store_writer
+from rapportd.connectors.aliases import refresh_aliases
 
 log = get_logger(__name__)
 Progress = Callable[[str, int, int | None], None]
@@ -240,6 +241,7 @@ def sync_account(
     result = SyncResult(account_id)
     first_error: BaseException | None = None
     try:
+        refresh_aliases(session_factory, account_id, connector)  # first sync, then daily
         for stream in streams or connector.streams:
             stream_result = result.streams[stream] = StreamResult(stream)
             try:

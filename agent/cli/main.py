@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "rapportd.connectors.sandbox.cli",
     "rapportd.agent.inference.cli",
     "rapportd.agent.inference.detect_cli",
+    "rapportd.agent.cli.people",
     "rapportd.connectors.cli",
     "rapportd.agent.suggest.cli",
     "rapportd.jobs.cli",

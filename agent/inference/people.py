@@ -23,13 +23,42 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from rapportd.agent.inference.names import readable_name
 from rapportd.agent.inference.types import Meeting, Msg, OwnerProfile
 
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+# Mail providers anyone can sign up with: an address there says nothing about an organisation.
+PUBLIC_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "ymail.com", "hotmail.com",
+        "hotmail.co.uk", "outlook.com", "live.com", "msn.com", "aol.com", "icloud.com",
+        "me.com", "mac.com", "gmx.de", "gmx.net", "gmx.com", "web.de", "proton.me",
+        "protonmail.com", "mail.com", "yandex.ru", "yandex.com", "zoho.com", "fastmail.com",
+        "orange.fr", "free.fr", "wanadoo.fr", "laposte.net", "t-online.de", "freenet.de",
+        "libero.it", "comcast.net", "verizon.net", "att.net", "sbcglobal.net", "earthlink.net",
+        "qq.com", "163.com", "126.com", "naver.com", "rediffmail.com", "mail.ru",
+    }
+)  # fmt: skip
+
 NO_REPLY = re.compile(
     r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|noreply|donotreply|mailer[-_.]?daemon|postmaster|"
     r"bounces?|notifications?|notify|alerts?|newsletters?|news|marketing|mailer|automated|"
     r"calendar[-_.]?notification|auto[-_.]?confirm|system)([-_.+].*)?$"
+)
+# Senders of notifications and bulk mail by domain: mail-delivery services that send on behalf
+# of companies, and domains that only send a service's notifications (not the domains its
+# own staff write from: a LinkedIn employee is a person); plus
+# the marketing subdomains companies send bulk mail from ("email.example.com").
+NOTIFIER_DOMAIN = re.compile(
+    r"(?:^|\.)(?:sendgrid\.net|mailgun\.(?:org|net)|amazonses\.com|mcsv\.net|rsgsv\.net|"
+    r"mailchimp(?:app)?\.com|mandrillapp\.com|exacttarget\.com|sfmc-?\w*\.com|"
+    r"constantcontact\.com|createsend\.com|cmail\d+\.com|hubspot(?:email)?\.(?:com|net)|"
+    r"mktomail\.com|marketo\.(?:com|org)|sparkpostmail\.com|postmarkapp\.com|"
+    r"concursolutions\.com|docusign\.net|service-now\.com|atlassian\.net|"
+    r"facebookmail\.com|surveymonkeyuser\.com|qualtrics-survey\.com|myworkday\.com)$"
+    r"|^(?:e|em|email|emails|mail|mailer|mailing|news|newsletter|newsletters|info|"
+    r"notifications?|notify|alerts?|marketing|promo|offers|updates|bounce|bounces)\.[a-z0-9-]+\.",
+    re.I,
 )
 ROLE = re.compile(r"^(info|support|sales|billing|hello|contact|team|admin|help|service)$")
 BULK_CATEGORIES = {
@@ -40,6 +69,28 @@ BULK_CATEGORIES = {
 }
 BULK_SHARE = 0.5  # a sender is bulk when at least this share of its mail carries signals
 ONE_WAY_MIN = 6  # ... or when it wrote this often and the owner never wrote back
+
+
+def name_words(name: str) -> tuple[str, str]:
+    """(given name, surname) of a readable name, lower case; ("", "") when not a full name."""
+    words = [w.strip(".").lower() for w in readable_name(name).split()]
+    words = [w for w in words if len(w) > 1 and w.replace("-", "").isalpha()]
+    if len(words) < 2:
+        return "", ""
+    return words[0], words[-1]
+
+
+def name_forms(name: str) -> set[str]:
+    """Local parts that spell a person's name: first.last, flast, firstlast, last, ..."""
+    first, last = name_words(name)
+    if not first:
+        return set()
+    f = first[0]
+    return {
+        f"{first}.{last}", f"{first}{last}", f"{first}_{last}", f"{first}-{last}",
+        f"{f}{last}", f"{f}.{last}", f"{f}_{last}", f"{last}", f"{last}.{first}",
+        f"{last}{f}", f"{last}{first}", f"{last}_{first}",
+    }  # fmt: skip
 
 
 def canonical_address(address: str) -> str:
@@ -105,9 +156,11 @@ def message_signals(msg: Msg) -> list[str]:
 
 
 def address_signals(address: str) -> list[str]:
-    local = address.rpartition("@")[0].lower()
+    local, _, domain = address.lower().rpartition("@")
     if NO_REPLY.match(local):
         return [f"no-reply style address ({local}@)"]
+    if NOTIFIER_DOMAIN.search(domain):
+        return [f"a notification or bulk-mail domain ({domain})"]
     return []
 
 
@@ -128,13 +181,18 @@ class _Tally:
 
 
 def classify_senders(
-    msgs: Sequence[Msg], profile: OwnerProfile, meetings: Sequence[Meeting] = ()
+    msgs: Sequence[Msg],
+    profile: OwnerProfile,
+    meetings: Sequence[Meeting] = (),
+    *,
+    flagged: Mapping[int, Sequence[str]] | None = None,
 ) -> dict[str, SenderVerdict]:
     """A verdict for every address the owner exchanged mail with.
 
     Automated when: a no-reply style address; or at least half of its mail carries bulk
     signals (List-Id, List-Unsubscribe, Precedence, Auto-Submitted other than an auto-reply,
-    Gmail Promotions/Social/Updates/Forums); or a one-way sender (at least ``ONE_WAY_MIN``
+    Gmail Promotions/Social/Updates/Forums, or the message-level reasons in ``flagged``: see
+    :mod:`.bulk`); or a one-way sender (at least ``ONE_WAY_MIN``
     messages, the owner never wrote to it nor met it, and it never wrote to the owner alone).
     """
     tally: dict[str, _Tally] = defaultdict(_Tally)
@@ -148,6 +206,7 @@ def classify_senders(
             t = tally[m.sender]
             t.received += 1
             sig = [s for s in message_signals(m) if s != "Auto-Submitted: auto-replied"]
+            sig += [s for s in (flagged or {}).get(m.id, ()) if s not in sig]
             if sig:
                 t.flagged += 1
                 t.signals.update(sig)
@@ -250,6 +309,43 @@ def reply_as_pairs(msgs: Sequence[Msg], profile: OwnerProfile) -> set[tuple[str,
     return pairs
 
 
+def _spelled_pairs(addrs: Sequence[str], names: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(named address, other address, name) where the other address, at the same
+    organisation's domain, spells that person's name and names nobody else: "mpalmer@x" for
+    Mark Palmer <mark.palmer@x>. Never at public mail domains; never when the other address
+    carries a different name, or when two named people at the domain could own it."""
+    by_domain: dict[str, list[str]] = defaultdict(list)
+    for a in addrs:
+        by_domain[domain_of(a)].append(a)
+    out = []
+    for domain, group in by_domain.items():
+        if domain in PUBLIC_DOMAINS or len(group) < 2:
+            continue
+        named = {a: names[a] for a in group if name_words(names.get(a, ""))[0]}
+        # each form of each name, and the form cut to a short user id ("kmagrude")
+        spelled_by: dict[str, set[str]] = defaultdict(set)
+        for a, n in named.items():
+            for form in name_forms(n):
+                spelled_by[form].add(a)
+                for k in range(6, len(form)):
+                    spelled_by[form[:k]].add(a)
+        for b in group:
+            local = b.rpartition("@")[0].replace("..", ".")
+            owners = spelled_by.get(local, set()) - {b}
+            if len(owners) != 1:
+                continue
+            a = next(iter(owners))
+            other = names.get(b, "")
+            if (
+                other
+                and normalise_name(other) != normalise_name(named[a])
+                and name_words(other)[1] != name_words(named[a])[1]
+            ):
+                continue
+            out.append((a, b, readable_name(named[a])))
+    return out
+
+
 def merge_identities(
     addresses: Iterable[str],
     names: Mapping[str, str],
@@ -260,8 +356,9 @@ def merge_identities(
     """Cluster addresses into people.
 
     Rules, in order: explicit merges; the same canonical mailbox; the same full display name
-    with the same local part on another domain; the same full display name where one address
-    answered a message sent only to the other. An automatic merge never joins two addresses
+    with the same local part on another domain; an address that spells a named person's name
+    at the same organisation's domain (see :func:`_spelled_pairs`); the same full display name
+    where one address answered a message sent only to the other. An automatic merge never joins two addresses
     the owner split (explicit decisions always win).
     """
     addrs = sorted({a.strip().lower() for a in addresses if a})
@@ -310,6 +407,8 @@ def merge_identities(
         for same in by_local.values():
             for other in same[1:]:
                 merge(same[0], other, f"same name ({name}) and same local part")
+    for a, b, name in _spelled_pairs(addrs, names):
+        merge(a, b, f"{b} spells {name}'s name at {domain_of(b)}")
     name_of = {a: normalise_name(names.get(a, "")) for a in addrs}
     for asked, answered in sorted(reply_as):
         if asked in name_of and name_of.get(asked) and name_of.get(asked) == name_of.get(answered):

@@ -35,6 +35,14 @@ class Msg:
     in_reply_to: str = ""
     tz_offset_minutes: int | None = None
     account_id: int = 0
+    to: tuple[str, ...] = ()  # the direct recipients (a subset of ``recipients``)
+    recipient_names: tuple[tuple[str, str], ...] = ()  # (address, display name) pairs
+
+    def name_of(self, address: str) -> str:
+        """The display name this message gives ``address`` ("" when none)."""
+        if address == self.sender:
+            return self.sender_name
+        return next((n for a, n in self.recipient_names if a == address), "")
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,9 @@ class Owner(Base):
     analysis_due_at: Mapped[datetime | None]
     analysed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock_now)
+    # Who the owner is, as the analysis learned it (inference.owner_identity.OwnerIdentity):
+    # every address with its reason, the owner's name and the name they sign with.
+    identity: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     accounts: Mapped[list[Account]] = relationship(back_populates="owner")
 
@@ -130,7 +133,8 @@ class Account(OwnedMixin, Base):
     token_blob: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted, never plain
     scopes: Mapped[list[Any]] = mapped_column(default=list)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
-    aliases: Mapped[list[Any]] = mapped_column(default=list)
+    aliases: Mapped[list[Any]] = mapped_column(default=list)  # the provider's, not the account's
+    aliases_checked_at: Mapped[datetime | None]  # when the provider's list was last read
     created_at: Mapped[datetime] = mapped_column(default=clock_now)
     last_sync_at: Mapped[datetime | None]
     last_verified_complete_at: Mapped[datetime | None]
@@ -227,6 +231,8 @@ class Message(OwnedMixin, Base):
     problems: Mapped[list[Any]] = mapped_column(default=list)  # why it was only partly stored
     rapportd_tag: Mapped[str] = mapped_column(String(200), default="")
     deleted: Mapped[bool] = mapped_column(default=False)
+    # Another stored copy of the same message (inference.duplicates); counted once, as that one.
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=clock_now)
     updated_at: Mapped[datetime] = mapped_column(default=clock_now, onupdate=clock_now)
 
@@ -336,7 +342,8 @@ class ContactDecision(OwnedMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     address_a: Mapped[str] = mapped_column(String(320))
     address_b: Mapped[str] = mapped_column(String(320))
-    decision: Mapped[str] = mapped_column(String(10))  # merge | split
+    # merge | split (two addresses), or me | not_me (address_a is / is not the owner's, address_b "")
+    decision: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=clock_now)
 
 

@@ -6,8 +6,9 @@ nothing the second time. It never talks to a provider; the outbox does the writi
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -18,6 +19,7 @@ from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.models import Message, OutboxOperation, Owner, Suggestion
 from rapportd.agent.suggest import promise_rules, rules
+from rapportd.agent.suggest.coherence import PERSONAL_KINDS, coherent, person_key
 from rapportd.agent.suggest.config import HOLD_KINDS, SuggestConfig, effective_config
 from rapportd.agent.suggest.drafting import LLMDrafter, compose
 from rapportd.agent.suggest.feedback import (
@@ -62,6 +64,7 @@ LIFETIME = {
 }
 LIVE = ("proposed", "pending", "written", "snoozed")
 REVIVABLE = ("dismissed", "moot", "expired")
+OPEN_STATUSES = ("proposed", "pending", "written", "snoozed")  # waiting for the owner
 STYLE_SAMPLES = 200
 
 
@@ -94,7 +97,19 @@ def _style(session: Session, owner: Owner) -> Style:
         .order_by(Message.sent_at.desc())
         .limit(STYLE_SAMPLES)
     ).all()
-    return learn_style(texts, owner.display_name)
+    identity = owner.identity or {}
+    style = learn_style(texts, owner.display_name or str(identity.get("name") or ""))
+    signed = str(identity.get("sign_off") or "")
+    if signed and (not style.signature or "\n" not in style.signature):
+        style = replace(style, signature=signed)  # the name the owner signs with ("Steve")
+    return style
+
+
+def _style_for(style: Style, owner: Owner, p: Proposal) -> Style:
+    """The owner's style, signed as they sign to this recipient when that differs."""
+    per = (owner.identity or {}).get("sign_off_by_recipient") or {}
+    special = per.get(p.to[0][0]) if len(p.to) == 1 else None
+    return replace(style, signature=str(special)) if special else style
 
 
 def _subject(snap: Snapshot, p: Proposal) -> str:
@@ -216,12 +231,16 @@ def plan_owner(
     summary.paused_kinds = sorted(paused)
     active_kinds = [k for k in RULES if k in cfg.kinds and k not in paused]
     snap = load_snapshot(session, owner, cfg, now=now)
-    proposals = propose(snap, now, active_kinds)
     history = verdicts(session, owner_id)
     existing = {
         s.dedupe_key: s
         for s in session.scalars(select(Suggestion).where(Suggestion.owner_id == owner_id))
     }
+    open_keys: dict[str, set[str]] = defaultdict(set)
+    for s in existing.values():
+        if s.status in OPEN_STATUSES and s.kind in PERSONAL_KINDS:
+            open_keys[person_key(s.contact_id, s.to_addrs or [], s.dedupe_key)].add(s.dedupe_key)
+    proposals = coherent(propose(snap, now, active_kinds), snap, open_keys=open_keys)
     style: Style | None = None
     llm = LLMDrafter(settings.llm) if settings.drafter == "llm" and settings.llm.enabled else None
     try:
@@ -242,7 +261,7 @@ def plan_owner(
                 summary.created += 1
             else:
                 summary.revived += 1
-            _fill(s, p, snap, style, settings, llm, now)
+            _fill(s, p, snap, _style_for(style, owner, p), settings, llm, now)
             s.status = "proposed"
             s.score = round(score, 4)
             s.created_at = now

@@ -7,10 +7,11 @@ to the owner. A ``request`` ``to_owner`` was asked of the owner; ``by_owner`` th
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from rapportd.agent.inference.commitments import WEAK_ASK_RULES
-from rapportd.agent.suggest.proposal import Proposal, clean_subject, evidence_of, first_name
+from rapportd.agent.suggest.proposal import Proposal, clean_subject, evidence_of
 from rapportd.agent.suggest.rules import busy_intervals
 from rapportd.agent.suggest.snapshot import MessageSnap, PromiseSnap, Snapshot
 from rapportd.agent.suggest.timeutil import add_business_days, business_days_elapsed, free_slots
@@ -27,6 +28,35 @@ NUDGE_EXTRA_BUSINESS_DAYS = 1  # an owner's question waits this much longer than
 # grab lunch", "we should do dinner soon") or a classifier's guess without a rule is often
 # small talk or tied to a moment that has passed, and its thread still shows as waiting on
 # the contact's page. The detector names the rule that fired in ``reasons["rule"]``.
+
+
+# An ask whose answer comes back by mail: a question, or a request for information, an
+# opinion or a reply. "Please schedule", "please print and sign", "please forward this to X"
+# ask for a deed that may be done without a word back: silence is no evidence it was not.
+_ANSWER = re.compile(
+    r"\?|\b(?:let (?:me|us) know|get back to (?:me|us)|send (?:me|us)\b|tell (?:me|us)\b|"
+    r"your (?:thoughts|comments|views|input|feedback|opinion|answer|reply|response|reaction|"
+    r"suggestions|revisions|edits|advice|recommendation)|reply|respond|confirm|advise)",
+    re.I,
+)
+
+
+_REPLY = re.compile(r"^\s*(?:re|aw|sv|antw|r|rif|rv)\s*:", re.I)
+
+
+def asks_for_answer(text: str) -> bool:
+    """Whether an ask expects a written answer (see :data:`_ANSWER`)."""
+    return bool(_ANSWER.search(text))
+
+
+def they_write_to_owner(snap: Snapshot, address: str) -> bool:
+    """Whether the mailbox holds mail this person wrote to the owner: only then can their
+    silence be read as not answering (an archive of sent mail alone shows no answers)."""
+    contact = snap.contact_for(address)
+    addresses = contact.addresses if contact is not None else frozenset({address})
+    return any(
+        m.direction == "in" and not m.is_automated and m.sender in addresses for m in snap.messages
+    )
 
 
 def explicit_ask(p: PromiseSnap) -> bool:
@@ -73,7 +103,7 @@ def _base_context(snap: Snapshot, p: PromiseSnap, address: str, name: str) -> di
     contact = snap.contact_for(address)
     origin = _origin(snap, p)
     return {
-        "first_name": first_name(name, address),
+        "first_name": snap.greeting_for(address, name),
         "stage": contact.stage if contact else "",
         "promise_text": _quote(p.text),
         "due_text": p.due_text,
@@ -104,7 +134,25 @@ def owner_wrote_in_thread_after(
 def they_wrote_in_thread_after(
     snap: Snapshot, thread_id: str, address: str, after: datetime
 ) -> bool:
-    return any(m.sender == address and m.sent_at > after for m in snap.thread(thread_id))
+    """Whether this person wrote since ``after``: in the thread, or to the owner anywhere (an
+    answer often comes in a new thread, and a nudge after it would read as if the owner had
+    not seen it); the owner's "Re:" to them counts, as it answers something they wrote."""
+    contact = snap.contact_for(address)
+    addresses = contact.addresses | {address} if contact is not None else frozenset({address})
+    if any(m.sender in addresses and m.sent_at > after for m in snap.thread(thread_id)):
+        return True
+    return any(
+        m.sent_at > after
+        and (
+            (m.direction == "in" and m.sender in addresses)
+            or (
+                m.direction == "out"
+                and bool(_REPLY.match(m.subject))
+                and bool(addresses & set(m.to))
+            )
+        )
+        for m in snap.messages
+    )
 
 
 def promise_hold(snap: Snapshot, now: datetime) -> list[Proposal]:
@@ -272,7 +320,7 @@ def nudge(snap: Snapshot, now: datetime) -> list[Proposal]:
             origin = _origin(snap, p)
             if p.state not in ("open", "unanswered") or origin is None:
                 continue
-            if not explicit_ask(p):
+            if not explicit_ask(p) or not asks_for_answer(p.text):
                 continue
             waited = business_days_elapsed(origin.sent_at, now, cfg.working_days, cfg.tz)
             if waited < cfg.reply_after_business_days + NUDGE_EXTRA_BUSINESS_DAYS:
@@ -285,6 +333,8 @@ def nudge(snap: Snapshot, now: datetime) -> list[Proposal]:
             continue
         address, name = _counterpart(snap, p)
         if not address or they_wrote_in_thread_after(snap, p.thread_id, address, baseline):
+            continue
+        if not they_write_to_owner(snap, address):
             continue
         reply_to, account = _reply_fields(snap, p)
         ctx = _base_context(snap, p, address, name)

@@ -51,18 +51,6 @@ def make_tag(owner_id: int, dedupe_key: str, evidence: str) -> str:
     return "rpd" + digest[:40]
 
 
-def first_name(name: str, email: str = "") -> str:
-    """A person's first name for a greeting; falls back to the address's local part."""
-    name = name.strip().strip('"')
-    if "," in name:  # "Doe, Jane"
-        name = name.split(",", 1)[1].strip()
-    if name and "@" not in name:
-        return name.split()[0]
-    local = email.split("@", 1)[0]
-    part = local.replace("_", ".").replace("-", ".").split(".")[0]
-    return part.capitalize() if part.isalpha() else ""
-
-
 def clean_subject(subject: str) -> str:
     s = subject.strip()
     while True:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from rapportd.agent.suggest.proposal import Proposal, clean_subject, evidence_of, first_name
+from rapportd.agent.suggest.proposal import Proposal, clean_subject, evidence_of
 from rapportd.agent.suggest.snapshot import ContactSnap, MeetingSnap, Snapshot
 from rapportd.agent.suggest.timeutil import free_slots
 
@@ -109,8 +109,8 @@ def thank_you(snap: Snapshot, now: datetime) -> list[Proposal]:
                 event_id=m.id,
                 score=0.8,
                 context={
-                    "first_name": first_name(people[0][1], people[0][0]),
-                    "names": [first_name(n, e) for e, n in people],
+                    "first_name": snap.greeting_for(people[0][0], people[0][1]),
+                    "names": [snap.greeting_for(e, n) for e, n in people],
                     "meeting_title": m.summary,
                     "meeting_date": f"{local:%A %d %B}",
                     "meeting_day": f"{local:%A}",
@@ -196,7 +196,7 @@ def check_in(snap: Snapshot, now: datetime) -> list[Proposal]:
                 contact_id=c.id,
                 score=min(1.0, 0.4 + 0.2 * (c.overdue_score or 0.0)),
                 context={
-                    "first_name": first_name(c.name, c.address),
+                    "first_name": snap.greeting_for(c.address, c.name),
                     "stage": c.stage,
                     "last_topic": topic,
                     "silence_days": (now - c.last_interaction_at).days,
@@ -244,7 +244,10 @@ def reconnect_hold(snap: Snapshot, now: datetime) -> list[Proposal]:
                 hold_start=slot[0],
                 hold_end=slot[1],
                 score=min(1.0, 0.5 + 0.2 * (c.overdue_score or 0.0)),
-                context={"first_name": first_name(c.name, c.address), "name": c.name or c.address},
+                context={
+                    "first_name": snap.greeting_for(c.address, c.name),
+                    "name": c.name or c.address,
+                },
             )
         )
     return out

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from rapportd.agent.inference.names import given_name
 from rapportd.agent.store.models import (
     Account,
     CalendarEvent,
@@ -97,6 +98,7 @@ class ContactSnap:
     last_interaction_at: datetime | None = None
     interaction_count: int = 0
     drift: dict[str, object] | None = None  # inference.drift.Drift.as_dict(), if analysed
+    greeting: str = ""  # the name to greet them with (analysis: inference.names.greeting_name)
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,15 @@ class Snapshot:
         cid = self.by_address.get(address.lower())
         return self.contacts.get(cid) if cid is not None else None
 
+    def greeting_for(self, address: str, name: str = "") -> str:
+        """The name to greet this person with: what the analysis learned (how the owner
+        greeted them, how they sign, their display name), else the first name of ``name``;
+        never an address's local part ("" when there is no name)."""
+        contact = self.contact_for(address) if address else None
+        if contact is not None and contact.greeting:
+            return contact.greeting
+        return given_name(name, address) or given_name(contact.name if contact else "", address)
+
     def message(self, message_id: int | None) -> MessageSnap | None:
         if message_id is None:
             return None
@@ -172,6 +183,11 @@ def meeting_key(ev: CalendarEvent) -> str:
         else ""
     )
     return f"{ev.ical_uid}@{when}" if ev.ical_uid else f"{ev.account_id}:{ev.provider_id}"
+
+
+def _greeting_of(analysis: Any) -> str:
+    greeting = analysis.get("greeting") if isinstance(analysis, dict) else None
+    return str(greeting.get("name") or "") if isinstance(greeting, dict) else ""
 
 
 def _drift_of(analysis: Any) -> dict[str, object] | None:
@@ -260,6 +276,7 @@ def load_snapshot(session: Session, owner: Owner, cfg: SuggestConfig, *, now: da
     for a in accounts:
         addresses.add(a.address.lower())
         addresses.update(str(x).lower() for x in a.aliases or [])
+    addresses.update(str(x).lower() for x in (owner.identity or {}).get("addresses", []))
     events = session.scalars(
         select(CalendarEvent).where(
             CalendarEvent.owner_id == oid,
@@ -271,6 +288,7 @@ def load_snapshot(session: Session, owner: Owner, cfg: SuggestConfig, *, now: da
         select(Message).where(
             Message.owner_id == oid,
             Message.deleted.is_(False),
+            Message.duplicate_of.is_(None),
             Message.sent_at >= now - timedelta(days=MESSAGE_DAYS),
         )
     ).all()
@@ -325,6 +343,7 @@ def load_snapshot(session: Session, owner: Owner, cfg: SuggestConfig, *, now: da
                 last_interaction_at=c.last_interaction_at,
                 interaction_count=c.interaction_count,
                 drift=_drift_of(c.analysis),
+                greeting=_greeting_of(c.analysis),
             )
             for c in contacts
         },

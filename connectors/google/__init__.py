@@ -7,12 +7,13 @@ from typing import Any
 
 from google.oauth2.credentials import Credentials
 
-from rapportd.agent.records import CursorState, SyncBatch
+from rapportd.agent.records import CursorState, OwnAddress, SyncBatch
 from rapportd.agent.settings import Settings
 from rapportd.connectors.composite import CompositeConnector
 from rapportd.connectors.google.calendar import Calendar
 from rapportd.connectors.google.client import GoogleApi
 from rapportd.connectors.google.gmail import Gmail
+from rapportd.connectors.google.identity import send_as_addresses
 from rapportd.connectors.google.push import GmailPush
 from rapportd.connectors.ratelimit import Limiter
 from rapportd.connectors.tokens import google_blob
@@ -64,6 +65,13 @@ class GoogleConnector(CompositeConnector):
     @property
     def quota_units(self) -> int:
         return self.api.units
+
+    # -------------------------------------------------------------- identity
+    def own_addresses(self) -> list[OwnAddress]:
+        """Gmail's send-as list (the primary and accepted aliases); see records.Connector."""
+        found = send_as_addresses(self.api)
+        self.gmail.owner_addresses.update(a.address for a in found)
+        return found
 
     # -------------------------------------------------------------- sync
     def sync(self, stream: str, state: CursorState | None) -> Iterator[SyncBatch]:

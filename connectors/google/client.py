@@ -37,6 +37,7 @@ log = get_logger(__name__)
 
 GMAIL_UNITS = {
     "getProfile": 1,
+    "settings.sendAs.list": 1,
     "messages.list": 5,
     "messages.get": 5,
     "history.list": 2,

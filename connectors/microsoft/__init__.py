@@ -7,11 +7,12 @@ from typing import Any
 
 import httpx
 
-from rapportd.agent.records import CursorState, SyncBatch
+from rapportd.agent.records import CursorState, OwnAddress, SyncBatch
 from rapportd.agent.settings import Settings
 from rapportd.connectors.composite import CompositeConnector
 from rapportd.connectors.microsoft.calendar import GraphCalendar
 from rapportd.connectors.microsoft.client import GraphApi, MsalTokens
+from rapportd.connectors.microsoft.identity import proxy_addresses
 from rapportd.connectors.microsoft.mail import FOLDERS, GraphMail
 from rapportd.connectors.microsoft.push import GraphPush
 from rapportd.connectors.ratelimit import Limiter
@@ -66,6 +67,13 @@ class MicrosoftConnector(CompositeConnector):
     @property
     def quota_units(self) -> int:
         return 0
+
+    def own_addresses(self) -> list[OwnAddress]:
+        """Graph's proxyAddresses (SMTP entries) of ``/me``; see records.Connector."""
+        found = proxy_addresses(self.api)
+        for part in (self.mail.owner_addresses, self.calendar.owner_addresses):
+            part.update(a.address for a in found)
+        return found
 
     def sync(self, stream: str, state: CursorState | None) -> Iterator[SyncBatch]:
         if stream in FOLDERS:

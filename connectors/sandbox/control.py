@@ -132,6 +132,7 @@ def add_account(sandbox: Sandbox, request: Request, body: Body) -> Any:
         timezone=body.get("timezone", "UTC"),
         owner=body.get("owner", ""),
         aliases=body.get("aliases", []),
+        pending_aliases=body.get("pending_aliases", []),
     )
     return {"address": account.address, "provider": account.provider}
 

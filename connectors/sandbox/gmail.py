@@ -199,6 +199,40 @@ def get_profile(ctx: CallContext) -> dict[str, Any]:
     }
 
 
+def list_send_as(ctx: CallContext) -> dict[str, Any]:
+    """``users.settings.sendAs.list``: the primary address first (``isPrimary``,
+    ``isDefault``), then each alias (``treatAsAlias``, ``verificationStatus`` accepted, or
+    pending for ``pending_aliases``). As on the wire, false booleans are left out."""
+    account = ctx.account
+    name = account.display_name
+    entries: list[dict[str, Any]] = [
+        {
+            "sendAsEmail": account.address,
+            "displayName": name,
+            "replyToAddress": "",
+            "signature": "",
+            "isPrimary": True,
+            "isDefault": True,
+        }
+    ]
+    for status, addresses in (
+        ("accepted", account.aliases),
+        ("pending", account.pending_aliases),
+    ):
+        for alias in addresses:
+            entries.append(
+                {
+                    "sendAsEmail": alias,
+                    "displayName": name,
+                    "replyToAddress": "",
+                    "signature": "",
+                    "treatAsAlias": True,
+                    "verificationStatus": status,
+                }
+            )
+    return {"sendAs": entries}
+
+
 def list_messages(ctx: CallContext) -> dict[str, Any]:
     include = (ctx.query("includeSpamTrash") or "false").lower() == "true"
     found = matching_messages(
@@ -374,6 +408,7 @@ def routes() -> list[BaseRoute]:
         ("/messages/{id}/modify", "POST", "gmail.users.messages.modify", modify_message),
         ("/threads/{id}", "GET", "gmail.users.threads.get", get_thread),
         ("/labels", "GET", "gmail.users.labels.list", list_labels),
+        ("/settings/sendAs", "GET", "gmail.users.settings.sendAs.list", list_send_as),
         ("/history", "GET", "gmail.users.history.list", list_history),
         ("/drafts", "GET", "gmail.users.drafts.list", list_drafts),
         ("/drafts", "POST", "gmail.users.drafts.create", create_draft),

@@ -30,11 +30,12 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from rapportd.agent import clock
 from rapportd.connectors.sandbox import graph_calendar as cal
+from rapportd.connectors.sandbox import graph_ids as gid
 from rapportd.connectors.sandbox import graph_mail as mail
 from rapportd.connectors.sandbox import graph_subscriptions as subs
 from rapportd.connectors.sandbox.calls import ApiError, CallContext, api_call
 from rapportd.connectors.sandbox.microsoft_oauth import object_id
-from rapportd.connectors.sandbox.state import Sandbox
+from rapportd.connectors.sandbox.state import Account, Sandbox
 
 MAX_BATCH = 20
 KEEP_HEADERS = {
@@ -124,11 +125,38 @@ def _view(
     return view
 
 
+# /me answers these without $select; proxyAddresses (and the rest) only when selected.
+ME_DEFAULT = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "surname",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "userPrincipalName",
+    "id",
+)
+
+
+def proxy_addresses(account: Account) -> list[str]:
+    """Exchange's ``proxyAddresses``: ``SMTP:`` (upper case) the primary, ``smtp:`` each
+    alias, and a ``SIP:`` entry (Teams/Skype sign-in), which is not a mail address."""
+    return [
+        f"SMTP:{account.address}",
+        *(f"smtp:{alias}" for alias in account.aliases),
+        f"SIP:{account.address}",
+    ]
+
+
 def me(ctx: CallContext) -> dict[str, Any]:
+    """``GET /me``: the default properties, or with ``$select`` exactly those asked for
+    (``proxyAddresses`` among them; an unknown name is 400 as on Graph)."""
     account = ctx.account
     given, _, surname = (account.display_name or account.address).partition(" ")
-    return {
-        "@odata.context": f"{mail.base_url(ctx)}/$metadata#users/$entity",
+    user: dict[str, Any] = {
         "businessPhones": [],
         "displayName": account.display_name or account.address,
         "givenName": given,
@@ -140,6 +168,30 @@ def me(ctx: CallContext) -> dict[str, Any]:
         "preferredLanguage": "en-US",
         "userPrincipalName": account.address,
         "id": object_id(account.address),
+        "mailNickname": account.address.split("@")[0],
+        "otherMails": [],
+        "proxyAddresses": proxy_addresses(account),
+    }
+    select = gid.parse_select(ctx.query("$select"))
+    if select is None:
+        wanted = list(ME_DEFAULT)
+        context = "users/$entity"
+    else:
+        names = {k.lower(): k for k in user}
+        wanted = []
+        for name in select:
+            key = names.get(name.lower())
+            if key is None:
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    f"Could not find a property named '{name}' on type 'microsoft.graph.user'.",
+                )
+            wanted.append(key)
+        context = f"users({','.join(wanted)})/$entity"
+    return {
+        "@odata.context": f"{mail.base_url(ctx)}/$metadata#{context}",
+        **{k: user[k] for k in wanted},
     }
 
 

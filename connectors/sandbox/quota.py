@@ -23,6 +23,7 @@ GMAIL_UNITS = {
     "gmail.users.threads.list": 10,
     "gmail.users.labels.list": 1,
     "gmail.users.labels.get": 1,
+    "gmail.users.settings.sendAs.list": 1,
     "gmail.users.history.list": 2,
     "gmail.users.drafts.create": 10,
     "gmail.users.drafts.update": 15,

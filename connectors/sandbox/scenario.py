@@ -131,6 +131,11 @@ def _load_all(sandbox: Sandbox, where: _Where, data: dict[str, Any]) -> None:
             if address.lower() in sandbox.accounts:
                 raise where.fail(f + ".address", f"duplicate account {address}")
             aliases = _get(where, acct, f, "aliases", list, False, [])
+            pending = _get(where, acct, f, "pending_aliases", list, False, [])
+            for key, values in (("aliases", aliases), ("pending_aliases", pending)):
+                for j, alias in enumerate(values):
+                    if not isinstance(alias, str) or "@" not in alias:
+                        raise where.fail(f"{f}.{key}[{j}]", f"not an email address: {alias!r}")
             sandbox.add_account(
                 provider,
                 address,
@@ -138,6 +143,7 @@ def _load_all(sandbox: Sandbox, where: _Where, data: dict[str, Any]) -> None:
                 timezone=_get(where, acct, f, "timezone", str, False, "UTC"),
                 owner=_get(where, acct, f, "owner", str, False, ""),
                 aliases=aliases,
+                pending_aliases=pending,
             )
         for i, client in enumerate(data.get("oauth_clients") or []):
             f = f"oauth_clients[{i}]"

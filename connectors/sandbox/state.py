@@ -648,6 +648,9 @@ class Account:
     timezone: str = "UTC"
     owner: str = ""
     aliases: list[str] = field(default_factory=list)
+    # Send-as addresses added but not verified yet (Gmail ``verificationStatus: pending``):
+    # listed by sendAs.list, not the owner's mail yet, absent from Graph's proxyAddresses.
+    pending_aliases: list[str] = field(default_factory=list)
     mailbox: Mailbox = field(init=False, repr=False)
 
 
@@ -705,6 +708,7 @@ class Sandbox:
         timezone: str = "UTC",
         owner: str = "",
         aliases: Iterable[str] = (),
+        pending_aliases: Iterable[str] = (),
     ) -> Account:
         with self.lock:
             key = address.strip().lower()
@@ -717,6 +721,7 @@ class Sandbox:
                 timezone,
                 owner or key.split("@")[0],
                 [a.lower() for a in aliases],
+                [a.lower() for a in pending_aliases],
             )
             account.mailbox = Mailbox(account, self)
             self.accounts[key] = account

@@ -92,3 +92,46 @@ def test_old_schema_is_refused_with_the_command_to_run(tmp_path: Path) -> None:
     result = run("keys", "rotate", env=env)
     assert result.returncode == 2
     assert "run `rapportd db upgrade`" in result.stderr
+
+
+def test_identity_and_people_commands_show_reasons_and_record_decisions(tmp_path: Path) -> None:
+    """`rapportd identity` / `people` show what was inferred and store the owner's undo."""
+    from sqlalchemy import select
+
+    from rapportd.agent.store.db import make_engine, session_factory, transaction, upgrade
+    from rapportd.agent.store.models import Contact, ContactDecision, ContactIdentity, Owner
+
+    url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    env = {"RAPPORTD_DATABASE_URL": url, "RAPPORTD_DATA_DIR": str(tmp_path)}
+    engine = make_engine(url)
+    upgrade(engine)
+    with transaction(session_factory(engine)) as s:
+        o = Owner(
+            email="me@corp.test",
+            identity={
+                "addresses": ["me@corp.test", "m.e@corp.test"],
+                "reasons": {"me@corp.test": ["your account"], "m.e@corp.test": ["looks like you"]},
+                "name": "Me Myself",
+                "sign_off": "Me",
+            },
+        )
+        s.add(o)
+        s.flush()
+        c = Contact(owner_id=o.id, display_name="Ann Lee", analysis={"addresses": ["ann@x.test"]})
+        s.add(c)
+        s.flush()
+        s.add(ContactIdentity(owner_id=o.id, contact_id=c.id, address="ann@x.test"))
+    shown = run("identity", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "m.e@corp.test" in shown.stdout and "looks like you" in shown.stdout
+    assert run("identity", "not-me", "m.e@corp.test", env=env).returncode == 0
+    assert run("people", "split", "ann@x.test", "ann@y.test", env=env).returncode == 0
+    bad = run("people", "merge", "ann@x.test", "ann@x.test", env=env)
+    assert bad.returncode != 0 and "two different" in bad.stderr
+    person = run("people", "show", "ann@x.test", env=env)
+    assert "Ann Lee" in person.stdout
+    with session_factory(engine)() as s:
+        rows = {(d.address_a, d.address_b, d.decision) for d in s.scalars(select(ContactDecision))}
+        owner = s.scalars(select(Owner)).one()
+    assert rows == {("m.e@corp.test", "", "not_me"), ("ann@x.test", "ann@y.test", "split")}
+    assert owner.analysis_due_at is not None

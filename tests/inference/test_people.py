@@ -115,3 +115,49 @@ def test_explicit_decisions_win() -> None:
     )
     assert merged.cluster_of["x@c.com"] == merged.cluster_of["john.smith@b.com"]
     assert any("by the owner" in r for r in merged.reasons[merged.cluster_of["x@c.com"]])
+
+
+def test_an_address_that_spells_a_named_colleagues_name_is_that_colleague() -> None:
+    """Real archives hold one person under a name address and a short user id."""
+    addrs = [
+        "mark.palmer@corp.test",
+        "mpalmer@corp.test",
+        "kathleen.magruder@corp.test",
+        "kmagrude@corp.test",  # a user id cut at eight letters
+        "john.smith@corp.test",
+        "jane.smith@corp.test",
+        "jsmith@corp.test",  # John or Jane: left alone
+        "mpalmer@gmail.com",  # a public domain: anyone's
+        "lyoho@corp.test",
+    ]
+    names = {
+        "mark.palmer@corp.test": "Mark Palmer",
+        "kathleen.magruder@corp.test": "Kathleen E Magruder",
+        "john.smith@corp.test": "John Smith",
+        "jane.smith@corp.test": "Jane Smith",
+        "lyoho@corp.test": "Lisa Other",  # carries another name: not Lisa Yoho's
+    }
+    ids = merge_identities(addrs, names)
+    same = lambda a, b: ids.cluster_of[a] == ids.cluster_of[b]  # noqa: E731
+    assert same("mark.palmer@corp.test", "mpalmer@corp.test")
+    assert same("kathleen.magruder@corp.test", "kmagrude@corp.test")
+    assert not same("jsmith@corp.test", "john.smith@corp.test")
+    assert not same("jsmith@corp.test", "jane.smith@corp.test")
+    assert not same("mpalmer@gmail.com", "mark.palmer@corp.test")
+    key = ids.cluster_of["mpalmer@corp.test"]
+    assert any("spells Mark Palmer's name" in r for r in ids.reasons[key])
+    split = merge_identities(
+        addrs, names, decisions=[Decision("mpalmer@corp.test", "mark.palmer@corp.test", "split")]
+    )
+    assert split.cluster_of["mpalmer@corp.test"] != split.cluster_of["mark.palmer@corp.test"]
+
+
+def test_notifier_domains_are_automated_but_a_companys_staff_are_not() -> None:
+    from rapportd.agent.inference.people import address_signals
+
+    assert address_signals("bounce-123@sendgrid.net")
+    assert address_signals("expenses@concursolutions.com")
+    assert address_signals("offers@email.airline.example")
+    assert not address_signals("jane@linkedin.com")
+    assert not address_signals("bob@google.com")
+    assert not address_signals("anna@mail.ru")

@@ -49,9 +49,9 @@ def faults_fired(sandbox: Any) -> int:
 
 def send_calls(sandbox: Any) -> list[str]:
     """Any call that would send mail (Gmail messages.send / drafts.send, Graph send /
-    sendMail): rapportd never sends."""
+    sendMail): rapportd never sends. (Reading ``settings/sendAs`` sends nothing.)"""
     with sandbox.lock:
-        return [e.path for e in sandbox.log if "send" in e.path.lower()]
+        return [e.path for e in sandbox.log if e.path.lower().endswith(("/send", "/sendmail"))]
 
 
 def calls_made(sandbox: Any) -> int:

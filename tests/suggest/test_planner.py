@@ -65,8 +65,9 @@ def test_plan_creates_suggestions_and_ops_and_is_idempotent(
     summary = plan_owner(store.session, store.owner_id, now=NOW, settings=settings)
     store.session.commit()
     kinds = {s.kind for s in store.session.scalars(select(Suggestion))}
-    assert kinds == {"thank_you", "promise_hold", "reply_needed", "check_in", "reconnect_hold"}
-    assert summary.created == 5 and summary.enqueued == 5
+    # Ann is drifting: the reconnect hold absorbs the check-in (one suggestion per person)
+    assert kinds == {"thank_you", "promise_hold", "reply_needed", "reconnect_hold"}
+    assert summary.created == 4 and summary.enqueued == 4
     before = rows(store.session)
     assert all(
         state == "pending"

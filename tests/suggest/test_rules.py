@@ -261,11 +261,38 @@ def test_nudge_when_their_promise_is_late(store: Store, settings: Settings) -> N
 
 
 def test_nudge_for_owner_question_waiting(store: Store, settings: Settings) -> None:
+    store.message(NOW - 40 * D, sender="jane@client.test", to=[store.owner.email], thread="old")
     m = store.message(NOW - 7 * D, sender=store.owner.email, to=["jane@client.test"], thread="tq2")
     store.commitment(m, kind="request", direction="by_owner", text="Which date suits you?")
     [p] = run(store, "nudge", settings)
     assert p.context["their_promise"] is False
     assert p.to[0][0] == "jane@client.test"
+
+
+def test_no_nudge_where_the_mailbox_shows_no_answers(store: Store, settings: Settings) -> None:
+    """An archive of sent mail alone holds no answers: silence there is no evidence."""
+    m = store.message(NOW - 7 * D, sender=store.owner.email, to=["jane@client.test"], thread="tq3")
+    store.commitment(m, kind="request", direction="by_owner", text="Which date suits you?")
+    assert run(store, "nudge", settings) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("Please review and let me know of any revisions.", True),
+        ("Could you send me the orders?", True),
+        ("Maureen - please schedule.", False),  # a deed, not an answer
+        ("Please print and have signed.", False),
+        ("Please forward this to Michael.", False),
+    ],
+)
+def test_nudge_only_for_asks_answered_by_mail(
+    store: Store, settings: Settings, text: str, wanted: bool
+) -> None:
+    store.message(NOW - 40 * D, sender="jane@client.test", to=[store.owner.email], thread="old")
+    m = store.message(NOW - 7 * D, sender=store.owner.email, to=["jane@client.test"], thread="ta")
+    store.commitment(m, kind="request", direction="by_owner", text=text, rule="please")
+    assert len(run(store, "nudge", settings)) == (1 if wanted else 0)
 
 
 @pytest.mark.parametrize("case", ["not_late_yet", "kept", "they_wrote", "question_recent"])
@@ -348,3 +375,19 @@ def test_thank_you_counts_an_external_organizer_missing_from_attendees(
     ev.organizer, ev.organizer_is_self = "emile@delta.test", False
     [p] = run(store, "thank_you", settings)
     assert p.to[0][0] == "emile@delta.test"
+
+
+def test_no_nudge_once_they_wrote_anywhere_since(store: Store, settings: Settings) -> None:
+    """An answer often comes in another thread; the owner's "Re:" to them shows they wrote."""
+    store.message(NOW - 40 * D, sender="jane@client.test", to=[store.owner.email], thread="old")
+    m = store.message(NOW - 7 * D, sender=store.owner.email, to=["jane@client.test"], thread="tq")
+    store.commitment(m, kind="request", direction="by_owner", text="Could you resend the CV?")
+    assert len(run(store, "nudge", settings)) == 1
+    store.message(
+        NOW - 2 * D,
+        sender=store.owner.email,
+        to=["jane@client.test"],
+        subject="RE: Moving forward",
+        thread="other",
+    )
+    assert run(store, "nudge", settings) == []

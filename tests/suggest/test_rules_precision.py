@@ -42,6 +42,7 @@ def test_reply_needed_needs_an_explicit_ask(
 
 
 def test_nudge_ignores_the_owners_bare_question(store: Store, settings: Settings) -> None:
+    store.message(NOW - 40 * D, sender="jane@client.test", to=[store.owner.email], thread="old")
     m = store.message(NOW - 7 * D, sender=store.owner.email, to=["jane@client.test"], thread="q")
     store.commitment(
         m,
