@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
         ] = "",
         org_domain: Annotated[
             list[str] | None,
-            typer.Option(help="The owner's organisation domain (repeat it; default: theirs)."),
+            typer.Option(help="The owner's organisation domain (repeat it; default: rapportd's)."),
         ] = None,
     ) -> None:
         """Run the whole product on a mail archive as of a date; write suggestions.jsonl and

@@ -55,12 +55,6 @@ from rapportd.jobs.demo_world import add_owner, connect_with_oauth
 from rapportd.jobs.runtime import Parts, Runtime
 
 PROVIDERS = ("google", "microsoft")
-# Domains of public mail services: their users are not the owner's organisation.
-PUBLIC_MAIL_DOMAINS = {
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
-    "yahoo.com", "aol.com", "icloud.com", "me.com", "mac.com", "gmx.de", "gmx.net", "web.de",
-    "protonmail.com", "proton.me", "yandex.ru", "mail.ru", "orange.fr", "free.fr",
-}  # fmt: skip
 # Zones tried when guessing the owner's from the offsets of their sent mail (first wins a tie).
 ZONES = (
     "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
@@ -85,7 +79,7 @@ class ReplayOptions:
     provider: str = "google"
     aliases: Sequence[str] = ()
     timezone: str = ""  # empty: guessed from the owner's sent mail
-    org_domains: Sequence[str] | None = None  # None: the owner's domain unless public
+    org_domains: Sequence[str] | None = None  # None: as rapportd decides without settings
     name: str = ""  # the owner's display name; empty: from their sent mail
     # Addresses the caller knows are the owner's (a benchmark's truth): counted by the
     # "to_owner" check besides the ones rapportd learned. Never given to rapportd.
@@ -121,10 +115,6 @@ class ReplayResult:
     @property
     def seconds(self) -> float:
         return sum(self.timings.values())
-
-
-def public_domain(domain: str) -> bool:
-    return domain.lower() in PUBLIC_MAIL_DOMAINS
 
 
 def guess_timezone(pairs: Iterable[tuple[datetime, int]], default: str = "UTC") -> str:
@@ -289,11 +279,8 @@ def run_replay(options: ReplayOptions, *, console: Console | None = None) -> Rep
             engine = make_engine(settings.effective_database_url)
             upgrade(engine)
             factory = session_factory(engine)
-            domains = (
-                list(options.org_domains)
-                if options.org_domains is not None
-                else [d for d in [owner.rpartition("@")[2]] if not public_domain(d)]
-            )
+            # None: the product decides (its default: the owner's own non-public domains)
+            domains = list(options.org_domains or [])
             owner_id = add_owner(
                 factory,
                 {
@@ -442,7 +429,7 @@ def write_outputs(
 
     result.out.mkdir(parents=True, exist_ok=True)
     records = replay_report.collect(factory, result.owner_id, account, settings)
-    learned = replay_report.owner_addresses(factory, result.owner_id, settings)
+    learned = replay_report.owner_addresses(factory, result.owner_id)
     result.learned_owner_addresses = sorted(learned)
     with factory() as session:
         writing = list(

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rapportd.agent import clock, mailtext
 from rapportd.agent.store.models import (
+    Account,
     CalendarEvent,
     Commitment,
     Contact,
@@ -506,14 +507,19 @@ def render_html(records: Sequence[dict[str, Any]], summary: Summary) -> str:
     )
 
 
-def owner_addresses(factory: sessionmaker[Session], owner_id: int, settings: Any) -> set[str]:
-    """The owner's addresses as rapportd knows them (its owner profile)."""
-    from rapportd.agent.analysis import build_profile
-
+def owner_addresses(factory: sessionmaker[Session], owner_id: int) -> set[str]:
+    """The owner's addresses as rapportd knows them: the identity the analysis learned and
+    stored (``Owner.identity``), the owner's and the accounts' addresses and aliases."""
     with factory() as db:
         owner = db.get(Owner, owner_id)
         assert owner is not None
-        return set(build_profile(db, owner, settings).addresses)
+        known = {owner.email.lower()}
+        identity = getattr(owner, "identity", None) or {}
+        known |= {str(a).lower() for a in identity.get("addresses", [])}
+        for account in db.scalars(select(Account).where(Account.owner_id == owner_id)):
+            known.add(account.address.lower())
+            known |= {str(a).lower() for a in account.aliases or []}
+        return known
 
 
 def display_names(factory: sessionmaker[Session], owner_id: int) -> set[str]:

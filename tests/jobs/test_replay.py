@@ -1,11 +1,11 @@
-"""``rapportd replay`` end to end on real mail: 37 messages of Steven Kean's mailbox
+"""``rapportd replay`` end to end on real mail: 38 messages of Steven Kean's mailbox
 (tests/data/realmail, see its PROVENANCE.md) replayed as of 2001-07-30 through the real
 path (sandbox, OAuth, connector sync, analysis, planning, outbox), then its outputs and
 the mechanical checks a person would spot at once.
 
-The checks that fail today are marked ``xfail(strict=True)`` with the part of issue 14
-that fixes them; when that work lands they pass, strict xfail turns that into a failure,
-and the mark comes off.
+Every fault the checks count was there before issue 14's other parts landed (owner
+identity, duplicates, names, own-text segmentation: the messages were chosen for them);
+the checks were ``xfail(strict=True)`` until then and are plain assertions since.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def test_the_real_path_ran_to_the_end(kean: ReplayResult) -> None:
 
 
 def test_every_message_is_stored_or_recorded_with_its_reason(kean: ReplayResult, store) -> None:  # type: ignore[no-untyped-def]
-    assert kean.loaded == 36 and 20 < kean.loaded_sent < 36
+    assert kean.loaded == 37 and 20 < kean.loaded_sent < 37
     assert [r for _s, r in kean.archive_skips] == [
         "dated 2001-11-14, after the as-of instant: not yet there"
     ]
@@ -108,21 +108,19 @@ def test_suggestions_jsonl_holds_what_a_grader_needs(
     kean: ReplayResult, records: list[dict[str, object]]
 ) -> None:
     assert len(records) == kean.suggestions
-    names = set()
     for rec in records:
         assert {"id", "kind", "state", "people", "reasons", "evidence", "draft", "hold"} <= set(rec)
         assert rec["reasons"]["why"]  # type: ignore[index]
         draft = rec["draft"]
         assert draft is not None, rec  # written into the sandbox mailbox and read back
         assert draft["to"] and draft["subject"] and draft["body"]  # type: ignore[index]
-        names |= {p["name"] for p in draft["to"]}  # type: ignore[index]
+        # display names come from the corpus's X-From/X-To (its From/To hold bare addresses)
+        assert all(p["name"] for p in draft["to"]), draft  # type: ignore[index]
         for e in rec["evidence"]:  # type: ignore[attr-defined]
             if "message_id" in e:
                 assert e["message_id"].startswith("<") and e["date"].startswith("2001-")
                 assert e["sentence"] and e["sender"]["address"]
                 assert e["own_text"] in (True, False, None)
-    # display names come from the corpus's X-To headers (its To holds bare addresses)
-    assert {"Jeff Dasovich", "Kevin Scott"} & names
 
 
 def test_report_html_is_self_contained_and_gradeable(
@@ -145,29 +143,14 @@ def test_no_outbox_row_is_left_writing(kean: ReplayResult) -> None:
     assert kean.checks.count("outbox_writing") == 0, kean.checks.lines()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14 part 5 (duplicates, the lead): each sent message is in the mailbox "
-    "twice under two Message-IDs and every suggestion about it comes twice",
-)
 def test_no_duplicate_suggestions(kean: ReplayResult) -> None:
     assert kean.checks.count("duplicates") == 0, kean.checks.lines()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14 part 4 (names for greetings, the lead): 'Hi Blh', 'Hi Rkean' come "
-    "from address local parts",
-)
 def test_no_greeting_made_from_an_address(kean: ReplayResult) -> None:
     assert kean.checks.count("local_part_greetings") == 0, kean.checks.lines()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14 parts 3 and 7 (own-text segmentation in agent/mailtext.py, detection "
-    "from it): Lotus Notes header lines of forwarded mail are read as requests",
-)
 def test_no_evidence_quoted_from_forwarded_or_header_text(kean: ReplayResult) -> None:
     found = kean.checks.count("quoted_outside_own_text") + kean.checks.count("quoted_not_found")
     assert found == 0, kean.checks.lines()
@@ -176,12 +159,12 @@ def test_no_evidence_quoted_from_forwarded_or_header_text(kean: ReplayResult) ->
 def test_an_outlook_replay_of_an_mbox(tmp_path: Path) -> None:
     """The Microsoft path (msal over TLS, Graph sentitems/inbox) on an mbox archive."""
     box = mailbox.mbox(str(tmp_path / "kean.mbox"))
-    for path in sorted(REALMAIL.glob("[26]/*.txt")):
+    for path in sorted(REALMAIL.glob("*/*.txt")):
         box.add(path.read_bytes())
     box.flush()
     result = replay(tmp_path / "out", [tmp_path / "kean.mbox"], provider="microsoft")
     assert result.provider == "microsoft" and result.task_errors == []
-    assert result.loaded == 11 and result.loaded_sent > 5
+    assert result.loaded == 37 and result.loaded_sent > 20
     assert result.suggestions > 0
     assert result.outbox == {"create_draft:written": result.suggestions}
     # the report found each evidence message's body by its Message-ID (Graph ids differ)

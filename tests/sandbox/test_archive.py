@@ -167,7 +167,7 @@ def test_loaded_into_the_account_with_the_providers_sent_marker(provider: str) -
     account = sandbox.add_account(provider, "steven.kean@enron.com")  # type: ignore[arg-type]
     assert load_archive(sandbox, account, archive) == []
     box = account.mailbox
-    assert len(box.messages) == len(archive.messages) == 36
+    assert len(box.messages) == len(archive.messages) == 37
     sent = [m for m in box.messages.values() if "SENT" in m.labels]
     assert len(sent) == archive.sent > 20
     assert all(m.folder == "sentitems" for m in sent) and all(
