@@ -104,8 +104,13 @@ def split_reply(text: str) -> tuple[str, str]:
 
 
 def new_text(text: str) -> str:
-    """The new text of a message body (quotes, signature, footers removed)."""
-    return split_reply(text)[0]
+    """What the sync stores as a message's new text: the author's own text with its greeting
+    and sign-off ("Thanks,\nSteve": the owner's sign-off is learned from it), without quotes,
+    forwards, signature blocks and footers. Readers that want only the body (the detector)
+    take ``segment(text).body`` of it, which gives the same body again."""
+    if not isinstance(text, str) or not text:
+        return ""
+    return segment(text).own
 
 
 def strip_greeting(text: str) -> str:

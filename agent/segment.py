@@ -381,9 +381,12 @@ def _header_start_at(lines: Sequence[_Line], i: int) -> int | None:
     # A header block that lost its sender line (an Outlook copy of a Notes reply): "To:" with
     # addresses, then "cc:" / "Subject:" right below, below some text of the author's.
     if i > 0 and _TO_FIELD.match(s) and not _QUOTE.match(line.text):
-        nxt = list(_next_nonblank(lines, i + 1, 4))
-        if any(_SUBJECT_FIELD.match(lines[k].s) for k in nxt):
-            return i
+        # the address list may wrap over several lines before "cc:" and "Subject:"
+        for k in _next_nonblank(lines, i + 1, 10):
+            if _SUBJECT_FIELD.match(lines[k].s):
+                return i
+            if not (_NOTES_FIELD.match(lines[k].s) or _ADDRESS_CONT.match(lines[k].s)):
+                break
     m = _ENDS_WITH_DATE.match(s)
     if (
         m is None

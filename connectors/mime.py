@@ -170,8 +170,7 @@ def direction_of(
 def _new_text(text: str) -> str:
     from rapportd.agent import mailtext
 
-    new, _rest = mailtext.split_reply(text)
-    return new
+    return mailtext.new_text(text)
 
 
 def _html_to_text(html: str) -> str:

@@ -250,13 +250,23 @@ def owner_sign_offs(
     msgs: Sequence[Msg], owner: Iterable[str], owner_names: Iterable[str]
 ) -> tuple[str, dict[str, str]]:
     """The name the owner signs with, overall and per recipient where it differs:
-    ``("Steve", {"mom@example.com": "Stevie"})``. Only names that fit the owner count."""
+    ``("Steve", {"mom@example.com": "Stevie"})``. Only names that fit the owner count. When
+    the owner's mail shows no sign-off, the name people greet the owner with ("Steve - here
+    are the projects") is what they call him, and what he would sign with."""
     mine = {a.lower() for a in owner}
     names = [n for n in owner_names if n]
     overall: Counter[str] = Counter()
+    called: Counter[str] = Counter()
     per: dict[str, Counter[str]] = defaultdict(Counter)
     for m in msgs:
-        if m.direction != "out" or not m.text:
+        if not m.text:
+            continue
+        if m.direction == "in" and any(a in mine for a in (m.to or m.recipients)):
+            greeted = greeted_name(m.text)
+            if greeted and any(fits(greeted, "", n) for n in names):
+                called[greeted] += 1
+            continue
+        if m.direction != "out":
             continue
         name = signed_name(m.text)
         if not name or not any(fits(name, "", n) for n in names):
@@ -266,7 +276,7 @@ def owner_sign_offs(
             if a not in mine:
                 per[a][name] += 1
     if not overall:
-        return "", {}
+        return (called.most_common(1)[0][0] if called else ""), {}
     top = overall.most_common(1)[0][0]
     special = {
         a: c.most_common(1)[0][0]

@@ -124,6 +124,13 @@ def test_owner_sign_off_overall_and_per_recipient() -> None:
     top, per = owner_sign_offs(msgs, [OWNER], ["Steven J. Kean"])
     assert top == "Steve"
     assert per == {"mom@home.test": "Stevie"}
+    # no sign-off of the owner's: the name colleagues greet the owner with
+    greeted = [
+        msg(30 + i, "ann@corp.test", [OWNER], "Steve - here are the projects.") for i in range(2)
+    ]
+    greeted.append(msg(40, "bob@corp.test", ["x@corp.test"], "Steve - not to the owner."))
+    assert owner_sign_offs(greeted, [OWNER], ["Steven J. Kean"]) == ("Steve", {})
+    assert owner_sign_offs([], [OWNER], ["Steven J. Kean"]) == ("", {})
 
 
 @given(st.text(max_size=300), st.text(max_size=60))

@@ -278,5 +278,11 @@ def test_a_header_block_that_lost_its_sender_line_is_quoted() -> None:
         "Subject:\tPress release\n\n\nAttached is a draft. Please review and let me know.\n"
     )
     assert segment(text).body == "Is there another quote we could use?  I think so."
+    wrapped = (
+        "Is there another quote?\n\n\nTo: Marty Sunde/HOU/EES@EES, Janet R Dietrich/HOU/EES@EES, "
+        "Elizabeth \nTilney/HOU/EES@EES, Peggy Mahoney/HOU/EES@EES, James D \nSteffes/HOU/EES@EES\n"
+        "cc:  \n\nSubject: Press release\n\n\nAttached is a draft.  Please review.\n"
+    )
+    assert segment(wrapped).body == "Is there another quote?"
     memo = "To: all staff\nSubject: picnic\n\nThe picnic is on Friday."
     assert segment(memo).body == memo
