@@ -88,7 +88,11 @@ BOILERPLATE = re.compile(
     r"|happy to help|have a (?:great|good|nice|lovely|wonderful)|enjoy\b|hope you\b|^thanks\b"
     r"|^thank you\b|looking forward"
     r"|(?:please|kindly) (?:click|visit|log[- ]?in|sign[- ]?in|unsubscribe|go to|opt|allow|"
-    r"keep this|retain this|quote your|add \S+@\S+|print|reply stop|do not respond)"
+    r"keep this|retain this|quote your|add \S+@\S+|reply stop|do not respond)"
+    # "please print this e-mail / your confirmation" is a notice; "please print and have
+    # signed" is an ask.
+    r"|(?:please|kindly) print (?:out )?(?:(?:this|the|your) )?(?:e-?mail|message|page|"
+    r"confirmation|receipt|ticket|voucher|boarding pass|itinerary)\b|before printing"
     r"|can you afford|address book|for your records",
 )
 CONDITIONAL_INSTRUCTION = re.compile(
@@ -176,7 +180,7 @@ MODAL_YOU = re.compile(
     r"(?!'|\s+(?:believe|imagine))"
 )
 POLITE_ASK = re.compile(
-    r"\b(?:if you (?:could|can|would|have a (?:moment|minute|sec))|(?:hoping|hope|wonder(?:ing)?|"
+    r"\b(?:if you (?:could|can|would(?! (?:like|prefer|rather|want|be interested)\b)|have a (?:moment|minute|sec))|(?:hoping|hope|wonder(?:ing)?|"
     r"chance|reckon|think|possible for) you (?:could|can|would|might)|would you mind|do you mind|"
     r"would it be possible|is it possible (?:for you|to)|any chance|i'd appreciate|"
     r"i would appreciate|we'd appreciate|we would appreciate|appreciate it if|"
@@ -322,6 +326,10 @@ def request_rule(clause: str, sentence: str) -> str | None:
     if POLITE_ASK.search(s):
         return "polite_ask"
     if CONDITIONAL_INSTRUCTION.search(sentence):
+        # "If you get a minute, can you call me?": the ask follows the condition's comma.
+        comma = s.find(",")
+        if comma > 0 and MODAL_YOU.search(s, comma):
+            return "modal_you"
         return None  # "If you'd like to stop these, please click...": an instruction, not an ask
     if APPRECIATED.search(s) and re.search(r"\b(?:you|your|any help|if)\b", s):
         return "appreciated"
