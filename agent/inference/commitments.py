@@ -47,7 +47,8 @@ _BASE_CONFIDENCE = {
 }  # fmt: skip
 # Used when a model file carries no thresholds (calibrated values live in the JSON).
 DEFAULT_THRESHOLDS = {
-    "request_rule": 0.3, "request_model": 0.7, "commitment_rule": 0.3, "commitment_model": 0.8,
+    "request_rule": 0.3, "request_model": 0.7, "request_demote": 0.7, "commitment_rule": 0.3,
+    "commitment_model": 0.8,
 }  # fmt: skip
 SHIPPED: Literal["shipped"] = "shipped"
 # Action-item notation ("Draft SOW (me, by Fri)") is unambiguous and absent from the
@@ -63,7 +64,7 @@ _NO_VETO = ("assignee_me", "assignee_you", "you_get_from_me")
 WEAK_ASK_RULES = frozenset({"question", "proposal", "lets", "courtesy", "model"})
 EXPLICIT_ASK_MIN = 0.6
 WEAK_ASK_MAX = 0.5
-# A request is addressed to the reader: one of these cues must be present for a model-only one.
+# A request the model adds alone is addressed to the reader: one of these cues must be present.
 _ADDRESSED = frozenset(
     {
         "CUE:you",
@@ -76,9 +77,11 @@ _ADDRESSED = frozenset(
         "CUE:event",
     }
 )
-# Exclusions the model may not overrule on its own (see intent_model.exclusions).
+# Exclusions the model may not overrule on its own (see intent_model.exclusions). A request
+# the model adds alone is a weak ask (the product never acts on it), so only what is never an
+# ask blocks it: a social or rhetorical question, an attachment note, thanks or wishes.
 _BLOCKED = {
-    "request": frozenset({"EXCL:social", "EXCL:boiler"}),
+    "request": frozenset({"EXCL:social", "EXCL:pleasantry", "EXCL:has_head"}),
     "commitment": frozenset(
         {"EXCL:boiler", "EXCL:has_head", "EXCL:head_refused", "EXCL:neg", "EXCL:cond"}
     ),
@@ -151,11 +154,18 @@ def analyse_sentence(
     if model is None:
         return tuple((k, r, c, None) for k, r, c in hits)
     feats = features(sentence, hits)
-    p_request, p_commit = model.scores(feats)
+    p_request, p_commit, p_broad = model.all_scores(feats)
     out: list[tuple[Kind, str, str, float | None]] = []
-    for kind, p in (("request", p_request), ("commitment", p_commit)):
+    for kind in ("request", "commitment"):
         hit = next((h for h in hits if h[0] == kind), None)
+        # A rule's ask is judged by the precise request model; an ask the rules did not see
+        # by the broad one (weak band).
+        p = p_commit if kind == "commitment" else (p_request if hit else p_broad)
         if not decide_flags(kind, feats, p, model.thresholds) and not _ask_then_promise(hit, hits):
+            if kind == "request" and hit is not None and demoted(p_broad, model.thresholds):
+                # An ask the precise model doubts (a notice's "please log in", a third
+                # party's task) stays, as a weak ask the product does not act on.
+                out.append(("request", "model", hit[2], p_broad))
             continue
         if (
             hit is None
@@ -168,18 +178,24 @@ def analyse_sentence(
     return tuple(out)
 
 
+def demoted(p_broad: float, thresholds: Mapping[str, float]) -> bool:
+    """Whether a rule's ask that the precise model vetoed is kept as a weak ask."""
+    return p_broad >= {**DEFAULT_THRESHOLDS, **thresholds}["request_demote"]
+
+
 def decide_flags(
     kind: str, feats: Sequence[str], p: float, thresholds: Mapping[str, float]
 ) -> bool:
     """Whether ``kind`` is reported for a sentence with features ``feats`` and model score ``p``.
 
     A rule hit is kept when ``p >= <kind>_rule`` (the model vetoes what real mail shows to be
-    unlikely); without a rule hit the model must reach ``<kind>_model``, the sentence must not
-    be one the rules deliberately refuse (social question, boilerplate; for a promise also a
-    hedged/negated/conditional future or a state; for a promise also any sentence where the
-    rules saw a first-person future and turned it down, e.g. "Send me X and I'll ..."), a commitment needs a first-person
-    sentence (the sender is the one who promises) and a request something addressed to the
-    reader (you, a question, an imperative, please, let's, a need, a dated meeting or event) in a sentence the rules do
+    unlikely); without a rule hit the model must reach ``<kind>_model`` and the sentence must
+    not be one the rules deliberately refuse (for a request: a social question, an attachment
+    note, thanks or wishes, a first-person future; for a promise: boilerplate, a hedged/negated/conditional future or
+    a state, or any sentence where the rules saw a first-person future and turned it down,
+    e.g. "Send me X and I'll ..."); a commitment needs a first-person sentence (the sender is
+    the one who promises), and a request something addressed to the reader (you, a question,
+    an imperative, please, let's, a need, a dated meeting or event) in a sentence the rules do
     not read as a promise."""
     t = {**DEFAULT_THRESHOLDS, **thresholds}
     if f"RULE:{kind}" in feats:

@@ -95,6 +95,14 @@ BOILERPLATE = re.compile(
     r"confirmation|receipt|ticket|voucher|boarding pass|itinerary)\b|before printing"
     r"|can you afford|address book|for your records",
 )
+# The part of BOILERPLATE that is never an ask, whoever scores it: attachment notes, notes,
+# thanks and wishes ("Please find attached ...", "Thanks for ...", "Have a great weekend").
+PLEASANTRY = re.compile(
+    r"(?:please|pls|kindly)\s+(?:find|see)\b|(?:please|pls|kindly)\s+note\b|please ignore"
+    r"|please disregard|please (?:do not|don't) reply|(?:please|kindly)\s+accept (?:my|our)"
+    r"|happy to help|have a (?:great|good|nice|lovely|wonderful)|enjoy\b|hope you\b|^thanks\b"
+    r"|^thank you\b|looking forward|for your records|please consider the environment"
+)
 CONDITIONAL_INSTRUCTION = re.compile(
     r"^(?:if (?:you|your|the above|this)\b(?! could| would| can)|to (?:cancel|unsubscribe|update|"
     r"ensure|see|view|stop|opt|change|manage|learn|find out|receive|continue|access|register|"
