@@ -216,6 +216,7 @@ def decide_flags(
 
 def classify_sentence(sentence: str) -> list[tuple[Kind, str, str]]:
     """``(kind, rule, clause)`` for each kind found in a sentence (at most one per kind)."""
+    sentence = rules.without_vocative(sentence)
     norm_sentence = rules.normalise(sentence)
     if rules.is_excluded_sentence(norm_sentence) and not _has_strong_ask(norm_sentence):
         return []

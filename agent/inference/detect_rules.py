@@ -214,6 +214,27 @@ QUESTION_START = re.compile(
 )
 
 
+# A name the sentence is addressed to, before an ask: "Cynthia, get back to Jeff on this.",
+# "Rosie - please print and have signed." (read on the original casing).
+VOCATIVE = re.compile(r"^[A-Z][a-z]+(?: [A-Z][a-z]+)?\s*(?:,|-{1,2}|–|—)\s+(?=[a-z])")
+
+
+def without_vocative(sentence: str) -> str:
+    """The sentence without a leading "Name," / "Name -" when an ask follows it."""
+    m = VOCATIVE.match(sentence)
+    if not m:
+        return sentence
+    rest = sentence[m.end() :]
+    word = _first_word(normalise(rest))
+    if (
+        word in IMPERATIVE_STARTS
+        or PLEASE.match(normalise(rest))
+        or IMPERATIVE_PHRASES.match(normalise(rest))
+    ):
+        return rest
+    return sentence
+
+
 # The delivery happens in this very message ("Sending over the deck now.", "Attached is the
 # deck, as promised.", "Here is the deck."): a performed delivery, not a promise.
 PERFORMED_DELIVERY = re.compile(

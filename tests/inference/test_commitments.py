@@ -212,15 +212,16 @@ def test_weak_asks_sit_below_every_explicit_ask(text: str) -> None:
     "text",
     [
         "Maria - please print and have signed.",  # a name, then an imperative "please print"
+        "Dana, get back to the vendor on this.",  # a name, then an imperative
         "If you get a spare minute, can you give me a ring about the lease?",
         "If you have the numbers handy, could you forward them to Pat?",
     ],
 )
 def test_asks_behind_a_vocative_or_a_condition_are_requests(text: str) -> None:
     items = detect(text, sent_at=SENT, already_stripped=True, model=None)
-    assert [(i.kind, i.reasons["rule"] in ("please", "modal_you")) for i in items] == [
-        ("request", True)
-    ]
+    assert [
+        (i.kind, i.reasons["rule"] in ("please", "modal_you", "imperative")) for i in items
+    ] == [("request", True)]
 
 
 @pytest.mark.parametrize(
@@ -234,3 +235,8 @@ def test_asks_behind_a_vocative_or_a_condition_are_requests(text: str) -> None:
 def test_notices_are_not_explicit_asks(text: str) -> None:
     items = detect(text, sent_at=SENT, already_stripped=True, model=None)
     assert items == []
+
+
+def test_a_leading_name_before_a_statement_is_no_ask() -> None:
+    for text in ("Dana, I think the draft is fine.", "Houston, we have a problem."):
+        assert detect(text, sent_at=SENT, already_stripped=True, model=None) == []
