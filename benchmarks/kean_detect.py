@@ -11,8 +11,12 @@ To/Cc recipients from the headers.
 Grades live in ``benchmarks/data/kean_detect_graded.jsonl``: one line per item ever produced
 (by any version of the detector): ``file``, ``kind``, ``sentence``, ``due``, ``verdict``
 (``right`` / ``wrong``; a right item with a wrong due date is ``right`` with ``due_ok`` false),
-``reason`` (one line), graded by reading the whole message as its owner would: is this really a
-promise by the writer / a request of the reader. Items are matched on (file, kind, sentence).
+``reason`` (one line), ``part`` (``own``: the author's new text; ``quoted``: text of a forwarded
+or replied-to message that ``split_reply`` left in, always wrong for the owner), ``found_by``
+(``before`` = the detector of commit 2556b6b, ``after`` = this branch's), graded by reading the
+whole message as its owner would: is this really a promise by the writer / a request of the
+reader, is the due date right. Items are matched on (file, kind, sentence); an item no grade
+covers is listed as UNGRADED.
 
 Run: .venv/bin/python benchmarks/kean_detect.py            # items + precision vs the grades
      .venv/bin/python benchmarks/kean_detect.py --dump F   # write the items to grade to F
@@ -81,9 +85,7 @@ def items_of(path: Path) -> list[Detected]:
     sent_at = parsedate_to_datetime(str(msg["Date"]))
     recipients = [a for _, a in getaddresses([str(msg.get("To", "")), str(msg.get("Cc", ""))])]
     sender = next((a for _, a in getaddresses([str(msg.get("From", ""))])), "")
-    return detect(
-        body_text(msg), sent_at=sent_at, tz=TZ, sender=sender, recipients=recipients
-    )
+    return detect(body_text(msg), sent_at=sent_at, tz=TZ, sender=sender, recipients=recipients)
 
 
 def rel(path: Path) -> str:
@@ -141,9 +143,17 @@ def report(rows: list[dict], grades: dict[tuple[str, str, str], dict]) -> None:
     ungraded = [r for r in rows if (r["file"], r["kind"], r["sentence"]) not in grades]
     for r in ungraded:
         print(f"  UNGRADED {r['file']} {r['kind']} {r['rule']}: {r['sentence'][:100]}")
+
+    def part(r: dict) -> str:
+        g = grades.get((r["file"], r["kind"], r["sentence"]))
+        return str(g.get("part")) if g else "?"
+
     for name, keep in (
         ("all items", lambda r: True),
         ("product point (explicit asks + dated promises)", lambda r: actionable(
+            r["kind"], r["rule"], r["due"])),
+        ("items from the author's own text", lambda r: part(r) == "own"),
+        ("own text, product point", lambda r: part(r) == "own" and actionable(
             r["kind"], r["rule"], r["due"])),
     ):  # fmt: skip
         for kind in ("commitment", "request", None):
