@@ -39,8 +39,12 @@ BROAD_ONLY = "parakweet"  # rows of this source train the broad head only
 # an item only when it leans "yes" (p >= 0.5 at least).
 RULE_GRID = [round(0.05 * i, 2) for i in range(1, 11)]
 MODEL_GRID = [round(0.05 * i, 2) for i in range(10, 20)]
-# A vetoed rule ask is kept as a weak ask when the broad model gives it at least this.
-DEMOTE_GRID = [round(0.05 * i, 2) for i in range(4, 21)]
+# A vetoed rule ask is kept as a weak ask when the broad model leans "yes" (p >= 0.5 at
+# least); 1.0 = never.
+DEMOTE_GRID = [round(0.05 * i, 2) for i in range(10, 21)]
+# The veto of the rules' asks decides what the product acts on: chosen for F0.5 (precision
+# counts twice: a wrong "please reply" costs more than a missed one).
+VETO_BETA = 0.5
 
 
 def load_rows(path: Path = TRAIN) -> list[dict]:
@@ -111,14 +115,18 @@ def oof_scores(
     return out
 
 
-def _f1(tp: int, fp: int, fn: int) -> float:
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+def _f1(tp: int, fp: int, fn: int, beta: float = 1.0) -> float:
+    b2 = beta * beta
+    return (1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp) if tp else 0.0
 
 
 def _best_pair(
-    kind: str, items: Sequence[tuple[list[str], float, int]], grid2: Sequence[float]
+    kind: str,
+    items: Sequence[tuple[list[str], float, int]],
+    grid2: Sequence[float],
+    beta: float = 1.0,
 ) -> tuple[float, float]:
-    """``(<kind>_rule, <kind>_model)`` with the best F1 of ``decide_flags`` on ``items``."""
+    """``(<kind>_rule, <kind>_model)`` with the best F-beta of ``decide_flags`` on ``items``."""
     top = (-1.0, 0.5, 0.5)
     for t_rule in RULE_GRID:
         for t_model in grid2:
@@ -129,7 +137,7 @@ def _best_pair(
                 tp += pred and gold
                 fp += pred and not gold
                 fn += gold and not pred
-            f = _f1(tp, fp, fn)
+            f = _f1(tp, fp, fn, beta)
             if f > top[0] + 1e-9:
                 top = (f, t_rule, t_model)
     return float(top[1]), float(top[2])
@@ -143,8 +151,8 @@ def calibrate(
     """Grid-search the thresholds of ``decide_flags`` / ``demoted`` for F1 on ``rows``.
 
     Commitments: veto and model-only thresholds for per-kind F1. Requests, in two steps: the
-    veto of the rules' asks (``request_rule``) for F1 of the precise decision on the precise
-    rows (explicit asks are what the product acts on); then, with it fixed, the broad model's
+    veto of the rules' asks (``request_rule``) for F0.5 of the precise decision on the precise
+    rows (explicit asks are what the product acts on: precision first); then, with it fixed, the broad model's
     thresholds (``request_model`` for asks without a rule, ``request_demote`` for a vetoed
     rule ask kept as a weak ask) for F1 of "any request" on every row (both annotations)."""
     best: dict[str, float] = {}
@@ -161,7 +169,7 @@ def calibrate(
         for (f, _h), p, r in zip(featured, scores, rows, strict=True)
         if r["source"] != BROAD_ONLY and "RULE:request" in f
     ]
-    best["request_rule"], _ = _best_pair("request", precise, [1.0])
+    best["request_rule"], _ = _best_pair("request", precise, [1.0], VETO_BETA)
     # Step 2: the broad model's two thresholds on every row.
     items = [
         (f, p, int(r["request"])) for (f, _h), p, r in zip(featured, scores, rows, strict=True)

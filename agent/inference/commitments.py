@@ -64,22 +64,10 @@ _NO_VETO = ("assignee_me", "assignee_you", "you_get_from_me")
 WEAK_ASK_RULES = frozenset({"question", "proposal", "lets", "courtesy", "model"})
 EXPLICIT_ASK_MIN = 0.6
 WEAK_ASK_MAX = 0.5
-# A request the model adds alone is addressed to the reader: one of these cues must be present.
-_ADDRESSED = frozenset(
-    {
-        "CUE:you",
-        "CUE:q",
-        "CUE:verb_start",
-        "CUE:please",
-        "CUE:polite",
-        "CUE:lets",
-        "CUE:need",
-        "CUE:event",
-    }
-)
 # Exclusions the model may not overrule on its own (see intent_model.exclusions). A request
 # the model adds alone is a weak ask (the product never acts on it), so only what is never an
-# ask blocks it: a social or rhetorical question, an attachment note, thanks or wishes.
+# ask blocks it: a social or rhetorical question, an attachment note, thanks or wishes, and a
+# first-person future (the writer's own plan or promise, judged by the rules).
 _BLOCKED = {
     "request": frozenset({"EXCL:social", "EXCL:pleasantry", "EXCL:has_head"}),
     "commitment": frozenset(
@@ -194,9 +182,7 @@ def decide_flags(
     note, thanks or wishes, a first-person future; for a promise: boilerplate, a hedged/negated/conditional future or
     a state, or any sentence where the rules saw a first-person future and turned it down,
     e.g. "Send me X and I'll ..."); a commitment needs a first-person sentence (the sender is
-    the one who promises), and a request something addressed to the reader (you, a question,
-    an imperative, please, let's, a need, a dated meeting or event) in a sentence the rules do
-    not read as a promise."""
+    the one who promises), and a request a sentence the rules do not read as a promise."""
     t = {**DEFAULT_THRESHOLDS, **thresholds}
     if f"RULE:{kind}" in feats:
         if any(f"RULE:{kind}:{r}" in feats for r in _NO_VETO):
@@ -207,10 +193,8 @@ def decide_flags(
         return False
     if kind == "commitment" and "CUE:first" not in feats:
         return False
-    if kind == "request" and (
-        "RULE:commitment" in feats or not any(f in _ADDRESSED for f in feats)
-    ):
-        return False  # a promise, or nothing in it is addressed to the reader
+    if kind == "request" and "RULE:commitment" in feats:
+        return False  # a promise
     return p >= t[f"{kind}_model"]
 
 
