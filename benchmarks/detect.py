@@ -176,12 +176,14 @@ def public_benchmark(cv: bool = True, test: bool = True) -> None:
         pred = cross_validated(texts, labels, a_texts, a_labels)
         show("rules + model, 5-fold CV", labels, [pred[norm_key(t)][0] for t in texts])
         show_product("  product point, 5-fold CV", labels, [pred[norm_key(t)][1] for t in texts])
-        print(f"\n[parakweet training file] {len(a_texts)} sentences ({sum(a_labels)} Yes)")
-        show("rules + model, 5-fold CV (same folds)", a_labels, [pred[norm_key(t)][0] for t in a_texts])
     model = shipped_model()
     if model is not None:
         pred_in = [int(sentence_yes(t, model)) for t in texts]
         show("rules + shipped model (IN-SAMPLE)", labels, pred_in)
+    if cv:
+        print(f"\n[parakweet training file] {len(a_texts)} sentences ({sum(a_labels)} Yes)")
+        a_pred = [pred[norm_key(t)][0] for t in a_texts]
+        show("rules + model, 5-fold CV (same folds)", a_labels, a_pred)
 
     test_path = PUBLIC / "parakweet" / "testSet-qualifiedBatch-fixed.txt"
     if not test:
@@ -217,6 +219,20 @@ def sentence_product(sentence: str, model: IntentModel | None) -> bool:
 def show_product(name: str, gold: list[int], pred: list[int]) -> None:
     p, r, _f = binary_f1(gold, pred)
     print(f"  {name:<36} P {p:.3f}  R {r:.3f}  (explicit asks + dated promises)")
+
+
+def timing(texts: list[str]) -> None:
+    """Cost of ``detect`` per 1,000 sentences (each sentence a message; caches cleared)."""
+    from rapportd.agent.inference.commitments import analyse_sentence as cached
+
+    sent_at = ANCHOR
+    for name, model in (("rules only", None), ("rules + model", "shipped")):
+        cached.cache_clear()
+        t0 = time.perf_counter()
+        for t in texts:
+            detect(t, sent_at=sent_at, already_stripped=True, model=model)  # type: ignore[arg-type]
+        per_1000 = 1e6 * (time.perf_counter() - t0) / len(texts)  # ms per 1,000 sentences
+        print(f"  timing {name:<14} {per_1000:.0f} ms per 1,000 sentences ({len(texts)} timed)")
 
 
 def show(name: str, gold: list[int], pred: list[int]) -> None:
@@ -264,9 +280,8 @@ def main() -> int:
     ap.add_argument("--splits", default=",".join(SPLITS), help="comma-separated own-set splits")
     ap.add_argument("--no-public", action="store_true")
     ap.add_argument("--no-cv", action="store_true", help="skip the (slow) cross-validation")
-    ap.add_argument(
-        "--no-test", action="store_true", help="do not score the Parakweet test split"
-    )
+    ap.add_argument("--no-test", action="store_true", help="do not score the Parakweet test split")
+    ap.add_argument("--timing", action="store_true", help="time detect per 1,000 sentences")
     ap.add_argument("--rules-only", action="store_true", help="own set: rules alone only")
     args = ap.parse_args()
     path = Path(args.data)
@@ -289,6 +304,10 @@ def main() -> int:
             tag = " (IN-SAMPLE for the model)" if split == "dev" and m is not None else ""
             print_own(f"own set: {split}, {name}{tag}", res, len(subset))
     print(f"\n(own set scored in {time.perf_counter() - t0:.1f}s)")
+    if args.timing:
+        texts, _ = load_verified()
+        timing(texts)
+        return 0
     if not args.no_public:
         public_benchmark(cv=not args.no_cv, test=not args.no_test)
     return 0
