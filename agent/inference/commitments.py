@@ -162,7 +162,7 @@ def analyse_sentence(
         ):
             continue  # the model may not turn a delivery made now into a promise
         rule, clause = (hit[1], hit[2]) if hit else ("model", sentence)
-        out.append((kind, rule, clause, p))  # type: ignore[arg-type]
+        out.append((kind, rule, clause, p))
     return tuple(out)
 
 
