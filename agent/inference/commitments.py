@@ -8,10 +8,11 @@ sender of an incoming message; requests *of the owner* are requests in incoming 
 Steps: strip quotes and signature (:func:`rapportd.agent.mailtext.split_reply`) unless the
 caller already did; drop the greeting; split into sentences and clauses
 (:mod:`.sentences`); ask the rules (:mod:`.detect_rules`) about each clause; score the
-sentence with the shipped intent model (:mod:`.intent_model`: p(request), p(commitment));
-combine the two (:func:`decide_flags`: a rule hit survives unless the model finds it
-unlikely, the model alone adds an item only when it is confident, and a model-only
-commitment needs a first-person sentence); resolve the deadline of each item
+sentence with the shipped intent model (:mod:`.intent_model`: p(request), p(commitment),
+p(broad)); combine them (:func:`decide_flags`, :func:`demoted`: a rule hit survives unless the
+model finds it unlikely -- a vetoed ask may stay as a weak ask when the broad head still leans
+yes --, the model alone adds an item only when it is confident (a request then is a weak ask),
+and a model-only commitment needs a first-person sentence); resolve the deadline of each item
 (:func:`.dates.resolve_due`). The rules give the kind, the clause and the exclusions
 (conditionals, hedges, declines, past tense, third parties, social questions, boilerplate),
 which are also features of the model; every result carries the rule name and the model's

@@ -6,8 +6,8 @@ plus the rules' own verdicts and a few cheap cues generalises better, while the 
 what a model cannot give: the kind of item, who owes whom, the clause and the due date.
 
 ``features(sentence, hits)`` turns a sentence (and the rule hits on it) into feature names;
-``IntentModel.scores`` gives ``(p_request, p_commitment)``. The weights file holds, per
-feature, its idf and one coefficient per kind; scoring rebuilds scikit-learn's
+``IntentModel.all_scores`` gives ``(p_request, p_commitment, p_broad)`` (``scores`` the first
+two). The weights file holds, per feature, its idf and one coefficient per head; scoring rebuilds scikit-learn's
 ``TfidfVectorizer(sublinear_tf=True, norm="l2")`` + ``LogisticRegression`` decision exactly,
 in pure Python (a sentence costs a few microseconds). Training lives in
 ``benchmarks/train_intent.py``; the data it reads is in ``benchmarks/data/`` (see NOTICE there).
