@@ -39,6 +39,10 @@ KINDS = ("commitment", "request")
 SPLITS = ("dev", "heldout", "fresh", "fresh2")
 
 
+def norm_key(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
 def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
@@ -135,8 +139,22 @@ def load_verified() -> tuple[list[str], list[int]]:
     return texts, labels
 
 
+def binary_f1(gold: list[int], pred: list[int]) -> tuple[float, float, float]:
+    tp = sum(1 for g, p in zip(gold, pred, strict=True) if g and p)
+    fp = sum(1 for g, p in zip(gold, pred, strict=True) if not g and p)
+    fn = sum(1 for g, p in zip(gold, pred, strict=True) if g and not p)
+    return prf(tp, fp, fn)
+
+
+def load_parakweet_train() -> tuple[list[str], list[int]]:
+    return _load_parakweet(PUBLIC / "parakweet" / "Ask0729-fixed.txt")
+
+
 def load_parakweet_test() -> tuple[list[str], list[int]]:
-    path = PUBLIC / "parakweet" / "testSet-qualifiedBatch-fixed.txt"
+    return _load_parakweet(PUBLIC / "parakweet" / "testSet-qualifiedBatch-fixed.txt")
+
+
+def _load_parakweet(path: Path) -> tuple[list[str], list[int]]:
     texts, labels = [], []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         label, _, text = line.partition("\t")
@@ -146,28 +164,31 @@ def load_parakweet_test() -> tuple[list[str], list[int]]:
     return texts, labels
 
 
-def binary_f1(gold: list[int], pred: list[int]) -> tuple[float, float, float]:
-    tp = sum(1 for g, p in zip(gold, pred, strict=True) if g and p)
-    fp = sum(1 for g, p in zip(gold, pred, strict=True) if not g and p)
-    fn = sum(1 for g, p in zip(gold, pred, strict=True) if g and not p)
-    return prf(tp, fp, fn)
-
-
-def public_benchmark(cv: bool = True) -> None:
+def public_benchmark(cv: bool = True, test: bool = True) -> None:
     if not (PUBLIC / "enron-intent-verified" / "intent_pos").exists():
         print(f"\n[public] skipped: {PUBLIC} is absent")
         return
     texts, labels = load_verified()
+    a_texts, a_labels = load_parakweet_train()
     print(f"\n[enron-intent-verified] {len(texts)} sentences ({sum(labels)} positive)")
     show("rules only (no training)", labels, [int(sentence_yes(t)) for t in texts])
     if cv:
-        show("rules + model, 5-fold CV", labels, cross_validated(texts, labels))
+        pred = cross_validated(texts, labels, a_texts, a_labels)
+        show("rules + model, 5-fold CV", labels, [pred[norm_key(t)][0] for t in texts])
+        show_product("  product point, 5-fold CV", labels, [pred[norm_key(t)][1] for t in texts])
     model = shipped_model()
     if model is not None:
-        pred = [int(sentence_yes(t, model)) for t in texts]
-        show("rules + shipped model (IN-SAMPLE)", labels, pred)
+        pred_in = [int(sentence_yes(t, model)) for t in texts]
+        show("rules + shipped model (IN-SAMPLE)", labels, pred_in)
+    if cv:
+        print(f"\n[parakweet training file] {len(a_texts)} sentences ({sum(a_labels)} Yes)")
+        a_pred = [pred[norm_key(t)][0] for t in a_texts]
+        show("rules + model, 5-fold CV (same folds)", a_labels, a_pred)
 
     test_path = PUBLIC / "parakweet" / "testSet-qualifiedBatch-fixed.txt"
+    if not test:
+        print("\n[parakweet test split] not scored (--no-test)")
+        return
     if not test_path.exists():
         print("[parakweet test] skipped: test split absent")
         return
@@ -176,6 +197,42 @@ def public_benchmark(cv: bool = True) -> None:
     show("rules only (no training)", t_labels, [int(sentence_yes(t)) for t in t_texts])
     if model is not None:
         show("rules + shipped model", t_labels, [int(sentence_yes(t, model)) for t in t_texts])
+        show_product(
+            "  product point", t_labels, [int(sentence_product(t, model)) for t in t_texts]
+        )
+
+
+def sentence_product(sentence: str, model: IntentModel | None) -> bool:
+    """The product's operating point: what suggestions act on -- an explicit ask (not a weak
+    one: see commitments.WEAK_ASK_RULES) or a commitment with a due date."""
+    from rapportd.agent.inference.commitments import WEAK_ASK_RULES
+    from rapportd.agent.inference.dates import resolve_due
+
+    for kind, rule, clause, _p in analyse_sentence(sentence, model):
+        if kind == "request" and rule not in WEAK_ASK_RULES:
+            return True
+        if kind == "commitment" and resolve_due(clause, ANCHOR, "UTC") is not None:
+            return True
+    return False
+
+
+def show_product(name: str, gold: list[int], pred: list[int]) -> None:
+    p, r, _f = binary_f1(gold, pred)
+    print(f"  {name:<36} P {p:.3f}  R {r:.3f}  (explicit asks + dated promises)")
+
+
+def timing(texts: list[str]) -> None:
+    """Cost of ``detect`` per 1,000 sentences (each sentence a message; caches cleared)."""
+    from rapportd.agent.inference.commitments import analyse_sentence as cached
+
+    sent_at = ANCHOR
+    for name, model in (("rules only", None), ("rules + model", "shipped")):
+        cached.cache_clear()
+        t0 = time.perf_counter()
+        for t in texts:
+            detect(t, sent_at=sent_at, already_stripped=True, model=model)  # type: ignore[arg-type]
+        per_1000 = 1e6 * (time.perf_counter() - t0) / len(texts)  # ms per 1,000 sentences
+        print(f"  timing {name:<14} {per_1000:.0f} ms per 1,000 sentences ({len(texts)} timed)")
 
 
 def show(name: str, gold: list[int], pred: list[int]) -> None:
@@ -183,24 +240,35 @@ def show(name: str, gold: list[int], pred: list[int]) -> None:
     print(f"  {name:<36} P {p:.3f}  R {r:.3f}  F1 {f:.3f}")
 
 
-def cross_validated(texts: list[str], labels: list[int], folds: int = 5) -> list[int]:
-    """Out-of-fold predictions: for each fold the full training recipe runs on the in-repo
-    training data minus every verified sentence of that fold."""
+def cross_validated(
+    texts: list[str], labels: list[int], a_texts: list[str], a_labels: list[int], folds: int = 5
+) -> dict[str, tuple[int, int]]:
+    """Out-of-fold ``(yes, product)`` per sentence of the verified set and the Parakweet
+    training file (the same sentences, two annotations): the folds split the union of their
+    sentences; for each fold the full training recipe runs on the in-repo training data minus
+    every row (either annotation) of that fold's sentences."""
     import train_intent
-    from build_intent_train import norm_key
     from sklearn.model_selection import StratifiedKFold
 
     rows = train_intent.load_rows()
-    pred = [0] * len(texts)
+    label_of: dict[str, int] = {}
+    for t, y in [*zip(a_texts, a_labels, strict=True), *zip(texts, labels, strict=True)]:
+        label_of[norm_key(t)] = y  # the verified label wins where both exist
+    text_of = {norm_key(t): t for t in [*a_texts, *texts]}
+    keys = sorted(label_of)
+    pred: dict[str, tuple[int, int]] = {}
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=1)
-    for k, (_, test_idx) in enumerate(splitter.split(texts, labels), 1):
-        held = {norm_key(texts[i]) for i in test_idx}
+    for k, (_, test_idx) in enumerate(splitter.split(keys, [label_of[x] for x in keys]), 1):
+        held = {keys[i] for i in test_idx}
         train_rows = [
-            r for r in rows if not (r["source"] == "verified" and norm_key(r["text"]) in held)
+            r
+            for r in rows
+            if not (r["source"] in ("verified", "parakweet") and norm_key(r["text"]) in held)
         ]
         fold_model = train_intent.train(train_rows)
-        for i in test_idx:
-            pred[i] = int(sentence_yes(texts[i], fold_model))
+        for key in held:
+            t = text_of[key]
+            pred[key] = (int(sentence_yes(t, fold_model)), int(sentence_product(t, fold_model)))
         print(f"    fold {k}: trained on {len(train_rows)} sentences", flush=True)
     return pred
 
@@ -212,6 +280,8 @@ def main() -> int:
     ap.add_argument("--splits", default=",".join(SPLITS), help="comma-separated own-set splits")
     ap.add_argument("--no-public", action="store_true")
     ap.add_argument("--no-cv", action="store_true", help="skip the (slow) cross-validation")
+    ap.add_argument("--no-test", action="store_true", help="do not score the Parakweet test split")
+    ap.add_argument("--timing", action="store_true", help="time detect per 1,000 sentences")
     ap.add_argument("--rules-only", action="store_true", help="own set: rules alone only")
     args = ap.parse_args()
     path = Path(args.data)
@@ -234,8 +304,12 @@ def main() -> int:
             tag = " (IN-SAMPLE for the model)" if split == "dev" and m is not None else ""
             print_own(f"own set: {split}, {name}{tag}", res, len(subset))
     print(f"\n(own set scored in {time.perf_counter() - t0:.1f}s)")
+    if args.timing:
+        texts, _ = load_verified()
+        timing(texts)
+        return 0
     if not args.no_public:
-        public_benchmark(cv=not args.no_cv)
+        public_benchmark(cv=not args.no_cv, test=not args.no_test)
     return 0
 
 

@@ -8,10 +8,11 @@ sender of an incoming message; requests *of the owner* are requests in incoming 
 Steps: strip quotes and signature (:func:`rapportd.agent.mailtext.split_reply`) unless the
 caller already did; drop the greeting; split into sentences and clauses
 (:mod:`.sentences`); ask the rules (:mod:`.detect_rules`) about each clause; score the
-sentence with the shipped intent model (:mod:`.intent_model`: p(request), p(commitment));
-combine the two (:func:`decide_flags`: a rule hit survives unless the model finds it
-unlikely, the model alone adds an item only when it is confident, and a model-only
-commitment needs a first-person sentence); resolve the deadline of each item
+sentence with the shipped intent model (:mod:`.intent_model`: p(request), p(commitment),
+p(broad)); combine them (:func:`decide_flags`, :func:`demoted`: a rule hit survives unless the
+model finds it unlikely -- a vetoed ask may stay as a weak ask when the broad head still leans
+yes --, the model alone adds an item only when it is confident (a request then is a weak ask),
+and a model-only commitment needs a first-person sentence); resolve the deadline of each item
 (:func:`.dates.resolve_due`). The rules give the kind, the clause and the exclusions
 (conditionals, hedges, declines, past tense, third parties, social questions, boilerplate),
 which are also features of the model; every result carries the rule name and the model's
@@ -47,7 +48,8 @@ _BASE_CONFIDENCE = {
 }  # fmt: skip
 # Used when a model file carries no thresholds (calibrated values live in the JSON).
 DEFAULT_THRESHOLDS = {
-    "request_rule": 0.3, "request_model": 0.7, "commitment_rule": 0.3, "commitment_model": 0.8,
+    "request_rule": 0.3, "request_model": 0.7, "request_demote": 0.7, "commitment_rule": 0.3,
+    "commitment_model": 0.8,
 }  # fmt: skip
 SHIPPED: Literal["shipped"] = "shipped"
 # Action-item notation ("Draft SOW (me, by Fri)") is unambiguous and absent from the
@@ -63,22 +65,12 @@ _NO_VETO = ("assignee_me", "assignee_you", "you_get_from_me")
 WEAK_ASK_RULES = frozenset({"question", "proposal", "lets", "courtesy", "model"})
 EXPLICIT_ASK_MIN = 0.6
 WEAK_ASK_MAX = 0.5
-# A request is addressed to the reader: one of these cues must be present for a model-only one.
-_ADDRESSED = frozenset(
-    {
-        "CUE:you",
-        "CUE:q",
-        "CUE:verb_start",
-        "CUE:please",
-        "CUE:polite",
-        "CUE:lets",
-        "CUE:need",
-        "CUE:event",
-    }
-)
-# Exclusions the model may not overrule on its own (see intent_model.exclusions).
+# Exclusions the model may not overrule on its own (see intent_model.exclusions). A request
+# the model adds alone is a weak ask (the product never acts on it), so only what is never an
+# ask blocks it: a social or rhetorical question, an attachment note, thanks or wishes, and a
+# first-person future (the writer's own plan or promise, judged by the rules).
 _BLOCKED = {
-    "request": frozenset({"EXCL:social", "EXCL:boiler"}),
+    "request": frozenset({"EXCL:social", "EXCL:pleasantry", "EXCL:has_head"}),
     "commitment": frozenset(
         {"EXCL:boiler", "EXCL:has_head", "EXCL:head_refused", "EXCL:neg", "EXCL:cond"}
     ),
@@ -151,11 +143,18 @@ def analyse_sentence(
     if model is None:
         return tuple((k, r, c, None) for k, r, c in hits)
     feats = features(sentence, hits)
-    p_request, p_commit = model.scores(feats)
+    p_request, p_commit, p_broad = model.all_scores(feats)
     out: list[tuple[Kind, str, str, float | None]] = []
-    for kind, p in (("request", p_request), ("commitment", p_commit)):
+    for kind in ("request", "commitment"):
         hit = next((h for h in hits if h[0] == kind), None)
+        # A rule's ask is judged by the precise request model; an ask the rules did not see
+        # by the broad one (weak band).
+        p = p_commit if kind == "commitment" else (p_request if hit else p_broad)
         if not decide_flags(kind, feats, p, model.thresholds) and not _ask_then_promise(hit, hits):
+            if kind == "request" and hit is not None and demoted(p_broad, model.thresholds):
+                # An ask the precise model doubts (a notice's "please log in", a third
+                # party's task) stays, as a weak ask the product does not act on.
+                out.append(("request", "model", hit[2], p_broad))
             continue
         if (
             hit is None
@@ -164,8 +163,13 @@ def analyse_sentence(
         ):
             continue  # the model may not turn a delivery made now into a promise
         rule, clause = (hit[1], hit[2]) if hit else ("model", sentence)
-        out.append((kind, rule, clause, p))  # type: ignore[arg-type]
+        out.append((kind, rule, clause, p))
     return tuple(out)
+
+
+def demoted(p_broad: float, thresholds: Mapping[str, float]) -> bool:
+    """Whether a rule's ask that the precise model vetoed is kept as a weak ask."""
+    return p_broad >= {**DEFAULT_THRESHOLDS, **thresholds}["request_demote"]
 
 
 def decide_flags(
@@ -174,13 +178,12 @@ def decide_flags(
     """Whether ``kind`` is reported for a sentence with features ``feats`` and model score ``p``.
 
     A rule hit is kept when ``p >= <kind>_rule`` (the model vetoes what real mail shows to be
-    unlikely); without a rule hit the model must reach ``<kind>_model``, the sentence must not
-    be one the rules deliberately refuse (social question, boilerplate; for a promise also a
-    hedged/negated/conditional future or a state; for a promise also any sentence where the
-    rules saw a first-person future and turned it down, e.g. "Send me X and I'll ..."), a commitment needs a first-person
-    sentence (the sender is the one who promises) and a request something addressed to the
-    reader (you, a question, an imperative, please, let's, a need, a dated meeting or event) in a sentence the rules do
-    not read as a promise."""
+    unlikely); without a rule hit the model must reach ``<kind>_model`` and the sentence must
+    not be one the rules deliberately refuse (for a request: a social question, an attachment
+    note, thanks or wishes, a first-person future; for a promise: boilerplate, a hedged/negated/conditional future or
+    a state, or any sentence where the rules saw a first-person future and turned it down,
+    e.g. "Send me X and I'll ..."); a commitment needs a first-person sentence (the sender is
+    the one who promises), and a request a sentence the rules do not read as a promise."""
     t = {**DEFAULT_THRESHOLDS, **thresholds}
     if f"RULE:{kind}" in feats:
         if any(f"RULE:{kind}:{r}" in feats for r in _NO_VETO):
@@ -191,15 +194,14 @@ def decide_flags(
         return False
     if kind == "commitment" and "CUE:first" not in feats:
         return False
-    if kind == "request" and (
-        "RULE:commitment" in feats or not any(f in _ADDRESSED for f in feats)
-    ):
-        return False  # a promise, or nothing in it is addressed to the reader
+    if kind == "request" and "RULE:commitment" in feats:
+        return False  # a promise
     return p >= t[f"{kind}_model"]
 
 
 def classify_sentence(sentence: str) -> list[tuple[Kind, str, str]]:
     """``(kind, rule, clause)`` for each kind found in a sentence (at most one per kind)."""
+    sentence = rules.without_vocative(sentence)
     norm_sentence = rules.normalise(sentence)
     if rules.is_excluded_sentence(norm_sentence) and not _has_strong_ask(norm_sentence):
         return []

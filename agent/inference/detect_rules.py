@@ -88,8 +88,20 @@ BOILERPLATE = re.compile(
     r"|happy to help|have a (?:great|good|nice|lovely|wonderful)|enjoy\b|hope you\b|^thanks\b"
     r"|^thank you\b|looking forward"
     r"|(?:please|kindly) (?:click|visit|log[- ]?in|sign[- ]?in|unsubscribe|go to|opt|allow|"
-    r"keep this|retain this|quote your|add \S+@\S+|print|reply stop|do not respond)"
+    r"keep this|retain this|quote your|add \S+@\S+|reply stop|do not respond)"
+    # "please print this e-mail / your confirmation" is a notice; "please print and have
+    # signed" is an ask.
+    r"|(?:please|kindly) print (?:out )?(?:(?:this|the|your) )?(?:e-?mail|message|page|"
+    r"confirmation|receipt|ticket|voucher|boarding pass|itinerary)\b|before printing"
     r"|can you afford|address book|for your records",
+)
+# The part of BOILERPLATE that is never an ask, whoever scores it: attachment notes, notes,
+# thanks and wishes ("Please find attached ...", "Thanks for ...", "Have a great weekend").
+PLEASANTRY = re.compile(
+    r"(?:please|pls|kindly)\s+(?:find|see)\b|(?:please|pls|kindly)\s+note\b|please ignore"
+    r"|please disregard|please (?:do not|don't) reply|(?:please|kindly)\s+accept (?:my|our)"
+    r"|happy to help|have a (?:great|good|nice|lovely|wonderful)|enjoy\b|hope you\b|^thanks\b"
+    r"|^thank you\b|looking forward|for your records|please consider the environment"
 )
 CONDITIONAL_INSTRUCTION = re.compile(
     r"^(?:if (?:you|your|the above|this)\b(?! could| would| can)|to (?:cancel|unsubscribe|update|"
@@ -176,7 +188,7 @@ MODAL_YOU = re.compile(
     r"(?!'|\s+(?:believe|imagine))"
 )
 POLITE_ASK = re.compile(
-    r"\b(?:if you (?:could|can|would|have a (?:moment|minute|sec))|(?:hoping|hope|wonder(?:ing)?|"
+    r"\b(?:if you (?:could|can|would(?! (?:like|prefer|rather|want|be interested)\b)|have a (?:moment|minute|sec))|(?:hoping|hope|wonder(?:ing)?|"
     r"chance|reckon|think|possible for) you (?:could|can|would|might)|would you mind|do you mind|"
     r"would it be possible|is it possible (?:for you|to)|any chance|i'd appreciate|"
     r"i would appreciate|we'd appreciate|we would appreciate|appreciate it if|"
@@ -200,6 +212,27 @@ QUESTION_START = re.compile(
     r"(?:what|when|where|which|who|whom|whose|why|how|is|are|do|does|did|can|could|would|will|"
     r"shall|should|have|has|any|anything|may)\b"
 )
+
+
+# A name the sentence is addressed to, before an ask: "Cynthia, get back to Jeff on this.",
+# "Rosie - please print and have signed." (read on the original casing).
+VOCATIVE = re.compile(r"^[A-Z][a-z]+(?: [A-Z][a-z]+)?\s*(?:,|-{1,2}|–|—)\s+(?=[a-z])")
+
+
+def without_vocative(sentence: str) -> str:
+    """The sentence without a leading "Name," / "Name -" when an ask follows it."""
+    m = VOCATIVE.match(sentence)
+    if not m:
+        return sentence
+    rest = sentence[m.end() :]
+    word = _first_word(normalise(rest))
+    if (
+        word in IMPERATIVE_STARTS
+        or PLEASE.match(normalise(rest))
+        or IMPERATIVE_PHRASES.match(normalise(rest))
+    ):
+        return rest
+    return sentence
 
 
 # The delivery happens in this very message ("Sending over the deck now.", "Attached is the
@@ -322,6 +355,10 @@ def request_rule(clause: str, sentence: str) -> str | None:
     if POLITE_ASK.search(s):
         return "polite_ask"
     if CONDITIONAL_INSTRUCTION.search(sentence):
+        # "If you get a minute, can you call me?": the ask follows the condition's comma.
+        comma = s.find(",")
+        if comma > 0 and MODAL_YOU.search(s, comma):
+            return "modal_you"
         return None  # "If you'd like to stop these, please click...": an instruction, not an ask
     if APPRECIATED.search(s) and re.search(r"\b(?:you|your|any help|if)\b", s):
         return "appreciated"

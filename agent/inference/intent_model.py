@@ -6,8 +6,8 @@ plus the rules' own verdicts and a few cheap cues generalises better, while the 
 what a model cannot give: the kind of item, who owes whom, the clause and the due date.
 
 ``features(sentence, hits)`` turns a sentence (and the rule hits on it) into feature names;
-``IntentModel.scores`` gives ``(p_request, p_commitment)``. The weights file holds, per
-feature, its idf and one coefficient per kind; scoring rebuilds scikit-learn's
+``IntentModel.all_scores`` gives ``(p_request, p_commitment, p_broad)`` (``scores`` the first
+two). The weights file holds, per feature, its idf and one coefficient per head; scoring rebuilds scikit-learn's
 ``TfidfVectorizer(sublinear_tf=True, norm="l2")`` + ``LogisticRegression`` decision exactly,
 in pure Python (a sentence costs a few microseconds). Training lives in
 ``benchmarks/train_intent.py``; the data it reads is in ``benchmarks/data/`` (see NOTICE there).
@@ -101,6 +101,8 @@ def exclusions(s: str, head: str) -> list[str]:
         out.append("social")
     if rules.BOILERPLATE.search(s) or rules.CONDITIONAL_INSTRUCTION.search(s):
         out.append("boiler")
+    if rules.PLEASANTRY.search(s):
+        out.append("pleasantry")  # attachment notes, thanks, wishes: never an ask
     heads = [p.search(s) for p in (rules.FIRST_PERSON_FUTURE, rules.LET_ME, rules.I_CAN_BY)]
     if any(heads):
         out.append("has_head")  # the rules saw a promise form and judged it themselves
@@ -116,16 +118,21 @@ def exclusions(s: str, head: str) -> list[str]:
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: usable as an lru_cache key
 class IntentModel:
-    """Two logistic regressions (request, commitment) over shared tf-idf features."""
+    """Three logistic regressions over shared tf-idf features: ``request`` (a genuine ask of
+    the reader, trained on the hand-verified labels; it keeps or vetoes the rules' asks),
+    ``commitment`` (a promise by the writer) and ``broad`` (any ask, proposal or call to
+    action, trained on both annotations of the public sentences; it adds the weak-band asks
+    the rules do not see). A format-1 file has no ``broad`` column: it equals ``request``."""
 
-    weights: Mapping[str, tuple[float, float, float]]  # feature -> (idf, w_request, w_commit)
-    bias: tuple[float, float]
+    # feature -> (idf, w_request, w_commit, w_broad)
+    weights: Mapping[str, tuple[float, float, float, float]]
+    bias: tuple[float, float, float]
     thresholds: Mapping[str, float] = field(default_factory=dict)
     meta: Mapping[str, object] = field(default_factory=dict)
 
-    def scores(self, feats: Sequence[str]) -> tuple[float, float]:
-        """``(p_request, p_commitment)`` for one sentence's features."""
-        z_r = z_c = norm = 0.0
+    def all_scores(self, feats: Sequence[str]) -> tuple[float, float, float]:
+        """``(p_request, p_commitment, p_broad)`` for one sentence's features."""
+        z_r = z_c = z_b = norm = 0.0
         for name, count in Counter(feats).items():
             w = self.weights.get(name)
             if w is None:
@@ -134,8 +141,18 @@ class IntentModel:
             norm += v * v
             z_r += v * w[1]
             z_c += v * w[2]
+            z_b += v * w[3]
         scale = 1.0 / math.sqrt(norm) if norm else 0.0
-        return _sigmoid(self.bias[0] + z_r * scale), _sigmoid(self.bias[1] + z_c * scale)
+        return (
+            _sigmoid(self.bias[0] + z_r * scale),
+            _sigmoid(self.bias[1] + z_c * scale),
+            _sigmoid(self.bias[2] + z_b * scale),
+        )
+
+    def scores(self, feats: Sequence[str]) -> tuple[float, float]:
+        """``(p_request, p_commitment)`` for one sentence's features."""
+        p_r, p_c, _ = self.all_scores(feats)
+        return p_r, p_c
 
     def score_sentence(
         self, sentence: str, hits: Iterable[tuple[str, str, str]] = ()
@@ -147,7 +164,7 @@ class IntentModel:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "format": "rapportd-intent-1",
+            "format": "rapportd-intent-2",
             "meta": dict(self.meta),
             "bias": [round(b, 6) for b in self.bias],
             "thresholds": dict(self.thresholds),
@@ -156,18 +173,26 @@ class IntentModel:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> IntentModel:
-        if data.get("format") != "rapportd-intent-1":
+        fmt = data.get("format")
+        if fmt not in ("rapportd-intent-1", "rapportd-intent-2"):
             raise ValueError("not a rapportd intent model")
+        width = 3 if fmt == "rapportd-intent-1" else 4
         feats = data["features"]
         bias = data["bias"]
-        if not isinstance(feats, dict) or not isinstance(bias, list) or len(bias) != 2:
+        if not isinstance(feats, dict) or not isinstance(bias, list) or len(bias) != width - 1:
             raise ValueError("malformed intent model")
-        weights = {str(k): (float(v[0]), float(v[1]), float(v[2])) for k, v in feats.items()}
+        weights: dict[str, tuple[float, float, float, float]] = {}
+        for k, v in feats.items():
+            if not isinstance(v, list) or len(v) != width:
+                raise ValueError(f"malformed intent model feature {k!r}")
+            w = [float(x) for x in v]
+            weights[str(k)] = (w[0], w[1], w[2], w[3] if width == 4 else w[1])
+        b = [float(x) for x in bias]
         thresholds = data.get("thresholds") or {}
         meta = data.get("meta") or {}
         return cls(
             weights=weights,
-            bias=(float(bias[0]), float(bias[1])),
+            bias=(b[0], b[1], b[2] if width == 4 else b[0]),
             thresholds={str(k): float(v) for k, v in dict(thresholds).items()},  # type: ignore[call-overload]
             meta=dict(meta),  # type: ignore[call-overload]
         )

@@ -10,6 +10,12 @@ One JSON object per sentence: {"text", "request": 0|1, "commitment": 0|1|null, "
   verdicts are the labels); an email with no gold items makes every sentence negative;
 - ``verified``: enron-intent-verified (MIT, Charlie9/enron_intent_dataset_verified). request =
   its intent label; commitment = 0 when the sentence has no first-person future, else unknown;
+- ``parakweet``: the Parakweet training file Ask0729-fixed.txt (Apache-2.0, ParakweetLabs/
+  EmailIntentDataSet): the same Enron sentences as ``verified`` with their first annotation
+  (spam calls to action and third parties' tasks count as "Yes"). request = its label;
+  commitment = unknown (the ``verified`` copy carries it). Only the ``broad`` head of the model
+  trains on these rows: both annotations of a sentence, so a sentence the two annotators
+  disagree on counts half;
 - ``mailex``: MailEx trigger_train_data.json (CC BY-SA 4.0, Srivastava et al., EMNLP 2023):
   sentences of the labelled email only; request = a Request_* trigger; commitment = a
   Deliver_Action_Data trigger in a sentence with a first-person future, else 0.
@@ -99,6 +105,23 @@ def verified() -> list[dict[str, object]]:
     return rows
 
 
+def parakweet() -> list[dict[str, object]]:
+    path = PUBLIC / "parakweet" / "Ask0729-fixed.txt"
+    rows = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        label, _, text = line.partition("\t")
+        if label.strip() in ("Yes", "No") and text.strip():
+            rows.append(
+                {
+                    "text": text.strip(),
+                    "request": int(label.strip() == "Yes"),
+                    "commitment": None,
+                    "source": "parakweet",
+                }
+            )
+    return rows
+
+
 def _detok(tokens: list[str]) -> str:
     s = " ".join(tokens)
     s = re.sub(r" ([.,!?;:)%])", r"\1", s)
@@ -151,6 +174,8 @@ def build() -> list[dict[str, object]]:
     rows = handwritten() + own_dev()
     if (PUBLIC / "enron-intent-verified" / "intent_pos").exists():
         rows += verified()
+    if (PUBLIC / "parakweet" / "Ask0729-fixed.txt").exists():
+        rows += parakweet()
     if (PUBLIC / "mailex-train-partial" / "trigger_train_data.json").exists():
         rows += mailex()
     banned = test_sentences()

@@ -206,3 +206,37 @@ def test_weak_asks_sit_below_every_explicit_ask(text: str) -> None:
     weak = [c for k, _, c in items(text) + items(text, None) if k == "request"]
     strong = [c for t in explicit for k, _, c in items(t) + items(t, None) if k == "request"]
     assert weak and strong and max(weak) <= 0.5 < 0.6 <= min(strong)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Maria - please print and have signed.",  # a name, then an imperative "please print"
+        "Dana, get back to the vendor on this.",  # a name, then an imperative
+        "If you get a spare minute, can you give me a ring about the lease?",
+        "If you have the numbers handy, could you forward them to Pat?",
+    ],
+)
+def test_asks_behind_a_vocative_or_a_condition_are_requests(text: str) -> None:
+    items = detect(text, sent_at=SENT, already_stripped=True, model=None)
+    assert [
+        (i.kind, i.reasons["rule"] in ("please", "modal_you", "imperative")) for i in items
+    ] == [("request", True)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please print this e-mail and keep it for your files.",
+        "If you would like to unsubscribe, you can do so at any time.",
+        "If you would prefer a paper statement, you can change it online.",
+    ],
+)
+def test_notices_are_not_explicit_asks(text: str) -> None:
+    items = detect(text, sent_at=SENT, already_stripped=True, model=None)
+    assert items == []
+
+
+def test_a_leading_name_before_a_statement_is_no_ask() -> None:
+    for text in ("Dana, I think the draft is fine.", "Houston, we have a problem."):
+        assert detect(text, sent_at=SENT, already_stripped=True, model=None) == []

@@ -61,12 +61,12 @@ def test_pure_python_scores_equal_sklearn() -> None:
     lr_c = LogisticRegression(C=2.0).fit(X, y_c)
     model = IntentModel(
         weights={
-            str(n): (float(i), float(a), float(b))
+            str(n): (float(i), float(a), float(b), float(b))
             for n, i, a, b in zip(
                 vec.get_feature_names_out(), vec.idf_, lr_r.coef_[0], lr_c.coef_[0], strict=True
             )
         },
-        bias=(float(lr_r.intercept_[0]), float(lr_c.intercept_[0])),
+        bias=(float(lr_r.intercept_[0]), float(lr_c.intercept_[0]), float(lr_c.intercept_[0])),
     )
     probe = [*texts, "Could you call me tomorrow?", "unseen words only here", ""]
     X_probe = vec.transform([features(t) for t in probe])
@@ -76,6 +76,7 @@ def test_pure_python_scores_equal_sklearn() -> None:
         got_r, got_c = model.score_sentence(t)
         assert got_r == pytest.approx(wr, abs=1e-9)
         assert got_c == pytest.approx(wc, abs=1e-9)
+        assert model.all_scores(features(t))[2] == pytest.approx(wc, abs=1e-9)  # third head
     again = IntentModel.from_json(json.loads(json.dumps(model.to_json())))
     assert again.score_sentence("Please call me.") == pytest.approx(
         model.score_sentence("Please call me."), abs=1e-4
@@ -85,11 +86,17 @@ def test_pure_python_scores_equal_sklearn() -> None:
 def test_shipped_model_is_plain_json_with_calibrated_thresholds() -> None:
     raw = MODEL_PATH.read_bytes()
     data = json.loads(raw)  # JSON, not pickle
-    assert data["format"] == "rapportd-intent-1"
+    assert data["format"] == "rapportd-intent-2"
     assert len(raw) < 2_000_000
     model = _model()
     assert len(model.weights) > 1000
-    for name in ("request_rule", "request_model", "commitment_rule", "commitment_model"):
+    for name in (
+        "request_rule",
+        "request_model",
+        "request_demote",
+        "commitment_rule",
+        "commitment_model",
+    ):
         assert 0.0 < model.threshold(name) < 1.0
     assert model.threshold("request_rule") <= model.threshold("request_model")
 
@@ -165,7 +172,9 @@ def test_decide_flags_contract() -> None:
     assert decide_flags("request", ["CUE:you"], 0.81, th)
     assert not decide_flags("request", ["CUE:you"], 0.79, th)
     assert not decide_flags("request", ["CUE:you", "EXCL:social"], 0.99, th)
-    assert not decide_flags("request", ["CUE:date"], 0.99, th)  # nothing addressed to reader
+    assert not decide_flags("request", ["CUE:you", "EXCL:pleasantry"], 0.99, th)  # thanks, wishes
+    assert not decide_flags("request", ["CUE:you", "EXCL:has_head"], 0.99, th)  # writer's plan
+    assert not decide_flags("request", ["RULE:commitment", "CUE:you"], 0.99, th)  # a promise
     assert not decide_flags("commitment", ["CUE:you"], 0.99, th)  # no first person
     assert decide_flags("commitment", ["CUE:first"], 0.99, th)
     assert not decide_flags("commitment", ["CUE:first", "EXCL:has_head"], 0.99, th)
@@ -191,7 +200,13 @@ def test_training_data_never_contains_the_test_split() -> None:
     train = ROOT / "benchmarks" / "data" / "intent_train.jsonl"
     rows = [json.loads(x) for x in train.read_text(encoding="utf-8").splitlines() if x]
     assert rows and not [r for r in rows if norm(r["text"]) in test]
-    assert {r["source"] for r in rows} <= {"handwritten", "own-dev", "verified", "mailex"}
+    assert {r["source"] for r in rows} <= {
+        "handwritten",
+        "own-dev",
+        "verified",
+        "parakweet",
+        "mailex",
+    }
 
 
 @pytest.mark.slow
@@ -206,3 +221,32 @@ def test_retraining_reproduces_the_shipped_model(tmp_path: Path) -> None:
         capture_output=True,
     )
     assert json.loads(out.read_text()) == json.loads(MODEL_PATH.read_text())
+
+
+def test_a_format_1_model_still_loads() -> None:
+    """A model file written before the broad head existed scores its broad head as requests."""
+    old = {
+        "format": "rapportd-intent-1",
+        "bias": [0.1, -0.2],
+        "features": {"please": [1.5, 2.0, -1.0], "CUE:q": [1.2, 0.5, 0.0]},
+    }
+    model = IntentModel.from_json(old)
+    p_r, _p_c, p_b = model.all_scores(["please", "CUE:q"])
+    assert p_b == pytest.approx(p_r)
+    with pytest.raises(ValueError):
+        IntentModel.from_json({**old, "format": "rapportd-intent-2"})  # 3 columns, 2 biases
+
+
+def test_a_rule_ask_the_precise_head_vetoes_can_stay_as_a_weak_ask() -> None:
+    """commitments.analyse_sentence: vetoed by the precise head, kept by the broad one."""
+    feats = features("Please sign the form and return it.", [])
+    weights = {f: (1.0, 0.0, 0.0, 0.0) for f in feats}
+    th = {"request_rule": 0.5, "request_model": 0.5, "request_demote": 0.5}
+    sentence = "Please sign the form and return it."
+    vetoed_kept = IntentModel(weights=weights, bias=(-3.0, -3.0, 3.0), thresholds=th)
+    found = analyse_sentence(sentence, vetoed_kept)
+    assert [(k, r) for k, r, _, _ in found] == [("request", "model")]  # weak band
+    vetoed_dropped = IntentModel(weights=weights, bias=(-3.0, -3.0, -3.0), thresholds=th)
+    assert analyse_sentence(sentence, vetoed_dropped) == ()
+    kept = IntentModel(weights=weights, bias=(3.0, -3.0, -3.0), thresholds=th)
+    assert [(k, r) for k, r, _, _ in analyse_sentence(sentence, kept)] == [("request", "please")]
