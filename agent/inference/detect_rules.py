@@ -344,6 +344,12 @@ def is_excluded_sentence(s: str) -> bool:
     return bool(BOILERPLATE.search(s))
 
 
+_LINKING_VERB = (
+    r"(?:is|are|was|were|has|have|had|will|would|should|could|can|may|might|must|does|did|"
+    r"seems?|looks?|remains?|became|becomes)\b"
+)
+
+
 def request_rule(clause: str, sentence: str) -> str | None:
     """The name of the request rule that fires on a normalised clause, or None."""
     s = LEADING.sub("", clause)
@@ -386,6 +392,10 @@ def request_rule(clause: str, sentence: str) -> str | None:
     word = _first_word(s)
     if word in IMPERATIVE_STARTS and not re.match(r"\w+(?:ed|ing)\b", s):
         nxt = s[len(word) :].strip()
+        # "Present were a dozen senators", "Review is due", "Call volumes are up": the word
+        # is an adjective or a noun with its verb right after, not a command
+        if re.match(_LINKING_VERB, nxt, re.I):
+            return None
         if re.match(r"(?:me|us|him|her|them|it|the|a|an|your|this|that|these|those|over|out|"
                     r"in|on|up|back|through|along|to|with|off|all|everyone|any|some|my|our|"
                     r"\w+)\b", nxt):  # fmt: skip

@@ -240,3 +240,13 @@ def test_notices_are_not_explicit_asks(text: str) -> None:
 def test_a_leading_name_before_a_statement_is_no_ask() -> None:
     for text in ("Dana, I think the draft is fine.", "Houston, we have a problem."):
         assert detect(text, sent_at=SENT, already_stripped=True, model=None) == []
+
+
+def test_a_report_sentence_opening_with_a_verb_like_word_is_no_command() -> None:
+    """From a real status report: "Present" is an adjective here, "Call volumes" a noun."""
+    for text in (
+        "Present were over a dozen Republican senators, including Minority Leader Lott.",
+        "Call volumes were up again this week.",
+    ):
+        assert [k for k, _ in kinds(text) if k == "request"] == [], text
+    assert [k for k, _ in kinds("Present the numbers at the board meeting.")] == ["request"]
