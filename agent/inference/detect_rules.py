@@ -350,6 +350,12 @@ _LINKING_VERB = (
 )
 
 
+# the word right after the opening one is a linking verb, or one more noun and then one
+_NOUN_THEN_LINKING = (
+    r"(?:(?!(?:me|us|him|her|them|it|the|a|an|your|this|that|my|our)\b)[a-z]+\s+)?" + _LINKING_VERB
+)
+
+
 def request_rule(clause: str, sentence: str) -> str | None:
     """The name of the request rule that fires on a normalised clause, or None."""
     s = LEADING.sub("", clause)
@@ -394,7 +400,7 @@ def request_rule(clause: str, sentence: str) -> str | None:
         nxt = s[len(word) :].strip()
         # "Present were a dozen senators", "Review is due", "Call volumes are up": the word
         # is an adjective or a noun with its verb right after, not a command
-        if re.match(_LINKING_VERB, nxt, re.I):
+        if re.match(_NOUN_THEN_LINKING, nxt, re.I):
             return None
         if re.match(r"(?:me|us|him|her|them|it|the|a|an|your|this|that|these|those|over|out|"
                     r"in|on|up|back|through|along|to|with|off|all|everyone|any|some|my|our|"
