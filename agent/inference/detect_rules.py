@@ -70,7 +70,12 @@ NON_ACTION_AFTER_WILL = re.compile(
     r"^(?:need|want|miss|love|like|bet|admit|say|assume|guess|hope|wish|see you|see what|"
     r"see if|return the favou?r|never forget|always|probably|likely|definitely not|"
     r"have to see|be honest|be brief|keep (?:this|it) (?:short|brief)|leave it|"
-    r"let the|be the|be a\b|be an\b|be so|be very|be fine|be ok|be great|be good)"
+    r"let the|be the|be a\b|be an\b|be so|be very|be fine|be ok|be great|be good|"
+    # the writer's own whereabouts and plans, which nobody waits for: "I shall attend the
+    # conference", "I'll fly to Denver", "I'll be out", "we'll join"
+    r"attend\b|travel|fly\b|arrive|depart|leave (?:for|on|town|tomorrow)|stay\b|go to\b|"
+    r"head (?:to|out|home)|spend\b|retire|relocate|move to\b|"
+    r"take (?:a |some |the )?(?:vacation|holiday|day|days|week|time) off)"
 )
 BE_OK = re.compile(
     r"^be (?:sure|certain) to|^be in touch|^be (?:sending|calling|reaching|following|getting back|"

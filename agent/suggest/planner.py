@@ -83,10 +83,19 @@ class PlanSummary:
 
 
 def propose(snap: Snapshot, now: datetime, kinds: Iterable[str]) -> list[Proposal]:
-    """Every proposal of the given kinds (pure)."""
+    """Every proposal of the given kinds (pure). A hold one rule proposes is busy time for
+    the next, so two holds of one plan never share a slot."""
     out: list[Proposal] = []
     for kind in kinds:
-        out.extend(RULES[kind](snap, now))
+        found = RULES[kind](snap, now)
+        out.extend(found)
+        holds = tuple(
+            (p.hold_start, p.hold_end)
+            for p in found
+            if p.hold_start is not None and p.hold_end is not None
+        )
+        if holds:
+            snap = replace(snap, own_holds=snap.own_holds + holds)
     return out
 
 

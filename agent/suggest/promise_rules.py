@@ -30,14 +30,24 @@ NUDGE_EXTRA_BUSINESS_DAYS = 1  # an owner's question waits this much longer than
 # the contact's page. The detector names the rule that fired in ``reasons["rule"]``.
 
 
-# An ask whose answer comes back by mail: a question, or a request for information, an
-# opinion or a reply. "Please schedule", "please print and sign", "please forward this to X"
-# ask for a deed that may be done without a word back: silence is no evidence it was not.
+# An ask whose answer comes back by mail: a question; a request for information, an opinion
+# or a reply; or for something to be sent, shared or attached (to the writer). "Please
+# schedule", "please print and sign", "please forward this to Michael" ask for a deed that
+# may be done without a word back: silence is no evidence it was not.
 _ANSWER = re.compile(
-    r"\?|\b(?:let (?:me|us) know|get back to (?:me|us)|send (?:me|us)\b|tell (?:me|us)\b|"
+    r"\?|\b(?:let (?:me|us) know|get back to (?:me|us)|tell (?:me|us)\b|"
     r"your (?:thoughts|comments|views|input|feedback|opinion|answer|reply|response|reaction|"
     r"suggestions|revisions|edits|advice|recommendation)|reply|respond|confirm|advise)",
     re.I,
+)
+_DELIVERABLE = re.compile(
+    r"\b(?:send|re-?send|e-?mail|share|attach|provide|circulate|forward (?:it |this |that )?to (?:me|us)\b)",
+    re.I,
+)
+_TO_SOMEONE_ELSE = re.compile(
+    r"\b(?:send|forward|e-?mail|pass|provide|circulate)\b[^.?!]{0,80}?\bto (?!me\b|us\b)"
+    r"(?:[A-Z]|all\b|the\b|everyone\b)"
+    r"|\b(?:send|provide|give|e-?mail|forward)\s+(?!Me\b|Us\b)[A-Z][a-z]+\b"  # "provide Ray your comments"
 )
 
 
@@ -45,8 +55,10 @@ _REPLY = re.compile(r"^\s*(?:re|aw|sv|antw|r|rif|rv)\s*:", re.I)
 
 
 def asks_for_answer(text: str) -> bool:
-    """Whether an ask expects a written answer (see :data:`_ANSWER`)."""
-    return bool(_ANSWER.search(text))
+    """Whether an ask expects a written answer to the asker (see :data:`_ANSWER`)."""
+    if _TO_SOMEONE_ELSE.search(text):
+        return False  # "please provide Ray your comments": the answer goes to Ray
+    return bool(_ANSWER.search(text) or _DELIVERABLE.search(text))
 
 
 def they_write_to_owner(snap: Snapshot, address: str) -> bool:
@@ -257,8 +269,8 @@ def reply_needed(snap: Snapshot, now: datetime) -> list[Proposal]:
     for p in snap.promises:
         if p.kind != "request" or p.direction != "to_owner" or p.state not in OPEN:
             continue
-        if not explicit_ask(p):
-            continue
+        if not explicit_ask(p) or not asks_for_answer(p.text):
+            continue  # an instruction ("please include X on future updates") is done, not answered
         origin = _origin(snap, p)
         if origin is None or now - origin.sent_at > STALE:
             continue

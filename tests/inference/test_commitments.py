@@ -250,3 +250,17 @@ def test_a_report_sentence_opening_with_a_verb_like_word_is_no_command() -> None
     ):
         assert [k for k, _ in kinds(text) if k == "request"] == [], text
     assert [k for k, _ in kinds("Present the numbers at the board meeting.")] == ["request"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am in London right now and I shall attend the RISK conference this week.",
+        "I will fly to Denver on Monday.",
+        "We'll stay at the Hilton until Friday.",
+        "I'm going to take some time off next week.",
+    ],
+)
+def test_the_writers_own_plans_are_no_promises(text: str) -> None:
+    """Seen in a real mailbox: where the writer will be is nothing anyone waits for."""
+    assert [k for k, _ in kinds(text) if k == "commitment"] == []

@@ -104,3 +104,23 @@ def test_check_in_follows_the_drift_verdict(store: Store, settings: Settings) ->
 def test_check_in_without_drift_falls_back_to_the_score(store: Store, settings: Settings) -> None:
     store.contact("old@friend.test", overdue=2.0, last=NOW - 40 * D)  # analysed before drift
     assert len(run(store, "check_in", settings)) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("Please send the signed copy.", True),
+        ("Could you tell me when it starts?", True),
+        ("Please include Whalley and Lavorato on future updates.", False),
+        ("Please provide Ray Alvarez your comments.", False),
+        ("Please forward this to Michael Kirby.", False),
+        ("Rosie - please print and have signed.", False),
+    ],
+)
+def test_a_reply_is_owed_only_for_asks_answered_by_mail(
+    store: Store, settings: Settings, text: str, wanted: bool
+) -> None:
+    """An instruction is done, not answered: silence after it is no reply owed."""
+    m = store.message(NOW - 4 * D, sender="jane@client.test", to=[store.owner.email], thread="i")
+    store.commitment(m, kind="request", direction="to_owner", text=text, rule="please")
+    assert len(run(store, "reply_needed", settings)) == (1 if wanted else 0)
