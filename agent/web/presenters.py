@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
+from rapportd.agent.review import day, when, zone
 from rapportd.agent.store.models import Account, Commitment, Contact, Message, Suggestion
 from rapportd.agent.suggest.config import HOLD_KINDS
 from rapportd.agent.suggest.feedback import person_edited
@@ -57,25 +57,6 @@ def group_of(kind: str) -> str:
         if kind in kinds:
             return key
     return "check_ins"
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def when(dt: datetime | None, tz: str) -> str:
-    if dt is None:
-        return ""
-    return dt.astimezone(zone(tz)).strftime("%a %d %b %Y, %H:%M")
-
-
-def day(dt: datetime | None, tz: str) -> str:
-    if dt is None:
-        return ""
-    return dt.astimezone(zone(tz)).strftime("%a %d %b %Y")
 
 
 def _parse(value: Any) -> datetime | None:

@@ -82,9 +82,13 @@ def test_list_show_and_actions(cli: CliRunner, factory: sessionmaker[Session]) -
             select(OutboxOperation).where(OutboxOperation.suggestion_id == second)
         ).one()
         assert b_op.state == "dismissed"
-    # finished ones are hidden unless --all
+    # the review page's tabs: accepted and dismissed ones are done, not waiting
     code, out = invoke(cli, "list", "--json")
-    assert [x["id"] for x in json.loads(out)] == [first]
+    assert json.loads(out) == []
+    code, out = invoke(cli, "list", "--view", "done", "--json")
+    assert sorted(x["id"] for x in json.loads(out)) == [first, second]
+    code, out = invoke(cli, "list", "--view", "done")
+    assert code == 0 and "Waiting 0 · Snoozed 0 · Done 2" in out
     code, out = invoke(cli, "list", "--all", "--json")
     assert len(json.loads(out)) == 2
     code, out = invoke(cli, "accept", str(second))
