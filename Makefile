@@ -34,15 +34,17 @@ lint: $(STAMP)
 reliability: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --timeout=3600 -q --run-slow -m slow $(PYTEST_ARGS)
 
-## Proves the wheel: build it, install it into a fresh venv, run the command and import the packages.
+## Proves the wheel: build it, install it into a fresh venv outside the source tree, run
+## `rapportd demo --once` from it, serve and fetch the review page and a suggestion page, and
+## check that drafts were written (.ci/wheel_check.py).
+WHEEL_VENV ?= /tmp/rapportd-wheel-venv
 wheel-check: $(STAMP)
-	rm -rf build dist /tmp/rapportd-wheel-venv
+	rm -rf build dist $(WHEEL_VENV)
 	$(BIN)/python -m build --wheel --outdir dist . > /dev/null
-	$(PYTHON) -m venv /tmp/rapportd-wheel-venv
-	/tmp/rapportd-wheel-venv/bin/python -m pip install --quiet dist/rapportd-*.whl
-	/tmp/rapportd-wheel-venv/bin/rapportd --help > /dev/null
-	RAPPORTD_DATABASE_URL=sqlite:////tmp/rapportd-wheel-venv/check.sqlite3 /tmp/rapportd-wheel-venv/bin/rapportd db upgrade
-	/tmp/rapportd-wheel-venv/bin/python -c "import rapportd.agent, rapportd.connectors, rapportd.jobs; print('wheel ok')"
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install --quiet dist/rapportd-*.whl
+	$(WHEEL_VENV)/bin/rapportd --help > /dev/null
+	$(WHEEL_VENV)/bin/python .ci/wheel_check.py dist/rapportd-*.whl $(CURDIR)
 	rm -rf build
 
 clean:
