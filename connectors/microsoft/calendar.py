@@ -38,7 +38,7 @@ RESPONSE = {
     "none": "needsAction",
     "notresponded": "needsAction",
 }
-EVENT_SELECT = "id,subject,start,end,showAs,isCancelled,type,seriesMasterId"
+EVENT_SELECT = "id,subject,start,end,showAs,isCancelled,type,seriesMasterId,webLink"
 TAG_EXPAND = f"singleValueExtendedProperties($filter=id eq '{TAG_PROPERTY}')"
 
 
@@ -216,6 +216,7 @@ class GraphCalendar:
             status=status,
             start=start,
             end=end,
+            web_link=e.get("webLink") or "",
         )
 
     def _get(self, event_id: str) -> dict[str, Any]:
