@@ -28,6 +28,23 @@ GROUPS: list[tuple[str, str, frozenset[str]]] = [
     ("replies", "Replies owed", frozenset({"reply_needed"})),
     ("check_ins", "Check-ins", frozenset({"check_in"})),
 ]
+# The same groups, named for what they were once they are no longer waiting (snoozed, done).
+GROUP_LABELS_DONE = {
+    "thank_you": "Thank-you drafts",
+    "holds": "Holds",
+    "promises": "Promises",
+    "replies": "Replies",
+    "check_ins": "Check-ins",
+}
+KIND_SHORT = {
+    "thank_you": "Thank-you",
+    "promise_hold": "Hold",
+    "promise_follow_up": "Follow-up",
+    "reply_needed": "Reply",
+    "nudge": "Nudge",
+    "check_in": "Check-in",
+    "reconnect_hold": "Hold",
+}
 KIND_LABELS = {
     "thank_you": "Thank-you draft",
     "promise_hold": "Hold for a promise",
@@ -38,7 +55,7 @@ KIND_LABELS = {
     "reconnect_hold": "Hold to reconnect",
 }
 STATUS_LABELS = {
-    "proposed": "proposed",
+    "proposed": "not yet in your mailbox",
     "pending": "being written to your mailbox",
     "written": "in your mailbox",
     "accepted": "accepted",
@@ -49,7 +66,22 @@ STATUS_LABELS = {
     "expired": "expired",
     "moot": "no longer needed",
 }
+HOLD_STATUS_LABELS = {
+    "proposed": "not yet in your calendar",
+    "pending": "being written to your calendar",
+    "written": "in your calendar",
+    "accepted": "accepted: in your calendar",
+}
 LIVE = ("proposed", "pending", "written", "snoozed")
+# The six stages of a relationship in plain words (docs/INFERENCE.md, "Stage").
+STAGE_WORDS = {
+    "acknowledge": "you have been in touch",
+    "understanding": "you write both ways",
+    "acceptance": "regular, from both sides",
+    "respect": "both answer within days, or you met",
+    "trust": "months of contact, promises kept",
+    "bond": "close and long-standing",
+}
 
 
 def group_of(kind: str) -> str:
@@ -112,6 +144,12 @@ class Card:
     snoozed_until: str = ""
     live: bool = True
     provider: str = "your mailbox"
+    kind_short: str = ""
+    person: str = ""
+    reason_line: str = ""
+    when_line: str = ""
+    to_text: str = ""
+    snooze_note: str = ""
 
 
 @dataclass
@@ -185,6 +223,7 @@ def build_card(ctx: CardContext, s: Suggestion, *, with_chart: bool = True) -> C
     contact = ctx.contacts.get(s.contact_id) if s.contact_id is not None else None
     r = s.reasons or {}
     is_hold = s.kind in HOLD_KINDS
+    labels = HOLD_STATUS_LABELS if is_hold else {}
     card = Card(
         id=s.id,
         kind=s.kind,
@@ -192,7 +231,7 @@ def build_card(ctx: CardContext, s: Suggestion, *, with_chart: bool = True) -> C
         group=group_of(s.kind),
         title=s.title,
         status=s.status,
-        status_label=STATUS_LABELS.get(s.status, s.status),
+        status_label=labels.get(s.status) or STATUS_LABELS.get(s.status, s.status),
         created=when(s.created_at, ctx.tz),
         is_hold=is_hold,
         to=[address_text(a) for a in (s.to_addrs or [])],
@@ -203,7 +242,10 @@ def build_card(ctx: CardContext, s: Suggestion, *, with_chart: bool = True) -> C
         contact_name=(contact.display_name or contact.primary_address) if contact else "",
         live=s.status in LIVE,
         provider=links.provider_name(account),
+        kind_short=KIND_SHORT.get(s.kind, s.kind),
+        to_text=", ".join(address_text(a) for a in (s.to_addrs or [])),
     )
+    card.person = card.contact_name or (_name_of(s.to_addrs[0]) if s.to_addrs else "")
     if is_hold:
         end = f" – {s.hold_end.astimezone(zone(ctx.tz)):%H:%M}" if s.hold_end else ""
         card.hold_when = when(s.hold_start, ctx.tz) + end
@@ -226,7 +268,8 @@ def build_card(ctx: CardContext, s: Suggestion, *, with_chart: bool = True) -> C
             card.facts.append(Fact("Rhythm", rhythm))
         stage = str(r.get("stage") or contact.stage or "")
         if stage:
-            card.facts.append(Fact("Stage", stage))
+            words = STAGE_WORDS.get(stage)
+            card.facts.append(Fact("Stage", f"{stage} ({words})" if words else stage))
         if with_chart:
             addresses = queries.contact_addresses(ctx.db, ctx.owner_id, contact)
             points = queries.interactions(
@@ -241,19 +284,86 @@ def build_card(ctx: CardContext, s: Suggestion, *, with_chart: bool = True) -> C
     ops = queries.operations_for(ctx.db, ctx.owner_id, s.id)
     create = next((o for o in ops if o.op in ("create_draft", "create_hold")), None)
     card.person_edited = person_edited(create)
-    if s.status in ("accepted", "written", "sent", "sent_edited"):
-        if is_hold:
+    in_mailbox = create is not None and create.state in ("written", "sent", "sent_edited")
+    in_mailbox = in_mailbox or (create is not None and create.state in ("confirmed", "moved"))
+    if in_mailbox or s.status in ("accepted", "written"):
+        app = links.calendar_name(account) if is_hold else card.provider
+        what = "hold" if is_hold else ("message" if s.status.startswith("sent") else "draft")
+        if create is not None and create.web_link:
+            card.open_link = create.web_link
+            card.open_label = f"Open the {what} in {app}"
+        elif is_hold:
             card.open_link = links.calendar_link(account, s.hold_start)
-            card.open_label = f"Open the day in {'Google Calendar' if account and account.provider == 'google' else 'Outlook'}"
+            card.open_label = f"Open the day in {app}"
         else:
             card.open_link = links.drafts_link(account)
-            card.open_label = f"Open the draft in {card.provider}"
+            card.open_label = f"Open the drafts in {app}"
+    card.reason_line = card.why or next((f"{f.label}: {f.text}" for f in card.facts), "")
+    card.when_line = (
+        hold_span(s.hold_start, s.hold_end, ctx.tz, ctx.now)
+        if is_hold
+        else short_when(s.created_at, ctx.tz, ctx.now)
+    )
+    if s.status == "snoozed":
+        card.status_label = (
+            f"snoozed until {card.snoozed_until}" if card.snoozed_until else "snoozed"
+        )
+    card.snooze_note = snooze_note(is_hold, card.provider, create, card.person_edited)
     return card
 
 
-def grouped(cards: list[Card]) -> list[tuple[str, str, list[Card]]]:
-    """(key, label, cards) for every group, in the page's fixed order, cards newest first."""
-    return [(key, label, [c for c in cards if c.group == key]) for key, label, _ in GROUPS]
+def snooze_note(is_hold: bool, provider: str, create: Any, touched: bool) -> str:
+    """What a snooze does to the item in the mailbox, said before and after it."""
+    if is_hold:
+        return "The hold stays in your calendar while snoozed."
+    if touched:
+        return f"You changed this draft in {provider}: it stays there while snoozed."
+    if create is not None and create.state in ("written", "writing", "snoozed"):
+        return (
+            f"The draft leaves {provider} while snoozed and is written again when the snooze ends."
+        )
+    return "Nothing is written to your mailbox until the snooze ends."
+
+
+def short_when(dt: datetime | None, tz: str, now: datetime) -> str:
+    """A moment in the owner's zone, as short as it can be: 14:05 today, else "Tue 9 Dec"."""
+    if dt is None:
+        return ""
+    local, today = dt.astimezone(zone(tz)), now.astimezone(zone(tz))
+    if local.date() == today.date():
+        return f"{local:%H:%M}"
+    if local.year == today.year:
+        return f"{local:%a} {local.day} {local:%b}"
+    return f"{local.day} {local:%b %Y}"
+
+
+def hold_span(start: datetime | None, end: datetime | None, tz: str, now: datetime) -> str:
+    """A hold's time in the owner's zone, short: "Fri 4 Dec 09:30–10:00", "today 14:00–15:00"."""
+    if start is None:
+        return ""
+    local, today = start.astimezone(zone(tz)), now.astimezone(zone(tz))
+    day_text = "today" if local.date() == today.date() else short_when(start, tz, now)
+    until = f"–{end.astimezone(zone(tz)):%H:%M}" if end is not None else ""
+    return f"{day_text} {local:%H:%M}{until}"
+
+
+def _name_of(item: Any) -> str:
+    if isinstance(item, list | tuple) and item:
+        return str(item[1]) if len(item) > 1 and item[1] else str(item[0])
+    return str(item)
+
+
+def grouped(cards: list[Card], view: str = "inbox") -> list[tuple[str, str, list[Card]]]:
+    """(key, label, cards) for every group, in the page's fixed order, cards newest first;
+    waiting ones are named for what they ask ("Holds to accept"), others for what they were."""
+    return [
+        (
+            key,
+            label if view == "inbox" else GROUP_LABELS_DONE[key],
+            [c for c in cards if c.group == key],
+        )
+        for key, label, _ in GROUPS
+    ]
 
 
 def card_json(card: Card) -> dict[str, Any]:
