@@ -178,12 +178,15 @@
     var item = row && row.querySelector("details.item");
     if (item && item.open) event.detail.headers["X-Row-Open"] = "1";
   });
-  document.body.addEventListener("htmx:afterSettle", function () {
-    if (!advanceFrom) return;
+  // The answered row is new content: htmx:load fires on it (the old row, detached, cannot
+  // tell the page). Wait for htmx to settle it (it focuses the answer's notice), then move on.
+  document.body.addEventListener("htmx:load", function (event) {
+    var row = event.detail && event.detail.elt;
+    if (!advanceFrom || !row || row.id !== advanceFrom) return;
     var from = advanceFrom;
     advanceFrom = null;
     updatePicked();
-    focusRow(nextLive(from));
+    setTimeout(function () { focusRow(nextLive(from)); }, 60);
   });
   document.body.addEventListener("htmx:oobAfterSwap", function () { updatePicked(); });
 
