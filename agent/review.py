@@ -61,27 +61,37 @@ def suggestions_in_view(
 ) -> list[Suggestion]:
     """``inbox``: waiting for the person (snoozes that ran out come back); ``snoozed``;
     ``done``: decided or gone. Newest first."""
-    q = select(Suggestion).where(Suggestion.owner_id == owner_id)
-    if view == "snoozed":
-        q = q.where(Suggestion.status == "snoozed", Suggestion.snoozed_until > now)
-    elif view == "done":
-        q = q.where(Suggestion.status.in_(DONE))
-    else:
-        q = q.where(
-            or_(
-                Suggestion.status.in_(ACTIONABLE),
-                (Suggestion.status == "snoozed")
-                & or_(Suggestion.snoozed_until.is_(None), Suggestion.snoozed_until <= now),
-            )
-        )
+    q = select(Suggestion).where(Suggestion.owner_id == owner_id, _in_view(view, now))
     if kind:
         q = q.where(Suggestion.kind == kind)
     return list(db.scalars(q.order_by(Suggestion.created_at.desc(), Suggestion.id.desc())))
 
 
+def _in_view(view: str, now: datetime) -> Any:
+    if view == "snoozed":
+        return (Suggestion.status == "snoozed") & (Suggestion.snoozed_until > now)
+    if view == "done":
+        return Suggestion.status.in_(DONE)
+    return or_(
+        Suggestion.status.in_(ACTIONABLE),
+        (Suggestion.status == "snoozed")
+        & or_(Suggestion.snoozed_until.is_(None), Suggestion.snoozed_until <= now),
+    )
+
+
 def view_counts(db: Session, owner_id: int, *, now: datetime) -> dict[str, int]:
-    """How many suggestions each view holds."""
-    return {v: len(suggestions_in_view(db, owner_id, v, now=now)) for v in VIEWS}
+    """How many suggestions each view holds (counted by the database)."""
+    return {
+        v: int(
+            db.scalar(
+                select(func.count())
+                .select_from(Suggestion)
+                .where(Suggestion.owner_id == owner_id, _in_view(v, now))
+            )
+            or 0
+        )
+        for v in VIEWS
+    }
 
 
 def contacts_sorted(

@@ -162,21 +162,32 @@ class CardContext:
     now: datetime
     accounts: dict[int, Account]
     contacts: dict[int, Contact]
+    ops: dict[int, list[Any]] = field(default_factory=dict)  # suggestion id -> its outbox rows
+    commitments: dict[int, Commitment] = field(default_factory=dict)
+    messages: dict[int, Message] = field(default_factory=dict)
 
 
 def card_context(
     db: Session, owner_id: int, tz: str, now: datetime, rows: list[Suggestion]
 ) -> CardContext:
+    """Everything the cards of ``rows`` read, in a handful of queries whatever their number."""
     accounts = {a.id: a for a in queries.accounts_of(db, owner_id)}
     ids = {s.contact_id for s in rows if s.contact_id is not None}
-    return CardContext(db, owner_id, tz, now, accounts, queries.contacts_by_id(db, owner_id, ids))
+    commitment_ids = {s.commitment_id for s in rows if s.commitment_id is not None}
+    commitments = queries.rows_by_id(db, Commitment, owner_id, commitment_ids)
+    message_ids = {s.reply_to_message_id for s in rows if s.reply_to_message_id is not None}
+    message_ids |= {c.message_id for c in commitments.values() if c.message_id is not None}
+    messages = queries.rows_by_id(db, Message, owner_id, message_ids)
+    ops = queries.operations_of(db, owner_id, [s.id for s in rows])
+    contacts = queries.contacts_by_id(db, owner_id, ids)
+    return CardContext(db, owner_id, tz, now, accounts, contacts, ops, commitments, messages)
 
 
 def _source_message(ctx: CardContext, s: Suggestion, c: Commitment | None) -> Message | None:
     mid = c.message_id if c is not None and c.message_id else s.reply_to_message_id
     if mid is None:
         return None
-    msg = ctx.db.get(Message, mid)
+    msg = ctx.messages.get(mid) or ctx.db.get(Message, mid)
     return msg if msg is not None and msg.owner_id == ctx.owner_id else None
 
 
@@ -187,7 +198,9 @@ def _quote(text: str, limit: int = 240) -> str:
 
 def _promise_facts(ctx: CardContext, s: Suggestion, account: Account | None) -> list[Fact]:
     r = s.reasons or {}
-    commitment = ctx.db.get(Commitment, s.commitment_id) if s.commitment_id else None
+    commitment = None
+    if s.commitment_id:
+        commitment = ctx.commitments.get(s.commitment_id) or ctx.db.get(Commitment, s.commitment_id)
     if commitment is not None and commitment.owner_id != ctx.owner_id:
         commitment = None
     msg = _source_message(ctx, s, commitment)
@@ -281,7 +294,9 @@ def build_card(ctx: CardContext, s: Suggestion, *, with_chart: bool = True) -> C
                 expected_at=contact.next_expected_at,
                 label=f"Interactions with {card.contact_name}",
             )
-    ops = queries.operations_for(ctx.db, ctx.owner_id, s.id)
+    ops = ctx.ops.get(s.id)
+    if ops is None:
+        ops = queries.operations_for(ctx.db, ctx.owner_id, s.id)
     create = next((o for o in ops if o.op in ("create_draft", "create_hold")), None)
     card.person_edited = person_edited(create)
     in_mailbox = create is not None and create.state in ("written", "sent", "sent_edited")

@@ -181,6 +181,29 @@ def operations_for(db: Session, owner_id: int, suggestion_id: int) -> list[Outbo
     return list(db.scalars(q))
 
 
+def rows_by_id(db: Session, model: type[T], owner_id: int, ids: set[int]) -> dict[int, T]:
+    """This owner's rows of ``model`` with these ids, in one query."""
+    if not ids:
+        return {}
+    q = select(model).where(model.owner_id == owner_id, model.id.in_(ids))
+    return {row.id: row for row in db.scalars(q)}
+
+
+def operations_of(
+    db: Session, owner_id: int, suggestion_ids: list[int]
+) -> dict[int, list[OutboxOperation]]:
+    """The outbox rows of these suggestions, in one query (every id gets a list)."""
+    out: dict[int, list[OutboxOperation]] = {i: [] for i in suggestion_ids}
+    if not suggestion_ids:
+        return out
+    q = select(OutboxOperation).where(
+        OutboxOperation.owner_id == owner_id, OutboxOperation.suggestion_id.in_(suggestion_ids)
+    )
+    for op in db.scalars(q.order_by(OutboxOperation.id)):
+        out[op.suggestion_id].append(op)
+    return out
+
+
 def contacts_by_id(db: Session, owner_id: int, ids: set[int]) -> dict[int, Contact]:
     if not ids:
         return {}

@@ -25,6 +25,9 @@ NAV = [
 
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
+    # no blank lines left by template tags in what is sent
+    templates.env.trim_blocks = True
+    templates.env.lstrip_blocks = True
     templates.env.globals["nav"] = NAV
     templates.env.globals["version"] = __version__
     return templates

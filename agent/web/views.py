@@ -40,7 +40,7 @@ NOTICES = {
     "undo": "Undone: nothing reached your mailbox.",
 }
 HOLD_NOTICES = {
-    "accept": "Accepted: it is confirmed in your calendar in a moment.",
+    "accept": "Accepted: it is confirmed in your calendar in about 20 seconds.",
     "snooze": "Snoozed; the hold stays in your calendar.",
     "dismiss": "Dismissed; it is removed from your calendar.",
 }

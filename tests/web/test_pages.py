@@ -82,7 +82,7 @@ def test_accept_hold_plain_post(world: World, client_a: tuple[TestClient, str]) 
         assert (
             db.scalar(select(Feedback.outcome).where(Feedback.suggestion_id == sid)) == "accepted"
         )
-    assert "Accepted." in client.get(r.headers["location"]).text
+    assert "Accepted: it is confirmed in your calendar" in client.get(r.headers["location"]).text
 
 
 def test_edit_draft_htmx_in_place(world: World, client_a: tuple[TestClient, str]) -> None:
