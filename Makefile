@@ -9,11 +9,14 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint reliability bench wheel-check clean
 
+# pip shows what it collects and installs (about a minute or two, once): not a silent wait.
 $(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "== installing rapportd and its dependencies into $(VENV) (once; a minute or two)"
+	@$(BIN)/python -m pip install --upgrade --progress-bar on pip | grep -v '^Requirement already' || true
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
 	@touch $(STAMP)
+	@echo "== installed: $(BIN)/rapportd"
 
 ## The main job: a generated scenario in the built-in sandbox, synced, analysed, drafted, reviewable.
 demo: $(STAMP)
