@@ -2,9 +2,10 @@
 
     rapportd suggestions list [--view inbox|snoozed|done] [--status S] [--kind K] [--all] [--json]
     rapportd suggestions show ID
-    rapportd suggestions accept ID | dismiss ID
-    rapportd suggestions edit ID (--body TEXT | --body-file PATH) [--subject S]
+    rapportd suggestions accept ID | dismiss ID [--reason R]
+    rapportd suggestions edit ID (--body TEXT | --body-file PATH) [--subject S] [--to ADDRS]
     rapportd suggestions snooze ID --until (2024-06-20T09:00 | 3d | 4h | 1w)
+    rapportd suggestions undo          (the last action, within 15 seconds)
     rapportd suggestions plan | kinds | resume KIND
 
 ``--owner EMAIL`` picks the owner; without it, the only owner in the database. The lists
@@ -200,7 +201,11 @@ def _act(verb: str, suggestion_id: int, owner: str | None, **kwargs: object) -> 
             s = getattr(actions, verb)(session, o.id, suggestion_id, source="cli", **kwargs)
         except (NotFound, Conflict, ValueError) as exc:
             _fail(exc)
-        console.print(f"#{s.id} {s.kind}: {s.status}", highlight=False)
+        seconds = int(actions.UNDO_WINDOW.total_seconds())
+        console.print(
+            f"#{s.id} {s.kind}: {s.status} (`rapportd suggestions undo` within {seconds} s)",
+            highlight=False,
+        )
 
 
 @suggestions_app.command("accept")
@@ -210,9 +215,35 @@ def accept_cmd(suggestion_id: IdArg, owner: OwnerOpt = None) -> None:
 
 
 @suggestions_app.command("dismiss")
-def dismiss_cmd(suggestion_id: IdArg, owner: OwnerOpt = None) -> None:
+def dismiss_cmd(
+    suggestion_id: IdArg,
+    reason: Annotated[
+        str,
+        typer.Option(
+            help="Why (optional): not_relevant, already_done, wrong_person, never_for_person "
+            "(no more of this kind for this person)."
+        ),
+    ] = "",
+    owner: OwnerOpt = None,
+) -> None:
     """Dismiss: remove the draft or hold (unless you already changed it in your mailbox)."""
-    _act("dismiss", suggestion_id, owner)
+    _act("dismiss", suggestion_id, owner, reason=reason)
+
+
+@suggestions_app.command("undo")
+def undo_cmd(owner: OwnerOpt = None) -> None:
+    """Undo the last action (the review page's or the CLI's) while its writes still wait."""
+    from rapportd.agent import clock
+    from rapportd.agent.suggest import actions
+
+    with _session() as session:
+        o = _owner(session, owner)
+        try:
+            undone = actions.undo(session, o.id, now=clock.now())
+        except Conflict as exc:
+            _fail(exc)
+        for s in undone:
+            console.print(f"#{s.id} {s.kind}: back to {s.status}", highlight=False)
 
 
 @suggestions_app.command("snooze")
@@ -231,13 +262,17 @@ def edit_cmd(
     body: Annotated[str | None, typer.Option(help="The new body text.")] = None,
     body_file: Annotated[Path | None, typer.Option(help="Read the new body from a file.")] = None,
     subject: Annotated[str | None, typer.Option(help="A new subject.")] = None,
+    to: Annotated[
+        str | None, typer.Option(help="New recipients: 'Ann <ann@x.org>, bob@y.org'.")
+    ] = None,
     owner: OwnerOpt = None,
 ) -> None:
-    """Change a draft's words; refused if you already changed it in your mailbox."""
+    """Change a draft's words; refused if you already changed it in your mailbox, or if the
+    text is blank or too long, or a recipient is not an address."""
     if (body is None) == (body_file is None):
         raise typer.BadParameter("give exactly one of --body or --body-file")
     text = body if body is not None else body_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
-    _act("edit", suggestion_id, owner, body=text, subject=subject)
+    _act("edit", suggestion_id, owner, body=text, subject=subject, to=to)
 
 
 @suggestions_app.command("plan")

@@ -93,6 +93,15 @@ def test_list_show_and_actions(cli: CliRunner, factory: sessionmaker[Session]) -
     assert len(json.loads(out)) == 2
     code, out = invoke(cli, "accept", str(second))
     assert code == 1 and "already dismissed" in out
+    # undo from the terminal: the last action (the dismiss) within its window
+    code, out = invoke(cli, "undo")
+    assert code == 0 and f"#{second} reply_needed: back to" in out
+    code, out = invoke(cli, "undo")  # the accept before it
+    assert code == 0 and f"#{first}" in out
+    code, out = invoke(cli, "edit", str(first), "--body", "  \n ")
+    assert code == 1 and "The text is empty" in out
+    code, out = invoke(cli, "dismiss", str(first), "--reason", "bored")
+    assert code == 1 and "reason is one of" in out
 
 
 def test_unknown_id_and_owner_selection(cli: CliRunner, factory: sessionmaker[Session]) -> None:
