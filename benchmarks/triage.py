@@ -28,6 +28,7 @@ first render
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -303,7 +304,10 @@ def main() -> None:
                 f"{tri['snoozed_drafts_gone']}/{tri['snoozed_drafts']} snoozed drafts out of the "
                 "mailbox until they wake"
             )
-    print(f"at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {load} ({os.cpu_count()} cores)"
+    )
 
 
 if __name__ == "__main__":

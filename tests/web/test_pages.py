@@ -437,3 +437,24 @@ def test_the_login_throttle_counts_clients_and_accounts_apart() -> None:
     clock[0] += 15 * 60
     assert t.retry_after("10.9.9.9", "bo@x.example") == 0
     assert t.retry_after("10.0.0.1", "new@x.example") == 0
+
+
+def test_static_files_are_fingerprinted_and_kept(
+    world: World, client_a: tuple[TestClient, str]
+) -> None:
+    """The page names its CSS and scripts with a fingerprint of their content, and those URLs
+    may be kept for good: a new tab draws without asking for them again."""
+    import re
+
+    client, _ = client_a
+    page = client.get("/suggestions").text
+    urls = re.findall(r'(?:href|src)="(/static/[^"]+\?v=[0-9a-f]{12})"', page)
+    assert {u.split("?")[0] for u in urls} >= {
+        "/static/app.css",
+        "/static/htmx.min.js",
+        "/static/triage.js",
+    }
+    for url in urls:
+        r = client.get(url)
+        assert r.status_code == 200 and "immutable" in r.headers["cache-control"], url
+    assert "immutable" not in client.get("/static/app.css").headers.get("cache-control", "")
