@@ -3,6 +3,7 @@ reasons, the actions (plain POST and htmx), contacts, accounts, settings."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -458,3 +459,38 @@ def test_static_files_are_fingerprinted_and_kept(
         r = client.get(url)
         assert r.status_code == 200 and "immutable" in r.headers["cache-control"], url
     assert "immutable" not in client.get("/static/app.css").headers.get("cache-control", "")
+
+
+def test_cli_and_page_show_the_same_numbers(world: World, client_a: tuple[TestClient, str]) -> None:
+    """`rapportd contacts` and the contacts page read one query layer: the same open
+    promises (a late one counts on both), the same order; `rapportd suggestions list` shows
+    the page's Waiting tab."""
+    from rapportd.agent.contacts_view import contact_rows as cli_rows
+    from rapportd.agent.review import suggestions_in_view
+    from rapportd.agent.store.models import Commitment
+    from rapportd.agent.web.contacts import contact_rows as page_rows
+
+    client, _ = client_a
+    with world.sessions() as db, db.begin():  # one promise is late: still open on both
+        late = db.scalars(
+            select(Commitment).where(
+                Commitment.owner_id == world.a.owner_id, Commitment.kind == "commitment"
+            )
+        ).first()
+        assert late is not None
+        late.state = "late"
+    now = datetime.now(UTC)
+    with world.sessions() as db:
+        cli = cli_rows(db, world.a.email, sort="overdue", limit=100, now=now)
+        page = page_rows(db, world.a.owner_id, sort="overdue", descending=True, now=now, tz="UTC")
+        waiting = suggestions_in_view(db, world.a.owner_id, "inbox", now=now)
+    assert [r["id"] for r in cli] == [r.id for r in page]
+    by_id = {r.id: r for r in page}
+    for r in cli:
+        assert (r["promised_by_you"], r["promised_to_you"]) == (
+            by_id[r["id"]].promised_by_you,
+            by_id[r["id"]].promised_to_you,
+        )
+    assert any(r["promised_by_you"] for r in cli)
+    html = client.get("/suggestions").text
+    assert {f'id="s-{s.id}"' for s in waiting} == set(re.findall(r'id="s-\d+"', html))
