@@ -9,11 +9,14 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint reliability bench wheel-check clean
 
+# pip shows what it collects and installs (about a minute or two, once): not a silent wait.
 $(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "== installing rapportd and its dependencies into $(VENV) (once; a minute or two)"
+	@$(BIN)/python -m pip install --upgrade --progress-bar on pip | grep -v '^Requirement already' || true
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
 	@touch $(STAMP)
+	@echo "== installed: $(BIN)/rapportd"
 
 ## The main job: a generated scenario in the built-in sandbox, synced, analysed, drafted, reviewable.
 demo: $(STAMP)
@@ -34,15 +37,17 @@ lint: $(STAMP)
 reliability: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --timeout=3600 -q --run-slow -m slow $(PYTEST_ARGS)
 
-## Proves the wheel: build it, install it into a fresh venv, run the command and import the packages.
+## Proves the wheel: build it, install it into a fresh venv outside the source tree, run
+## `rapportd demo --once` from it, serve and fetch the review page and a suggestion page, and
+## check that drafts were written (.ci/wheel_check.py).
+WHEEL_VENV ?= /tmp/rapportd-wheel-venv
 wheel-check: $(STAMP)
-	rm -rf build dist /tmp/rapportd-wheel-venv
+	rm -rf build dist $(WHEEL_VENV)
 	$(BIN)/python -m build --wheel --outdir dist . > /dev/null
-	$(PYTHON) -m venv /tmp/rapportd-wheel-venv
-	/tmp/rapportd-wheel-venv/bin/python -m pip install --quiet dist/rapportd-*.whl
-	/tmp/rapportd-wheel-venv/bin/rapportd --help > /dev/null
-	RAPPORTD_DATABASE_URL=sqlite:////tmp/rapportd-wheel-venv/check.sqlite3 /tmp/rapportd-wheel-venv/bin/rapportd db upgrade
-	/tmp/rapportd-wheel-venv/bin/python -c "import rapportd.agent, rapportd.connectors, rapportd.jobs; print('wheel ok')"
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install --quiet dist/rapportd-*.whl
+	$(WHEEL_VENV)/bin/rapportd --help > /dev/null
+	$(WHEEL_VENV)/bin/python .ci/wheel_check.py dist/rapportd-*.whl $(CURDIR)
 	rm -rf build
 
 clean:

@@ -1,23 +1,19 @@
-"""The rows of ``rapportd contacts``: a contact's analysis as stored, read for one owner."""
+"""The rows of ``rapportd contacts``: a contact's analysis as stored, read for one owner
+through :mod:`rapportd.agent.review`, the query layer the review page uses too."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rapportd.agent import clock
+from rapportd.agent import clock, review
 from rapportd.agent.settings import Settings
-from rapportd.agent.store.models import Commitment, Contact, Owner
+from rapportd.agent.store.models import Contact, Owner
 
-SORTS = {
-    "overdue": lambda r: -(r["overdue_score"] or 0.0),
-    "strength": lambda r: -(r["strength"] or 0.0),
-    "last": lambda r: -(r["last_contact"].timestamp() if r["last_contact"] else 0.0),
-    "name": lambda r: (r["name"] or r["contact"]).lower(),
-}
+SORTS = ("overdue", "strength", "last", "name", "stage", "rhythm")
 
 
 def find_owner(session: Session, owner: str | None) -> Owner:
@@ -56,6 +52,8 @@ def contact_rows(
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
+    """The owner's contacts as the review page lists them (the same query and order, the
+    same open-promise counts): highest first, names A to Z."""
     if sort not in SORTS:
         raise LookupError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
     found = find_owner(session, owner)
@@ -64,22 +62,13 @@ def contact_rows(
         from rapportd.agent.analysis import analyse_owner
 
         analyse_owner(session, found.id, now=now, settings=settings)
-    query = select(Contact).where(Contact.owner_id == found.id)
-    if not include_automated:
-        query = query.where(Contact.is_automated.is_(False))
-    promises: dict[int, int] = dict(
-        session.execute(
-            select(Commitment.contact_id, func.count())
-            .where(
-                Commitment.owner_id == found.id,
-                Commitment.state == "open",
-                Commitment.contact_id.is_not(None),
-            )
-            .group_by(Commitment.contact_id)
-        ).all()
-    )
+    promises = review.open_promises(session, found.id)
     rows = []
-    for c in session.scalars(query):
+    contacts = review.contacts_sorted(
+        session, found.id, sort=sort, descending=sort != "name", include_automated=include_automated
+    )
+    for c in contacts[:limit]:
+        counts = promises.get(c.id, review.PromiseCounts())
         rows.append(
             {
                 "id": c.id,
@@ -90,14 +79,16 @@ def contact_rows(
                 "rhythm": rhythm_text(c),
                 "typical_gap_days": c.typical_gap_days,
                 "last_contact": c.last_interaction_at,
+                "last_contact_local": review.day(c.last_interaction_at, found.timezone),
                 "overdue_score": c.overdue_score,
-                "open_promises": int(promises.get(c.id, 0)),
+                "open_promises": counts.total,
+                "promised_by_you": counts.by_owner,
+                "promised_to_you": counts.to_owner,
                 "internal": c.is_internal,
                 "automated": c.is_automated,
             }
         )
-    rows.sort(key=SORTS[sort])
-    return rows[:limit]
+    return rows
 
 
 def render_table(rows: list[dict[str, Any]], now: datetime | None = None) -> None:
@@ -117,7 +108,7 @@ def render_table(rows: list[dict[str, Any]], now: datetime | None = None) -> Non
     )
     for r in rows:
         last = r["last_contact"]
-        when = f"{last:%Y-%m-%d} ({(now - last).days} d ago)" if last else "-"
+        when = f"{r['last_contact_local']} ({(now - last).days} d ago)" if last else "-"
         who = f"{r['name']} <{r['contact']}>" if r["name"] else r["contact"]
         if r["automated"]:
             who += " [automated]"
@@ -128,6 +119,6 @@ def render_table(rows: list[dict[str, Any]], now: datetime | None = None) -> Non
             r["rhythm"],
             when,
             "-" if r["overdue_score"] is None else f"{r['overdue_score']:.1f}",
-            str(r["open_promises"]),
+            f"{r['promised_by_you']} by you · {r['promised_to_you']} to you",
         )
     Console().print(table)

@@ -216,6 +216,8 @@ class ItemState:
     sent_message_id: str = ""
     start: datetime | None = None
     end: datetime | None = None
+    # The item in the provider's web app (Gmail draft, Calendar htmlLink, Graph webLink).
+    web_link: str = ""
 
 
 def content_hash(*parts: object) -> str:
@@ -243,6 +245,11 @@ def _norm_subject(subject: str) -> str:
     while _RE_PREFIX.match(subject):
         subject = _RE_PREFIX.sub("", subject, count=1)
     return subject
+
+
+def same_subject(a: str, b: str) -> bool:
+    """Whether two subjects are the same for a reader ("RE: Deck" and "Re: Deck" are)."""
+    return _norm_subject(a) == _norm_subject(b)
 
 
 def _norm_body(body: str) -> str:

@@ -430,12 +430,13 @@ def masked(settings: Settings) -> dict[str, Any]:
         return value
 
     data = walk(settings)
-    data["database_url"] = _mask_url_password(settings.effective_database_url)
-    data["broker"] = _mask_url_password(settings.broker)
+    data["database_url"] = mask_url_password(settings.effective_database_url)
+    data["broker"] = mask_url_password(settings.broker)
     return data
 
 
-def _mask_url_password(url: str) -> str:
+def mask_url_password(url: str) -> str:
+    """``url`` with its password (if any) shown as ``********``."""
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)

@@ -24,7 +24,8 @@ from rapportd.agent.settings import Settings
 class Vault:
     """Encrypts and decrypts secrets. The newest key encrypts; every listed key decrypts."""
 
-    def __init__(self, keys: list[bytes]) -> None:
+    def __init__(self, keys: list[bytes], *, source: str = "setting encryption_key") -> None:
+        self.source = source  # where the newest key came from, for the errors
         if not keys:
             raise ConfigError("setting encryption_key: no key given")
         try:
@@ -43,8 +44,8 @@ class Vault:
             return self._fernet.decrypt(blob)
         except InvalidToken:
             raise ConfigError(
-                "setting encryption_key: this key cannot decrypt stored tokens; "
-                "add the previous key to old_encryption_keys"
+                f"{self.source}: this key cannot decrypt the stored tokens; "
+                "set the key that encrypted them (a previous one goes in old_encryption_keys)"
             ) from None
 
     def rotate(self, blob: bytes) -> bytes:
@@ -59,7 +60,9 @@ def generate_key() -> str:
 def vault_from_settings(settings: Settings) -> Vault:
     """Build the vault from the configured key source, creating a local key when none is set."""
     primary = settings.encryption_key.get_secret_value().strip()
+    source = "setting encryption_key (RAPPORTD_ENCRYPTION_KEY)"
     if not primary and settings.encryption_key_file:
+        source = "setting encryption_key_file (RAPPORTD_ENCRYPTION_KEY_FILE)"
         path = Path(settings.encryption_key_file).expanduser()
         try:
             primary = path.read_text().strip()
@@ -68,11 +71,16 @@ def vault_from_settings(settings: Settings) -> Vault:
                 f"setting encryption_key_file: cannot read {path} ({exc.strerror})"
             ) from None
     if not primary:
-        primary = _local_key(settings.data_dir / "secret.key")
+        path = settings.data_dir / "secret.key"
+        made = not path.exists()
+        primary = _local_key(path)
+        source = f"setting data_dir (RAPPORTD_DATA_DIR): the key {path}" + (
+            " (made just now: is data_dir the store's own folder?)" if made else ""
+        )
     keys = [primary.encode()] + [
         k.get_secret_value().strip().encode() for k in settings.old_encryption_keys
     ]
-    return Vault(keys)
+    return Vault(keys, source=source)
 
 
 def _local_key(path: Path) -> str:

@@ -19,11 +19,10 @@ accounts_app = typer.Typer(
 
 def _store() -> Any:
     from rapportd.agent.settings import get_settings
-    from rapportd.agent.store.db import check_schema, make_engine, session_factory
+    from rapportd.agent.store.db import open_store, session_factory
 
     settings = get_settings()
-    engine = make_engine(settings.effective_database_url)
-    check_schema(engine)
+    engine = open_store(settings)
     return settings, session_factory(engine)
 
 
@@ -97,19 +96,26 @@ def accounts_list() -> None:
     """Every connected account with its status and last sync."""
     from sqlalchemy import select
 
-    from rapportd.agent.store.models import Account
+    from rapportd.agent.review import when
+    from rapportd.agent.store.models import Account, Owner
 
     _, sessions = _store()
-    table = Table("id", "provider", "address", "status", "last sync", "verified complete")
+    table = Table(
+        "id", "provider", "address", "status", "last sync", "verified complete",
+        title="accounts (times in each owner's zone)",
+    )  # fmt: skip
     with sessions() as session:
-        for a in session.scalars(select(Account).order_by(Account.id)):
+        rows = session.execute(
+            select(Account, Owner.timezone).join(Owner, Owner.id == Account.owner_id)
+        )
+        for a, tz in sorted(rows, key=lambda r: r[0].id):
             table.add_row(
                 str(a.id),
                 a.provider,
                 a.address,
                 a.status + (f" ({a.status_reason})" if a.status_reason else ""),
-                str(a.last_sync_at or "-"),
-                str(a.last_verified_complete_at or "-"),
+                when(a.last_sync_at, tz) or "-",
+                when(a.last_verified_complete_at, tz) or "-",
             )
     console.print(table)
 

@@ -17,6 +17,7 @@ Results are not kept.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import dramatiq
@@ -32,8 +33,8 @@ from dramatiq.middleware import (
 )
 from sqlalchemy.exc import OperationalError
 
-from rapportd.agent.errors import RetryLater
-from rapportd.agent.settings import Settings
+from rapportd.agent.errors import ConfigError, RetryLater
+from rapportd.agent.settings import Settings, mask_url_password
 
 MAX_RETRIES = 6
 MIN_BACKOFF_MS = 2_000
@@ -82,11 +83,36 @@ def make_broker(url: str) -> dramatiq.Broker:
     raise ValueError(f"unknown broker {url!r}")
 
 
+def check_reachable(broker: dramatiq.Broker, url: str) -> None:
+    """Connect once now, so an unreachable broker is one line naming the setting at start-up
+    (not a traceback from a worker thread later)."""
+    if isinstance(broker, StubBroker):
+        return
+    pika_log = logging.getLogger("pika")
+    level = pika_log.level
+    pika_log.setLevel(logging.CRITICAL)  # pika logs each failed attempt as an error
+    try:
+        if hasattr(broker, "client"):  # Redis
+            broker.client.ping()
+        else:  # RabbitMQ: opening the connection is the check
+            _ = broker.connection  # type: ignore[attr-defined]
+    except Exception as exc:
+        text = str(exc).strip() or (repr(exc.args[0]) if exc.args else type(exc).__name__)
+        reason = text.splitlines()[0]
+        raise ConfigError(
+            f"setting broker (RAPPORTD_BROKER): cannot reach the broker at "
+            f"{mask_url_password(url)}: {reason}"
+        ) from None
+    finally:
+        pika_log.setLevel(level)
+
+
 def setup_broker(settings: Settings) -> dramatiq.Broker:
     """Make the broker the settings name, make it dramatiq's global one, declare the actors."""
     from rapportd.jobs.actors import declare_actors
 
     broker = make_broker(settings.broker)
+    check_reachable(broker, settings.broker)
     dramatiq.set_broker(broker)
     declare_actors(broker)
     return broker

@@ -23,11 +23,12 @@ from typing import Any
 
 import dramatiq
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.routing import BaseRoute
 
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
-from rapportd.agent.store.db import check_schema, make_engine, session_factory
+from rapportd.agent.store.db import check_schema, open_store, session_factory, unreachable
 from rapportd.jobs import runtime
 from rapportd.jobs.actors import enqueuer
 from rapportd.jobs.broker import queue_depth, setup_broker
@@ -69,7 +70,7 @@ class Daemon:
         unknown = self.options.roles - set(ROLES)
         if unknown:
             raise ValueError(f"unknown role(s) {sorted(unknown)}")
-        self.engine = engine or make_engine(settings.effective_database_url)
+        self.engine = engine or open_store(settings, check=False)
         self.factory = session_factory(self.engine)
         self.parts = parts or Parts.real()
         self.stop_event = threading.Event()
@@ -84,7 +85,10 @@ class Daemon:
 
     # ------------------------------------------------------------------ start
     def start(self) -> Daemon:
-        check_schema(self.engine)  # refuse an old (or missing) schema, naming the command
+        try:
+            check_schema(self.engine)  # refuse an old (or missing) schema, naming the command
+        except (OperationalError, InterfaceError) as exc:
+            raise unreachable(self.settings, exc) from None
         self.broker = setup_broker(self.settings)
         enqueue = enqueuer(self.broker)
         self.runtime = Runtime(
@@ -164,7 +168,9 @@ class Daemon:
         if self._stopped:
             return
         self._stopped = True
-        log.info("daemon_stopping")
+        started = self.runtime is not None  # a start that failed early has nothing to report
+        if started:
+            log.info("daemon_stopping")
         self.stop_event.set()
         if self.scheduler is not None:
             self.scheduler.wake.set()
@@ -184,7 +190,8 @@ class Daemon:
             self.broker.close()
         runtime.uninstall()
         self.engine.dispose()
-        log.info("daemon_stopped")
+        if started:
+            log.info("daemon_stopped")
 
     # ------------------------------------------------------------------ foreground
     def serve_forever(self, *, signals: Sequence[int] = (signal.SIGTERM, signal.SIGINT)) -> None:
@@ -207,6 +214,6 @@ class Daemon:
 
 
 def _safe(url: str) -> str:
-    from rapportd.agent.settings import _mask_url_password
+    from rapportd.agent.settings import mask_url_password
 
-    return _mask_url_password(url)
+    return mask_url_password(url)

@@ -10,7 +10,9 @@ suggestions -> write-back as progress bars. The store is a fresh SQLite file in
 from __future__ import annotations
 
 import importlib.util
+import json
 import secrets
+import shlex
 import shutil
 import time
 import warnings
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import func, select
@@ -49,6 +52,8 @@ from rapportd.jobs.demo_world import (
 
 console = Console()
 CYCLE_TIMEOUT = 110.0
+CONFIG_FILE = "rapportd.toml"
+ENV_FILE = "demo.env"
 
 
 @dataclass
@@ -133,6 +138,14 @@ def _web_available() -> bool:
     return importlib.util.find_spec("rapportd.agent.web.app") is not None
 
 
+def demo_dir(base: Settings) -> Path:
+    """``<data_dir>/demo``; or ``data_dir`` itself when it already is the demo's folder (the
+    person sourced the demo's env file and runs the demo again)."""
+    if base.data_dir.name == "demo" and (base.data_dir / ENV_FILE).exists():
+        return base.data_dir
+    return base.data_dir / "demo"
+
+
 def demo_settings(
     base: Settings,
     google_url: str,
@@ -142,9 +155,9 @@ def demo_settings(
     data_dir: Path | None = None,
     **overrides: Any,
 ) -> Settings:
-    """Settings for a fresh embedded store (``data_dir``, default ``<data_dir>/demo``) whose
+    """Settings for a fresh embedded store (``data_dir``, default :func:`demo_dir`) whose
     providers are the sandbox; ``overrides`` as in :func:`sandbox_settings`."""
-    data_dir = data_dir or base.data_dir / "demo"
+    data_dir = data_dir or demo_dir(base)
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{data_dir / 'rapportd.sqlite3'}",
         "broker": "embedded",
@@ -158,6 +171,62 @@ def demo_settings(
         update={"authority_host": ms_url, "graph_base_url": ms_url + "/v1.0"}
     )
     return settings.model_copy(update={"microsoft": ms})
+
+
+def _toml(value: object) -> str:
+    """A TOML value for the few types the demo's config holds (JSON strings are TOML strings)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(str(value))
+
+
+def write_cli_files(settings: Settings, sandbox_url: str) -> Path:
+    """The demo's settings as ``<demo dir>/rapportd.toml``, and ``demo.env`` that points the
+    CLI at it (``RAPPORTD_CONFIG``) and at the sandbox (``RAPPORTD_SANDBOX_URL``). Returns
+    the env file. Only the sandbox's own client secret is in them: no real secret."""
+    g, m = settings.google, settings.microsoft
+    sections: dict[str, dict[str, object]] = {
+        "": {
+            "data_dir": settings.data_dir,
+            "database_url": settings.effective_database_url,
+            "broker": settings.broker,
+        },
+        "google": {
+            "client_id": g.client_id,
+            "client_secret": g.client_secret.get_secret_value(),
+            "api_root": g.api_root,
+            "gmail_root": g.gmail_root,
+            "auth_uri": g.auth_uri,
+            "token_uri": g.token_uri,
+            "push_certs_url": g.push_certs_url,
+        },
+        "microsoft": {
+            "client_id": m.client_id,
+            "client_secret": m.client_secret.get_secret_value(),
+            "authority_host": m.authority_host,
+            "tenant": m.tenant,
+            "graph_base_url": m.graph_base_url,
+            "ca_file": m.ca_file,
+        },
+    }
+    lines = ["# rapportd demo: the settings of the demo's store and sandbox (rewritten every run)"]
+    for name, values in sections.items():
+        if name:
+            lines += ["", f"[{name}]"]
+        lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    config = settings.data_dir / CONFIG_FILE
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = {"RAPPORTD_CONFIG": str(config), "RAPPORTD_SANDBOX_URL": sandbox_url.rstrip("/")}
+    env_file = settings.data_dir / ENV_FILE
+    env_file.write_text(
+        "# rapportd demo: `. this-file` and the CLI uses the demo's store and sandbox\n"
+        + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()),
+        encoding="utf-8",
+    )
+    return env_file
 
 
 def run_demo(once: bool = False, port: int = 0, seed: int = 7, days: int = 120) -> int:
@@ -184,6 +253,14 @@ def run_demo(once: bool = False, port: int = 0, seed: int = 7, days: int = 120) 
         ms_url = secure.base_url if secure else plain.base_url
         settings = demo_settings(base, plain.base_url, ms_url, secure.ca_file if secure else None)
         shutil.rmtree(settings.data_dir, ignore_errors=True)  # a fresh store every run
+        env_file = write_cli_files(settings, plain.base_url)
+        console.print(
+            f"data folder: [bold]{escape(str(settings.data_dir))}[/] "
+            "(a fresh store every run; nothing else is touched)",
+            highlight=False,
+        )
+        where = f"Google at {plain.base_url}" + (f", Microsoft at {ms_url}" if secure else "")
+        console.print(f"sandbox: {where}", highlight=False)
         engine = make_engine(settings.effective_database_url)
         upgrade(engine)
         factory = session_factory(engine)
@@ -230,7 +307,15 @@ def run_demo(once: bool = False, port: int = 0, seed: int = 7, days: int = 120) 
         wrote = figures["drafts written"] > 0 and figures["holds written"] > 0
         if not ok or not wrote:
             console.print("[red]the first cycle did not complete with drafts and holds written")
+        console.print(
+            f"use the CLI on it: [bold]. {escape(shlex.quote(str(env_file)))}[/]  then "
+            "`rapportd contacts`, `rapportd suggestions list`, "
+            f"`rapportd sandbox drafts {owner['accounts']['google']}`",
+            highlight=False,
+            soft_wrap=True,
+        )
         if once:
+            console.print("(the sandbox stops with the demo; the store stays in the data folder)")
             return 0 if ok and wrote else 1
         console.print("the daemon keeps running (Ctrl-C to stop)")
         daemon.serve_forever()

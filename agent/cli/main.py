@@ -49,10 +49,24 @@ def _root(
     log_level: Annotated[
         str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR (overrides the setting).")
     ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            help="A settings file (TOML); the same as RAPPORTD_CONFIG. Every command reads its "
+            "settings the same way: RAPPORTD_* variables over this file over the defaults.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
+    import os
+
     from rapportd.agent.logs import configure_logging
     from rapportd.agent.settings import apply_clock, get_settings
 
+    if config:
+        os.environ["RAPPORTD_CONFIG"] = config
+        get_settings.cache_clear()
     settings = get_settings()
     apply_clock(settings)  # every subcommand (run, worker, sync, ...) reads the one clock
     configure_logging(log_level or settings.log_level, settings.log_format)
@@ -113,9 +127,9 @@ def db_upgrade(
 def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]) -> None:
     """Undo migrations down to REVISION (``base`` removes every table)."""
     from rapportd.agent.settings import get_settings
-    from rapportd.agent.store.db import current_revision, downgrade, make_engine
+    from rapportd.agent.store.db import current_revision, downgrade, open_store
 
-    engine = make_engine(get_settings().effective_database_url)
+    engine = open_store(get_settings(), check=False)
     downgrade(engine, revision)
     console.print(f"now at revision {current_revision(engine) or 'base'}")
 
@@ -124,9 +138,9 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision."
 def db_current() -> None:
     """Print the database's revision and whether it is the one this rapportd needs."""
     from rapportd.agent.settings import get_settings
-    from rapportd.agent.store.db import current_revision, head_revision, make_engine
+    from rapportd.agent.store.db import current_revision, head_revision, open_store
 
-    engine = make_engine(get_settings().effective_database_url)
+    engine = open_store(get_settings(), check=False)
     current, head = current_revision(engine), head_revision()
     state = "up to date" if current == head else "needs `rapportd db upgrade`"
     console.print(f"revision {current or 'none'} (head {head}): {state}")
@@ -146,14 +160,13 @@ def keys_rotate() -> None:
     from sqlalchemy import select
 
     from rapportd.agent.settings import get_settings
-    from rapportd.agent.store.db import check_schema, make_engine, session_factory, transaction
+    from rapportd.agent.store.db import open_store, session_factory, transaction
     from rapportd.agent.store.models import Account
     from rapportd.agent.vault import vault_from_settings
 
     settings = get_settings()
     vault = vault_from_settings(settings)
-    engine = make_engine(settings.effective_database_url)
-    check_schema(engine)
+    engine = open_store(settings)
     count = 0
     with transaction(session_factory(engine)) as session:
         for account in session.scalars(select(Account).where(Account.token_blob.is_not(None))):
@@ -178,9 +191,21 @@ _register_commands()
 
 
 def main() -> None:
-    """Console entry point: run the app; a wrong setting or schema ends in one clear line."""
+    """Console entry point: run the app; a wrong setting, a missing schema or a database that
+    does not answer ends in one clear line naming the setting."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     try:
         app()
     except (ConfigError, SchemaError) as exc:
-        err_console.print(f"[bold red]rapportd:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _one_line(str(exc))
+    except (OperationalError, InterfaceError) as exc:
+        from rapportd.agent.settings import get_settings
+        from rapportd.agent.store.db import unreachable
+
+        _one_line(str(unreachable(get_settings(), exc)))
+
+
+def _one_line(message: str) -> None:
+    err_console.print(f"[bold red]rapportd:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(2)

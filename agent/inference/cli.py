@@ -111,7 +111,9 @@ def register(app: typer.Typer) -> None:
         owner: Annotated[
             str | None, typer.Option("--owner", help="Owner email or id (default: the only one).")
         ] = None,
-        sort: Annotated[str, typer.Option(help="overdue | strength | last | name")] = "overdue",
+        sort: Annotated[
+            str, typer.Option(help="overdue | strength | last | name | stage | rhythm")
+        ] = "overdue",
         limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
         include_automated: Annotated[
             bool, typer.Option("--include-automated", help="Also list automated senders.")
@@ -126,11 +128,10 @@ def register(app: typer.Typer) -> None:
         """The owner's contacts: strength, stage, rhythm, last contact, overdue, open promises."""
         from rapportd.agent.contacts_view import contact_rows, render_table
         from rapportd.agent.settings import get_settings
-        from rapportd.agent.store.db import check_schema, make_engine, session_factory, transaction
+        from rapportd.agent.store.db import open_store, session_factory, transaction
 
         settings = get_settings()
-        engine = make_engine(settings.effective_database_url)
-        check_schema(engine)
+        engine = open_store(settings)
         with transaction(session_factory(engine)) as session:
             try:
                 rows = contact_rows(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -13,15 +13,27 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.errors import SchemaError
+from rapportd.agent.errors import ConfigError, SchemaError
+
+if TYPE_CHECKING:
+    from rapportd.agent.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class SchemaOutOfDate(SchemaError):
     """The database's schema is older (or newer) than this code expects."""
+
+
+class StoreMissing(ConfigError):
+    """The settings name a SQLite file that does not exist (nothing is created for it)."""
+
+
+class StoreUnreachable(ConfigError):
+    """The database server does not answer; the message names the setting."""
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -124,3 +136,56 @@ def check_schema(engine: Engine) -> None:
         f"the database at {where} is at revision {current}, this rapportd needs {head}; "
         "run `rapportd db upgrade`"
     )
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory ones)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def database_setting(settings: Settings) -> str:
+    """Which setting decides the database, as the one-line errors name it."""
+    if settings.database_url:
+        return "database_url (RAPPORTD_DATABASE_URL)"
+    return "data_dir (RAPPORTD_DATA_DIR)"
+
+
+def unreachable(settings: Settings, exc: BaseException) -> StoreUnreachable:
+    """One line for a database that does not answer: the setting, the address, the reason."""
+    where = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    first = reason[0] if reason else type(exc).__name__
+    return StoreUnreachable(
+        f"setting {database_setting(settings)}: cannot reach the database at {where}: {first}"
+    )
+
+
+def open_store(settings: Settings, *, check: bool = True) -> Engine:
+    """The engine of an existing store, for every command but ``rapportd db upgrade``.
+
+    A SQLite file that does not exist is an error naming the setting (nothing is created:
+    a read-only command leaves no file or folder behind); a server that does not answer is
+    one line naming the setting; with ``check`` the schema must be at this code's head.
+    """
+    url = settings.effective_database_url
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise StoreMissing(
+            f"setting {database_setting(settings)}: no rapportd store at {path}; "
+            "run `rapportd db upgrade` to create one (for the demo's store, source the "
+            "demo.env file that `rapportd demo` prints)"
+        )
+    engine = make_engine(url)
+    if check:
+        try:
+            check_schema(engine)
+        except (OperationalError, InterfaceError) as exc:
+            engine.dispose()
+            raise unreachable(settings, exc) from None
+    return engine

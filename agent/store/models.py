@@ -450,6 +450,9 @@ class OutboxOperation(OwnedMixin, Base):
     provider_thread_id: Mapped[str] = mapped_column(String(300), default="")
     written_hash: Mapped[str] = mapped_column(String(64), default="")  # hash of what rapportd wrote
     written_at: Mapped[datetime | None]
+    # The written item in the provider's web app (Gmail draft, Calendar event, Outlook
+    # webLink), so the review page links to the item itself ("" when unknown).
+    web_link: Mapped[str] = mapped_column(Text, default="")
     ready_at: Mapped[datetime] = mapped_column(default=clock_now)
     # When the planner meant it to be written. Retries move ready_at, never this: the daily
     # draft cap counts by it, so a back-off across midnight frees no slot (None: before 0002).
@@ -477,6 +480,43 @@ class Feedback(OwnedMixin, Base):
     source: Mapped[str] = mapped_column(String(20), default="sync")  # sync | web | cli
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime] = mapped_column(default=clock_now)
+
+
+class ReviewAction(OwnedMixin, Base):
+    """One action the owner took on a suggestion (review page or CLI) and what it changed,
+    so that it can be undone while its writes still wait in the outbox (``undo_until``).
+    An action on several suggestions at once shares one ``batch``."""
+
+    __tablename__ = "review_actions"
+    __table_args__ = (Index("ix_review_actions_owner_at", "owner_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch: Mapped[str] = mapped_column(String(32), index=True)
+    suggestion_id: Mapped[int] = mapped_column(
+        ForeignKey("suggestions.id", ondelete="CASCADE"), index=True
+    )
+    verb: Mapped[str] = mapped_column(String(20))  # accept | dismiss | snooze | edit
+    source: Mapped[str] = mapped_column(String(20), default="web")  # web | cli
+    # {"suggestion": {field: value before}, "ops": {op id: {field: value before}},
+    #  "new_ops": [ids of ops the action created], "feedback": [outcomes it recorded]}
+    before: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(default=clock_now)
+    undo_until: Mapped[datetime]
+    undone_at: Mapped[datetime | None]
+
+
+class Mute(OwnedMixin, Base):
+    """ "Never for this person": rapportd proposes no more suggestions of ``kind`` to this
+    address (the contact's primary address when the owner dismissed it)."""
+
+    __tablename__ = "suggestion_mutes"
+    __table_args__ = (UniqueConstraint("owner_id", "kind", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    address: Mapped[str] = mapped_column(String(320))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=clock_now)
 
 
 class QuotaWindow(Base):

@@ -1,13 +1,16 @@
 """``rapportd suggestions ...``: the review page's actions from a terminal.
 
-    rapportd suggestions list [--status S] [--kind K] [--all] [--json]
+    rapportd suggestions list [--view inbox|snoozed|done] [--status S] [--kind K] [--all] [--json]
     rapportd suggestions show ID
-    rapportd suggestions accept ID | dismiss ID
-    rapportd suggestions edit ID (--body TEXT | --body-file PATH) [--subject S]
+    rapportd suggestions accept ID | dismiss ID [--reason R]
+    rapportd suggestions edit ID (--body TEXT | --body-file PATH) [--subject S] [--to ADDRS]
     rapportd suggestions snooze ID --until (2024-06-20T09:00 | 3d | 4h | 1w)
+    rapportd suggestions undo          (the last action, within 15 seconds)
     rapportd suggestions plan | kinds | resume KIND
 
-``--owner EMAIL`` picks the owner; without it, the only owner in the database.
+``--owner EMAIL`` picks the owner; without it, the only owner in the database. The lists
+come from :mod:`rapportd.agent.review`, the query layer of the review page, and times are
+shown in the owner's time zone, as on the page.
 """
 
 from __future__ import annotations
@@ -42,7 +45,6 @@ OwnerOpt = Annotated[
     str | None, typer.Option("--owner", help="Owner's email (default: the only owner).")
 ]
 IdArg = Annotated[int, typer.Argument(help="The suggestion's id (see `list`).")]
-PENDING_VIEW = ("proposed", "pending", "written", "snoozed", "accepted")
 
 
 def register(app: typer.Typer) -> None:
@@ -52,10 +54,9 @@ def register(app: typer.Typer) -> None:
 @contextmanager
 def _session() -> Iterator[Session]:
     from rapportd.agent.settings import get_settings
-    from rapportd.agent.store.db import check_schema, make_engine, session_factory, transaction
+    from rapportd.agent.store.db import open_store, session_factory, transaction
 
-    engine = make_engine(get_settings().effective_database_url)
-    check_schema(engine)
+    engine = open_store(get_settings())
     try:
         with transaction(session_factory(engine)) as session:
             yield session
@@ -122,27 +123,41 @@ def _describe(s: Suggestion) -> dict[str, object]:
 @suggestions_app.command("list")
 def list_cmd(
     owner: OwnerOpt = None,
-    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    view: Annotated[
+        str, typer.Option(help="inbox (waiting for you), snoozed or done: the page's tabs.")
+    ] = "inbox",
+    status: Annotated[str | None, typer.Option(help="Only this status (any view).")] = None,
     kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Include finished ones.")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Every suggestion, any view.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List suggestions (by default the ones still waiting for you)."""
+    """List suggestions: by default the ones waiting for you (the review page's first tab)."""
+    from rapportd.agent import clock, review
     from rapportd.agent.suggest.actions import list_suggestions
 
+    if view not in review.VIEWS:
+        raise typer.BadParameter(f"one of {', '.join(review.VIEWS)}", param_hint="--view")
+    now = clock.now()
     with _session() as session:
         o = _owner(session, owner)
-        wanted = status or (None if all_ else PENDING_VIEW)
-        items = list_suggestions(session, o.id, status=wanted, kind=kind)
+        if status or all_:
+            items = list_suggestions(session, o.id, status=status, kind=kind)
+        else:
+            items = review.suggestions_in_view(session, o.id, view, now=now, kind=kind)
         if as_json:
             typer.echo(json.dumps([_describe(s) for s in items], indent=2, default=str))
             return
-        table = Table("id", "kind", "status", "title", "when", title=f"suggestions of {o.email}")
+        counts = review.view_counts(session, o.id, now=now)
+        tabs = " · ".join(f"{review.VIEW_LABELS[v]} {counts[v]}" for v in review.VIEWS)
+        table = Table(
+            "id", "kind", "status", "title", "when",
+            title=f"suggestions of {o.email}: {tabs} (times in {o.timezone})",
+        )  # fmt: skip
         for s in items:
             when = (
-                s.hold_start.isoformat(timespec="minutes")
+                review.when(s.hold_start, o.timezone)
                 if s.hold_start
-                else s.created_at.date().isoformat()
+                else review.day(s.created_at, o.timezone)
             )
             table.add_row(str(s.id), s.kind, s.status, s.title, when)
         console.print(table)
@@ -150,19 +165,27 @@ def list_cmd(
 
 @suggestions_app.command("show")
 def show_cmd(suggestion_id: IdArg, owner: OwnerOpt = None) -> None:
-    """Show one suggestion: the draft or hold, and why."""
+    """Show one suggestion: the draft or hold, and why (times in the owner's zone)."""
+    from rapportd.agent import review
     from rapportd.agent.suggest.actions import get_suggestion
 
     with _session() as session:
+        o = _owner(session, owner)
         try:
-            s = get_suggestion(session, _owner(session, owner).id, suggestion_id)
+            s = get_suggestion(session, o.id, suggestion_id)
         except NotFound as exc:
             _fail(exc)
         d = _describe(s)
         console.print(f"[bold]#{s.id} {s.kind}[/] ({s.status}) — {s.title}", highlight=False)
         console.print(f"why: {(s.reasons or {}).get('why', '')}", highlight=False)
         if s.hold_start:
-            console.print(f"hold: {d['hold_start']} → {d['hold_end']}", highlight=False)
+            end = f"{s.hold_end.astimezone(review.zone(o.timezone)):%H:%M}" if s.hold_end else ""
+            console.print(
+                f"hold: {review.when(s.hold_start, o.timezone)} – {end} ({o.timezone})",
+                highlight=False,
+            )
+        if s.snoozed_until:
+            console.print(f"snoozed until {review.when(s.snoozed_until, o.timezone)}")
         console.print(f"to: {', '.join(map(str, d['to']))}", highlight=False)  # type: ignore[call-overload]
         console.print(f"subject: {s.subject}\n", highlight=False)
         typer.echo(s.body)
@@ -179,7 +202,11 @@ def _act(verb: str, suggestion_id: int, owner: str | None, **kwargs: object) -> 
             s = getattr(actions, verb)(session, o.id, suggestion_id, source="cli", **kwargs)
         except (NotFound, Conflict, ValueError) as exc:
             _fail(exc)
-        console.print(f"#{s.id} {s.kind}: {s.status}", highlight=False)
+        seconds = int(actions.UNDO_WINDOW.total_seconds())
+        console.print(
+            f"#{s.id} {s.kind}: {s.status} (`rapportd suggestions undo` within {seconds} s)",
+            highlight=False,
+        )
 
 
 @suggestions_app.command("accept")
@@ -189,9 +216,35 @@ def accept_cmd(suggestion_id: IdArg, owner: OwnerOpt = None) -> None:
 
 
 @suggestions_app.command("dismiss")
-def dismiss_cmd(suggestion_id: IdArg, owner: OwnerOpt = None) -> None:
+def dismiss_cmd(
+    suggestion_id: IdArg,
+    reason: Annotated[
+        str,
+        typer.Option(
+            help="Why (optional): not_relevant, already_done, wrong_person, never_for_person "
+            "(no more of this kind for this person)."
+        ),
+    ] = "",
+    owner: OwnerOpt = None,
+) -> None:
     """Dismiss: remove the draft or hold (unless you already changed it in your mailbox)."""
-    _act("dismiss", suggestion_id, owner)
+    _act("dismiss", suggestion_id, owner, reason=reason)
+
+
+@suggestions_app.command("undo")
+def undo_cmd(owner: OwnerOpt = None) -> None:
+    """Undo the last action (the review page's or the CLI's) while its writes still wait."""
+    from rapportd.agent import clock
+    from rapportd.agent.suggest import actions
+
+    with _session() as session:
+        o = _owner(session, owner)
+        try:
+            undone = actions.undo(session, o.id, now=clock.now())
+        except Conflict as exc:
+            _fail(exc)
+        for s in undone:
+            console.print(f"#{s.id} {s.kind}: back to {s.status}", highlight=False)
 
 
 @suggestions_app.command("snooze")
@@ -210,13 +263,17 @@ def edit_cmd(
     body: Annotated[str | None, typer.Option(help="The new body text.")] = None,
     body_file: Annotated[Path | None, typer.Option(help="Read the new body from a file.")] = None,
     subject: Annotated[str | None, typer.Option(help="A new subject.")] = None,
+    to: Annotated[
+        str | None, typer.Option(help="New recipients: 'Ann <ann@x.org>, bob@y.org'.")
+    ] = None,
     owner: OwnerOpt = None,
 ) -> None:
-    """Change a draft's words; refused if you already changed it in your mailbox."""
+    """Change a draft's words; refused if you already changed it in your mailbox, or if the
+    text is blank or too long, or a recipient is not an address."""
     if (body is None) == (body_file is None):
         raise typer.BadParameter("give exactly one of --body or --body-file")
     text = body if body is not None else body_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
-    _act("edit", suggestion_id, owner, body=text, subject=subject)
+    _act("edit", suggestion_id, owner, body=text, subject=subject, to=to)
 
 
 @suggestions_app.command("plan")

@@ -264,6 +264,7 @@ def _record(
             op.provider_thread_id = result.item.thread_id
             op.written_hash = result.written_hash
             op.written_at = now
+            op.web_link = result.item.web_link or op.web_link
             if s.status in ("proposed", "pending", "accepted"):
                 s.status = "written" if s.status != "accepted" else "accepted"
             return op.state
@@ -279,6 +280,8 @@ def _record(
             create.written_hash = result.written_hash
             if result.item is not None and result.item.provider_id:
                 create.provider_item_id = result.item.provider_id
+            if result.item is not None and result.item.web_link:
+                create.web_link = result.item.web_link  # Gmail: an update is a new message
             note_state(
                 create, result.item or ItemState(create.provider_item_id), now=now, edited=False
             )

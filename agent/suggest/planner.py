@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from rapportd.agent.errors import NotFound
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
-from rapportd.agent.store.models import Message, OutboxOperation, Owner, Suggestion
+from rapportd.agent.store.models import Message, Mute, OutboxOperation, Owner, Suggestion
 from rapportd.agent.suggest import promise_rules, rules
 from rapportd.agent.suggest.coherence import PERSONAL_KINDS, coherent, person_key
 from rapportd.agent.suggest.config import HOLD_KINDS, SuggestConfig, effective_config
@@ -177,9 +177,17 @@ def _live(s: Suggestion) -> Live:
     )
 
 
-def retire(session: Session, s: Suggestion, status: str, *, now: datetime, final: str) -> None:
+def retire(
+    session: Session,
+    s: Suggestion,
+    status: str,
+    *,
+    now: datetime,
+    final: str,
+    ready_at: datetime | None = None,
+) -> None:
     """End a live suggestion: cancel its unwritten op, or enqueue removing what was written
-    (the outbox removes it only if the person has not touched it)."""
+    (the outbox removes it only if the person has not touched it), at ``ready_at`` (now)."""
     op = create_op(session, s)
     s.status = status
     s.updated_at = now
@@ -189,7 +197,7 @@ def retire(session: Session, s: Suggestion, status: str, *, now: datetime, final
         op.state = final
         op.updated_at = now
     elif op.state in ("writing", "written"):
-        enqueue(session, s, DELETE_OP[op.op], now=now, payload={"final": final})
+        enqueue(session, s, DELETE_OP[op.op], now=now, payload={"final": final}, ready_at=ready_at)
 
 
 def _cap_full(session: Session, account_id: int, ready: datetime, cfg: SuggestConfig) -> bool:
@@ -240,6 +248,7 @@ def plan_owner(
     summary.paused_kinds = sorted(paused)
     active_kinds = [k for k in RULES if k in cfg.kinds and k not in paused]
     snap = load_snapshot(session, owner, cfg, now=now)
+    muted = _muted(session, owner_id)
     history = verdicts(session, owner_id)
     existing = {
         s.dedupe_key: s
@@ -249,7 +258,11 @@ def plan_owner(
     for s in existing.values():
         if s.status in OPEN_STATUSES and s.kind in PERSONAL_KINDS:
             open_keys[person_key(s.contact_id, s.to_addrs or [], s.dedupe_key)].add(s.dedupe_key)
-    proposals = coherent(propose(snap, now, active_kinds), snap, open_keys=open_keys)
+    proposals = coherent(
+        [p for p in propose(snap, now, active_kinds) if not _is_muted(p, muted)],
+        snap,
+        open_keys=open_keys,
+    )
     style: Style | None = None
     llm = LLMDrafter(settings.llm) if settings.drafter == "llm" and settings.llm.enabled else None
     try:
@@ -288,6 +301,27 @@ def plan_owner(
         **{k: v for k, v in summary.__dict__.items() if isinstance(v, int)},
     )
     return summary
+
+
+Muted = tuple[set[tuple[str, str]], set[tuple[str, int]]]
+
+
+def _muted(session: Session, owner_id: int) -> Muted:
+    """The owner's "never for this person" choices: (kind, address) and (kind, contact id)."""
+    rows = session.execute(
+        select(Mute.kind, Mute.address, Mute.contact_id).where(Mute.owner_id == owner_id)
+    ).all()
+    return (
+        {(kind, address.lower()) for kind, address, _c in rows},
+        {(kind, cid) for kind, _a, cid in rows if cid is not None},
+    )
+
+
+def _is_muted(p: Proposal, muted: Muted) -> bool:
+    by_address, by_contact = muted
+    if p.contact_id is not None and (p.kind, p.contact_id) in by_contact:
+        return True
+    return any((p.kind, email.lower()) in by_address for email, _name in p.to)
 
 
 def _retire_moot_and_expired(

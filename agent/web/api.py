@@ -66,8 +66,23 @@ class SuggestionOut(BaseModel):
 
 
 class EditIn(BaseModel):
-    body: str = Field(min_length=1, max_length=20000)
-    subject: str | None = Field(default=None, max_length=500)
+    body: str = Field(max_length=200_000, description="Refused (422) when blank or over 20,000.")
+    subject: str | None = Field(default=None, max_length=5000)
+    to: str | None = Field(
+        default=None, max_length=20_000, description="Recipients: 'Ann <ann@x.org>, bob@y.org'."
+    )
+
+
+class DismissIn(BaseModel):
+    reason: str = Field(
+        default="",
+        description="Optional: " + ", ".join(actions.DISMISS_REASONS) + " (that one mutes the "
+        "person for this kind).",
+    )
+
+
+class UndoOut(BaseModel):
+    undone: list[int] = Field(description="The suggestions put back as they were.")
 
 
 class SnoozeIn(BaseModel):
@@ -183,6 +198,9 @@ def _act(request: Request, viewer: Viewer, suggestion_id: int, act: Any) -> Sugg
             return suggestion_out(s)
     except NotFound:
         raise HTTPException(status_code=404, detail="not found") from None
+    except actions.EditRefused as exc:
+        detail = [{"loc": ["body", exc.field], "msg": exc.message}]
+        raise HTTPException(status_code=422, detail=detail) from None
     except Conflict as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
     except ValueError as exc:
@@ -228,7 +246,12 @@ def edit(
         viewer,
         suggestion_id,
         lambda db: actions.edit(
-            db, viewer.owner_id, suggestion_id, body=change.body, subject=change.subject
+            db,
+            viewer.owner_id,
+            suggestion_id,
+            body=change.body,
+            subject=change.subject,
+            to=change.to,
         ),
     )
 
@@ -275,15 +298,31 @@ def snooze(
     responses=WRITE_ERRORS,
 )
 def dismiss(
-    request: Request, suggestion_id: int, viewer: Viewer = Depends(require_viewer)
+    request: Request,
+    suggestion_id: int,
+    why: DismissIn | None = None,
+    viewer: Viewer = Depends(require_viewer),
 ) -> SuggestionOut:
-    """The draft or hold is removed from the mailbox (unless the person changed it)."""
+    """The draft or hold is removed from the mailbox (unless the person changed it); an
+    optional reason teaches rapportd."""
+    reason = why.reason if why is not None else ""
     return _act(
         request,
         viewer,
         suggestion_id,
-        lambda db: actions.dismiss(db, viewer.owner_id, suggestion_id, source="web"),
+        lambda db: actions.dismiss(db, viewer.owner_id, suggestion_id, reason=reason, source="web"),
     )
+
+
+@router.post("/suggestions/undo", response_model=UndoOut, dependencies=CSRF, responses=WRITE_ERRORS)
+def undo(request: Request, viewer: Viewer = Depends(require_viewer)) -> UndoOut:
+    """Undo the last action (all the suggestions of a bulk action) while its writes still
+    wait in the outbox: 15 seconds. 409 when there is nothing left to undo."""
+    try:
+        with transaction(sessions_of(request)) as db:
+            return UndoOut(undone=[s.id for s in actions.undo(db, viewer.owner_id)])
+    except Conflict as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
 
 
 @router.get("/contacts", response_model=list[ContactOut])

@@ -15,7 +15,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
-from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,7 +28,7 @@ from rapportd.agent.settings import Settings
 from rapportd.agent.store.db import check_schema
 from rapportd.agent.web import accounts, api, contacts, prefs, signin, views
 from rapportd.agent.web.auth import NotSignedIn
-from rapportd.agent.web.render import STATIC, make_templates, render
+from rapportd.agent.web.render import STATIC, CachedStatic, make_templates, render
 from rapportd.agent.web.security import SecurityHeaders, signing_key
 from rapportd.agent.web.throttle import LoginThrottle
 
@@ -64,7 +63,7 @@ def create_app(
     app.state.login_throttle = LoginThrottle()
 
     app.add_middleware(SecurityHeaders)
-    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.mount("/static", CachedStatic(directory=str(STATIC)), name="static")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:

@@ -19,6 +19,12 @@ def provider_name(account: Account | None) -> str:
     return "Gmail" if account.provider == "google" else "Outlook"
 
 
+def calendar_name(account: Account | None) -> str:
+    if account is None:
+        return "your calendar"
+    return "Google Calendar" if account.provider == "google" else "Outlook"
+
+
 def thread_link(account: Account | None, *, thread_id: str, message_id: str = "") -> str | None:
     """The conversation in the provider's web app, or None if we lack the ids."""
     if account is None:

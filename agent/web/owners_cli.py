@@ -17,11 +17,9 @@ def register(app: typer.Typer) -> None:
 
 def _sessions():  # type: ignore[no-untyped-def]
     from rapportd.agent.settings import get_settings
-    from rapportd.agent.store.db import check_schema, make_engine, session_factory
+    from rapportd.agent.store.db import open_store, session_factory
 
-    engine = make_engine(get_settings().effective_database_url)
-    check_schema(engine)
-    return session_factory(engine)
+    return session_factory(open_store(get_settings()))
 
 
 @owners_app.command("add")

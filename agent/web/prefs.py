@@ -14,15 +14,17 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy.orm import Session
 
 from rapportd.agent import clock
+from rapportd.agent.errors import NotFound
 from rapportd.agent.settings import SUGGESTION_KINDS, Settings, SuggestionSettings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Owner
+from rapportd.agent.suggest import actions
 from rapportd.agent.suggest.config import owner_overrides
 from rapportd.agent.suggest.feedback import kind_status, resume_kind
 from rapportd.agent.web.auth import Viewer, require_viewer, sessions_of
@@ -150,6 +152,10 @@ def page(
         owner = _owner(db, viewer)
         shown = values if values is not None else current(owner, settings)
         statuses = kind_status(db, viewer.owner_id, settings=settings)
+        muted = [
+            {"id": m.id, "kind": KIND_LABELS.get(m.kind, m.kind), "address": m.address}
+            for m in actions.mutes(db, viewer.owner_id)
+        ]
     return render(
         request,
         "settings.html",
@@ -160,6 +166,7 @@ def page(
             "kinds": [(k, KIND_LABELS.get(k, k)) for k in SUGGESTION_KINDS],
             "statuses": {st.kind: st for st in statuses},
             "days": list(enumerate(DAYS)),
+            "muted": muted,
         },
         active="settings",
         status_code=status_code,
@@ -210,6 +217,17 @@ def settings_submit(
 
 def _ints(values: list[str]) -> list[int]:
     return [int(v) for v in values if v.isdigit()]
+
+
+@router.post("/settings/unmute/{mute_id}", dependencies=[Depends(require_csrf)])
+def unmute(request: Request, mute_id: int, viewer: Viewer = Depends(require_viewer)) -> Response:
+    """Undo a "never for this person": that kind of suggestion may come back for them."""
+    try:
+        with transaction(sessions_of(request)) as db:
+            actions.unmute(db, viewer.owner_id, mute_id)
+    except NotFound:
+        raise HTTPException(status_code=404, detail="not found") from None
+    return RedirectResponse("/settings?saved=1", status_code=303)
 
 
 @router.post("/settings/resume/{kind}", dependencies=[Depends(require_csrf)])

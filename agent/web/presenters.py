@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
+from rapportd.agent.review import day, when, zone
 from rapportd.agent.store.models import Account, Commitment, Contact, Message, Suggestion
 from rapportd.agent.suggest.config import HOLD_KINDS
 from rapportd.agent.suggest.feedback import person_edited
@@ -28,6 +28,23 @@ GROUPS: list[tuple[str, str, frozenset[str]]] = [
     ("replies", "Replies owed", frozenset({"reply_needed"})),
     ("check_ins", "Check-ins", frozenset({"check_in"})),
 ]
+# The same groups, named for what they were once they are no longer waiting (snoozed, done).
+GROUP_LABELS_DONE = {
+    "thank_you": "Thank-you drafts",
+    "holds": "Holds",
+    "promises": "Promises",
+    "replies": "Replies",
+    "check_ins": "Check-ins",
+}
+KIND_SHORT = {
+    "thank_you": "Thank-you",
+    "promise_hold": "Hold",
+    "promise_follow_up": "Follow-up",
+    "reply_needed": "Reply",
+    "nudge": "Nudge",
+    "check_in": "Check-in",
+    "reconnect_hold": "Hold",
+}
 KIND_LABELS = {
     "thank_you": "Thank-you draft",
     "promise_hold": "Hold for a promise",
@@ -38,7 +55,7 @@ KIND_LABELS = {
     "reconnect_hold": "Hold to reconnect",
 }
 STATUS_LABELS = {
-    "proposed": "proposed",
+    "proposed": "not yet in your mailbox",
     "pending": "being written to your mailbox",
     "written": "in your mailbox",
     "accepted": "accepted",
@@ -49,7 +66,22 @@ STATUS_LABELS = {
     "expired": "expired",
     "moot": "no longer needed",
 }
+HOLD_STATUS_LABELS = {
+    "proposed": "not yet in your calendar",
+    "pending": "being written to your calendar",
+    "written": "in your calendar",
+    "accepted": "accepted: in your calendar",
+}
 LIVE = ("proposed", "pending", "written", "snoozed")
+# The six stages of a relationship in plain words (docs/INFERENCE.md, "Stage").
+STAGE_WORDS = {
+    "acknowledge": "you have been in touch",
+    "understanding": "you write both ways",
+    "acceptance": "regular, from both sides",
+    "respect": "both answer within days, or you met",
+    "trust": "months of contact, promises kept",
+    "bond": "close and long-standing",
+}
 
 
 def group_of(kind: str) -> str:
@@ -57,25 +89,6 @@ def group_of(kind: str) -> str:
         if kind in kinds:
             return key
     return "check_ins"
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def when(dt: datetime | None, tz: str) -> str:
-    if dt is None:
-        return ""
-    return dt.astimezone(zone(tz)).strftime("%a %d %b %Y, %H:%M")
-
-
-def day(dt: datetime | None, tz: str) -> str:
-    if dt is None:
-        return ""
-    return dt.astimezone(zone(tz)).strftime("%a %d %b %Y")
 
 
 def _parse(value: Any) -> datetime | None:
@@ -131,6 +144,12 @@ class Card:
     snoozed_until: str = ""
     live: bool = True
     provider: str = "your mailbox"
+    kind_short: str = ""
+    person: str = ""
+    reason_line: str = ""
+    when_line: str = ""
+    to_text: str = ""
+    snooze_note: str = ""
 
 
 @dataclass
@@ -143,21 +162,32 @@ class CardContext:
     now: datetime
     accounts: dict[int, Account]
     contacts: dict[int, Contact]
+    ops: dict[int, list[Any]] = field(default_factory=dict)  # suggestion id -> its outbox rows
+    commitments: dict[int, Commitment] = field(default_factory=dict)
+    messages: dict[int, Message] = field(default_factory=dict)
 
 
 def card_context(
     db: Session, owner_id: int, tz: str, now: datetime, rows: list[Suggestion]
 ) -> CardContext:
+    """Everything the cards of ``rows`` read, in a handful of queries whatever their number."""
     accounts = {a.id: a for a in queries.accounts_of(db, owner_id)}
     ids = {s.contact_id for s in rows if s.contact_id is not None}
-    return CardContext(db, owner_id, tz, now, accounts, queries.contacts_by_id(db, owner_id, ids))
+    commitment_ids = {s.commitment_id for s in rows if s.commitment_id is not None}
+    commitments = queries.rows_by_id(db, Commitment, owner_id, commitment_ids)
+    message_ids = {s.reply_to_message_id for s in rows if s.reply_to_message_id is not None}
+    message_ids |= {c.message_id for c in commitments.values() if c.message_id is not None}
+    messages = queries.rows_by_id(db, Message, owner_id, message_ids)
+    ops = queries.operations_of(db, owner_id, [s.id for s in rows])
+    contacts = queries.contacts_by_id(db, owner_id, ids)
+    return CardContext(db, owner_id, tz, now, accounts, contacts, ops, commitments, messages)
 
 
 def _source_message(ctx: CardContext, s: Suggestion, c: Commitment | None) -> Message | None:
     mid = c.message_id if c is not None and c.message_id else s.reply_to_message_id
     if mid is None:
         return None
-    msg = ctx.db.get(Message, mid)
+    msg = ctx.messages.get(mid) or ctx.db.get(Message, mid)
     return msg if msg is not None and msg.owner_id == ctx.owner_id else None
 
 
@@ -168,7 +198,9 @@ def _quote(text: str, limit: int = 240) -> str:
 
 def _promise_facts(ctx: CardContext, s: Suggestion, account: Account | None) -> list[Fact]:
     r = s.reasons or {}
-    commitment = ctx.db.get(Commitment, s.commitment_id) if s.commitment_id else None
+    commitment = None
+    if s.commitment_id:
+        commitment = ctx.commitments.get(s.commitment_id) or ctx.db.get(Commitment, s.commitment_id)
     if commitment is not None and commitment.owner_id != ctx.owner_id:
         commitment = None
     msg = _source_message(ctx, s, commitment)
@@ -204,6 +236,7 @@ def build_card(ctx: CardContext, s: Suggestion, *, with_chart: bool = True) -> C
     contact = ctx.contacts.get(s.contact_id) if s.contact_id is not None else None
     r = s.reasons or {}
     is_hold = s.kind in HOLD_KINDS
+    labels = HOLD_STATUS_LABELS if is_hold else {}
     card = Card(
         id=s.id,
         kind=s.kind,
@@ -211,7 +244,7 @@ def build_card(ctx: CardContext, s: Suggestion, *, with_chart: bool = True) -> C
         group=group_of(s.kind),
         title=s.title,
         status=s.status,
-        status_label=STATUS_LABELS.get(s.status, s.status),
+        status_label=labels.get(s.status) or STATUS_LABELS.get(s.status, s.status),
         created=when(s.created_at, ctx.tz),
         is_hold=is_hold,
         to=[address_text(a) for a in (s.to_addrs or [])],
@@ -222,7 +255,10 @@ def build_card(ctx: CardContext, s: Suggestion, *, with_chart: bool = True) -> C
         contact_name=(contact.display_name or contact.primary_address) if contact else "",
         live=s.status in LIVE,
         provider=links.provider_name(account),
+        kind_short=KIND_SHORT.get(s.kind, s.kind),
+        to_text=", ".join(address_text(a) for a in (s.to_addrs or [])),
     )
+    card.person = card.contact_name or (_name_of(s.to_addrs[0]) if s.to_addrs else "")
     if is_hold:
         end = f" – {s.hold_end.astimezone(zone(ctx.tz)):%H:%M}" if s.hold_end else ""
         card.hold_when = when(s.hold_start, ctx.tz) + end
@@ -245,7 +281,8 @@ def build_card(ctx: CardContext, s: Suggestion, *, with_chart: bool = True) -> C
             card.facts.append(Fact("Rhythm", rhythm))
         stage = str(r.get("stage") or contact.stage or "")
         if stage:
-            card.facts.append(Fact("Stage", stage))
+            words = STAGE_WORDS.get(stage)
+            card.facts.append(Fact("Stage", f"{stage} ({words})" if words else stage))
         if with_chart:
             addresses = queries.contact_addresses(ctx.db, ctx.owner_id, contact)
             points = queries.interactions(
@@ -257,22 +294,91 @@ def build_card(ctx: CardContext, s: Suggestion, *, with_chart: bool = True) -> C
                 expected_at=contact.next_expected_at,
                 label=f"Interactions with {card.contact_name}",
             )
-    ops = queries.operations_for(ctx.db, ctx.owner_id, s.id)
+    ops = ctx.ops.get(s.id)
+    if ops is None:
+        ops = queries.operations_for(ctx.db, ctx.owner_id, s.id)
     create = next((o for o in ops if o.op in ("create_draft", "create_hold")), None)
     card.person_edited = person_edited(create)
-    if s.status in ("accepted", "written", "sent", "sent_edited"):
-        if is_hold:
+    in_mailbox = create is not None and create.state in ("written", "sent", "sent_edited")
+    in_mailbox = in_mailbox or (create is not None and create.state in ("confirmed", "moved"))
+    if in_mailbox or s.status in ("accepted", "written"):
+        app = links.calendar_name(account) if is_hold else card.provider
+        what = "hold" if is_hold else ("message" if s.status.startswith("sent") else "draft")
+        if create is not None and create.web_link:
+            card.open_link = create.web_link
+            card.open_label = f"Open the {what} in {app}"
+        elif is_hold:
             card.open_link = links.calendar_link(account, s.hold_start)
-            card.open_label = f"Open the day in {'Google Calendar' if account and account.provider == 'google' else 'Outlook'}"
+            card.open_label = f"Open the day in {app}"
         else:
             card.open_link = links.drafts_link(account)
-            card.open_label = f"Open the draft in {card.provider}"
+            card.open_label = f"Open the drafts in {app}"
+    card.reason_line = card.why or next((f"{f.label}: {f.text}" for f in card.facts), "")
+    card.when_line = (
+        hold_span(s.hold_start, s.hold_end, ctx.tz, ctx.now)
+        if is_hold
+        else short_when(s.created_at, ctx.tz, ctx.now)
+    )
+    if s.status == "snoozed":
+        card.status_label = (
+            f"snoozed until {card.snoozed_until}" if card.snoozed_until else "snoozed"
+        )
+    card.snooze_note = snooze_note(is_hold, card.provider, create, card.person_edited)
     return card
 
 
-def grouped(cards: list[Card]) -> list[tuple[str, str, list[Card]]]:
-    """(key, label, cards) for every group, in the page's fixed order, cards newest first."""
-    return [(key, label, [c for c in cards if c.group == key]) for key, label, _ in GROUPS]
+def snooze_note(is_hold: bool, provider: str, create: Any, touched: bool) -> str:
+    """What a snooze does to the item in the mailbox, said before and after it."""
+    if is_hold:
+        return "The hold stays in your calendar while snoozed."
+    if touched:
+        return f"You changed this draft in {provider}: it stays there while snoozed."
+    if create is not None and create.state in ("written", "writing", "snoozed"):
+        return (
+            f"The draft leaves {provider} while snoozed and is written again when the snooze ends."
+        )
+    return "Nothing is written to your mailbox until the snooze ends."
+
+
+def short_when(dt: datetime | None, tz: str, now: datetime) -> str:
+    """A moment in the owner's zone, as short as it can be: 14:05 today, else "Tue 9 Dec"."""
+    if dt is None:
+        return ""
+    local, today = dt.astimezone(zone(tz)), now.astimezone(zone(tz))
+    if local.date() == today.date():
+        return f"{local:%H:%M}"
+    if local.year == today.year:
+        return f"{local:%a} {local.day} {local:%b}"
+    return f"{local.day} {local:%b %Y}"
+
+
+def hold_span(start: datetime | None, end: datetime | None, tz: str, now: datetime) -> str:
+    """A hold's time in the owner's zone, short: "Fri 4 Dec 09:30–10:00", "today 14:00–15:00"."""
+    if start is None:
+        return ""
+    local, today = start.astimezone(zone(tz)), now.astimezone(zone(tz))
+    day_text = "today" if local.date() == today.date() else short_when(start, tz, now)
+    until = f"–{end.astimezone(zone(tz)):%H:%M}" if end is not None else ""
+    return f"{day_text} {local:%H:%M}{until}"
+
+
+def _name_of(item: Any) -> str:
+    if isinstance(item, list | tuple) and item:
+        return str(item[1]) if len(item) > 1 and item[1] else str(item[0])
+    return str(item)
+
+
+def grouped(cards: list[Card], view: str = "inbox") -> list[tuple[str, str, list[Card]]]:
+    """(key, label, cards) for every group, in the page's fixed order, cards newest first;
+    waiting ones are named for what they ask ("Holds to accept"), others for what they were."""
+    return [
+        (
+            key,
+            label if view == "inbox" else GROUP_LABELS_DONE[key],
+            [c for c in cards if c.group == key],
+        )
+        for key, label, _ in GROUPS
+    ]
 
 
 def card_json(card: Card) -> dict[str, Any]:

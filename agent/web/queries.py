@@ -6,15 +6,41 @@ owner, and another owner's id is indistinguishable from one that does not exist 
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from fastapi import HTTPException
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+# The reads shared with the CLI (one query layer): re-exported for the web modules.
+from rapportd.agent.review import (
+    ACTIONABLE as ACTIONABLE,
+)
+from rapportd.agent.review import (
+    CONTACT_SORTS as CONTACT_SORTS,
+)
+from rapportd.agent.review import (
+    DONE as DONE,
+)
+from rapportd.agent.review import (
+    VIEWS as VIEWS,
+)
+from rapportd.agent.review import (
+    PromiseCounts as PromiseCounts,
+)
+from rapportd.agent.review import (
+    contacts_sorted as contacts_sorted,
+)
+from rapportd.agent.review import (
+    open_promises as open_promises,
+)
+from rapportd.agent.review import (
+    suggestions_in_view as suggestions_in_view,
+)
+from rapportd.agent.review import (
+    view_counts as view_counts,
+)
 from rapportd.agent.store.models import (
     Account,
     CalendarEvent,
@@ -30,19 +56,6 @@ from rapportd.agent.store.models import (
 
 T = TypeVar("T", Account, Contact, Suggestion, Commitment, Message, CalendarEvent)
 
-ACTIONABLE = ("proposed", "pending", "written")
-DONE = ("accepted", "sent", "sent_edited", "dismissed", "expired", "moot")
-VIEWS = ("inbox", "snoozed", "done")
-
-CONTACT_SORTS: dict[str, Any] = {
-    "name": func.lower(Contact.display_name),
-    "strength": Contact.strength,
-    "stage": Contact.stage,
-    "rhythm": Contact.typical_gap_days,
-    "overdue": Contact.overdue_score,
-    "last": Contact.last_interaction_at,
-}
-
 
 def owned(db: Session, model: type[T], owner_id: int, row_id: int) -> T:
     """The row with this id that belongs to this owner, else 404 (never 403: no hint that
@@ -51,72 +64,6 @@ def owned(db: Session, model: type[T], owner_id: int, row_id: int) -> T:
     if row is None:
         raise HTTPException(status_code=404, detail="not found")
     return row
-
-
-def suggestions_in_view(
-    db: Session, owner_id: int, view: str, *, now: datetime, kind: str | None = None
-) -> list[Suggestion]:
-    """``inbox``: waiting for the person (snoozes that ran out come back); ``snoozed``;
-    ``done``: decided or gone. Newest first."""
-    q = select(Suggestion).where(Suggestion.owner_id == owner_id)
-    if view == "snoozed":
-        q = q.where(Suggestion.status == "snoozed", Suggestion.snoozed_until > now)
-    elif view == "done":
-        q = q.where(Suggestion.status.in_(DONE))
-    else:
-        q = q.where(
-            or_(
-                Suggestion.status.in_(ACTIONABLE),
-                (Suggestion.status == "snoozed")
-                & or_(Suggestion.snoozed_until.is_(None), Suggestion.snoozed_until <= now),
-            )
-        )
-    if kind:
-        q = q.where(Suggestion.kind == kind)
-    return list(db.scalars(q.order_by(Suggestion.created_at.desc(), Suggestion.id.desc())))
-
-
-def view_counts(db: Session, owner_id: int, *, now: datetime) -> dict[str, int]:
-    return {v: len(suggestions_in_view(db, owner_id, v, now=now)) for v in VIEWS}
-
-
-def contacts_sorted(
-    db: Session, owner_id: int, *, sort: str = "overdue", descending: bool = True
-) -> list[Contact]:
-    column = CONTACT_SORTS.get(sort, Contact.overdue_score)
-    order = column.desc() if descending else column.asc()
-    q = (
-        select(Contact)
-        .where(Contact.owner_id == owner_id, Contact.is_automated.is_(False))
-        .order_by(column.is_(None), order, Contact.id)
-    )
-    return list(db.scalars(q))
-
-
-@dataclass
-class PromiseCounts:
-    by_owner: int = 0  # what the owner promised, still open
-    to_owner: int = 0  # what others promised the owner, still open
-
-
-def open_promises(db: Session, owner_id: int) -> dict[int, PromiseCounts]:
-    rows = db.execute(
-        select(Commitment.contact_id, Commitment.direction, func.count())
-        .where(
-            Commitment.owner_id == owner_id,
-            Commitment.kind == "commitment",
-            Commitment.state.in_(("open", "late")),
-            Commitment.contact_id.is_not(None),
-        )
-        .group_by(Commitment.contact_id, Commitment.direction)
-    ).all()
-    out: dict[int, PromiseCounts] = defaultdict(PromiseCounts)
-    for contact_id, direction, n in rows:
-        if direction == "by_owner":
-            out[contact_id].by_owner += n
-        else:
-            out[contact_id].to_owner += n
-    return out
 
 
 def contact_commitments(db: Session, owner_id: int, contact_id: int) -> list[Commitment]:
@@ -232,6 +179,29 @@ def operations_for(db: Session, owner_id: int, suggestion_id: int) -> list[Outbo
         .order_by(OutboxOperation.id)
     )
     return list(db.scalars(q))
+
+
+def rows_by_id(db: Session, model: type[T], owner_id: int, ids: set[int]) -> dict[int, T]:
+    """This owner's rows of ``model`` with these ids, in one query."""
+    if not ids:
+        return {}
+    q = select(model).where(model.owner_id == owner_id, model.id.in_(ids))
+    return {row.id: row for row in db.scalars(q)}
+
+
+def operations_of(
+    db: Session, owner_id: int, suggestion_ids: list[int]
+) -> dict[int, list[OutboxOperation]]:
+    """The outbox rows of these suggestions, in one query (every id gets a list)."""
+    out: dict[int, list[OutboxOperation]] = {i: [] for i in suggestion_ids}
+    if not suggestion_ids:
+        return out
+    q = select(OutboxOperation).where(
+        OutboxOperation.owner_id == owner_id, OutboxOperation.suggestion_id.in_(suggestion_ids)
+    )
+    for op in db.scalars(q.order_by(OutboxOperation.id)):
+        out[op.suggestion_id].append(op)
+    return out
 
 
 def contacts_by_id(db: Session, owner_id: int, ids: set[int]) -> dict[int, Contact]:

@@ -244,6 +244,7 @@ class Calendar:
             status=status,
             start=rec.start_at,
             end=rec.end_at,
+            web_link=rec.web_link,
         )
 
     def _get(self, event_id: str) -> dict[str, Any]:

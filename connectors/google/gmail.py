@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from rapportd.agent import clock
 from rapportd.agent.errors import (
@@ -45,6 +46,7 @@ STREAM = "gmail"
 HIDDEN_LABELS = {"TRASH", "SPAM", "DRAFT"}
 HISTORY_TYPES = ["messageAdded", "messageDeleted", "labelAdded", "labelRemoved"]
 LIST_PAGE = 500
+GMAIL_WEB = "https://mail.google.com/mail/u/?authuser="
 
 
 def draft_message_id(tag: str, address: str) -> str:
@@ -326,6 +328,13 @@ class Gmail:
                 return
 
     # ------------------------------------------------------------------ drafts
+    def draft_link(self, draft: dict[str, Any]) -> str:
+        """The draft open in Gmail's composer (Gmail has no webLink: its message id)."""
+        message_id = (draft.get("message") or {}).get("id", "")
+        if not message_id:
+            return ""
+        return f"{GMAIL_WEB}{quote(self.address)}#drafts?compose={quote(message_id, safe='')}"
+
     def _draft_state(self, draft: dict[str, Any]) -> ItemState:
         message = draft.get("message") or {}
         to, subject, body, _tag = mime.draft_text(_b64decode(message.get("raw", "")))
@@ -334,6 +343,7 @@ class Gmail:
             content_hash=draft_hash(DraftSpec("", to, subject, body)),
             thread_id=message.get("threadId", ""),
             status="draft",
+            web_link=self.draft_link(draft),
         )
 
     def _get_draft(self, draft_id: str) -> dict[str, Any]:
@@ -437,6 +447,7 @@ class Gmail:
             content_hash=draft_hash(spec),
             thread_id=(draft.get("message") or {}).get("threadId", spec.thread_id),
             status="draft",
+            web_link=self.draft_link(draft),
         )
 
     def update_draft(
@@ -458,6 +469,7 @@ class Gmail:
             content_hash=draft_hash(spec),
             thread_id=(draft.get("message") or {}).get("threadId", spec.thread_id),
             status="draft",
+            web_link=self.draft_link(draft),
         )
 
     def delete_draft(self, provider_id: str, *, expected_hash: str | None = None) -> None:

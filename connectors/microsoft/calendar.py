@@ -39,7 +39,7 @@ RESPONSE = {
     "none": "needsAction",
     "notresponded": "needsAction",
 }
-EVENT_SELECT = "id,subject,start,end,showAs,isCancelled,type,seriesMasterId"
+EVENT_SELECT = "id,subject,start,end,showAs,isCancelled,type,seriesMasterId,webLink"
 TAG_EXPAND = f"singleValueExtendedProperties($filter=id eq '{TAG_PROPERTY}')"
 
 
@@ -217,6 +217,7 @@ class GraphCalendar:
             status=status,
             start=start,
             end=end,
+            web_link=e.get("webLink") or "",
         )
 
     def _get(self, event_id: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from rapportd.agent.records import (
     Skipped,
     SyncBatch,
     draft_hash,
+    same_subject,
 )
 from rapportd.agent.settings import Settings
 from rapportd.connectors import mime
@@ -252,6 +253,7 @@ class GraphMail:
             thread_id=m.get("conversationId") or "",
             status="draft" if draft else "sent",
             sent_message_id="" if draft else m["id"],
+            web_link=m.get("webLink") or "",
         )
 
     def _get(self, message_id: str) -> dict[str, Any]:
@@ -259,7 +261,8 @@ class GraphMail:
             "GET",
             f"me/messages/{message_id}",
             params={
-                "$select": "id,subject,body,toRecipients,isDraft,conversationId,parentFolderId"
+                "$select": "id,subject,body,toRecipients,isDraft,conversationId,parentFolderId,"
+                "webLink"
             },
             what="get message",
         )
@@ -271,7 +274,7 @@ class GraphMail:
             "me/messages",
             params={
                 "$filter": _tag_filter(tag),
-                "$select": "id,subject,body,toRecipients,isDraft,conversationId",
+                "$select": "id,subject,body,toRecipients,isDraft,conversationId,webLink",
                 "$top": "10",
             },
             what="find draft",
@@ -280,7 +283,11 @@ class GraphMail:
         found.sort(key=lambda s: s.status != "draft")
         return found[0] if found else None
 
-    def _draft_body(self, spec: DraftSpec, *, reply: bool) -> dict[str, Any]:
+    def _draft_body(
+        self, spec: DraftSpec, *, reply: bool, current_subject: str | None = None
+    ) -> dict[str, Any]:
+        """The PATCH/POST body. A reply keeps Outlook's own "RE: …" subject unless rapportd's
+        says something else (the owner edited it): then that one is written."""
         body: dict[str, Any] = {
             "toRecipients": _recipients(spec.to),
             "body": {"contentType": "Text", "content": spec.body},
@@ -288,7 +295,11 @@ class GraphMail:
         }
         if spec.cc:
             body["ccRecipients"] = _recipients(spec.cc)
-        if not reply:
+        if not reply or (
+            spec.subject.strip()
+            and current_subject is not None
+            and not same_subject(spec.subject, current_subject)
+        ):
             body["subject"] = spec.subject
         return body
 
@@ -309,7 +320,9 @@ class GraphMail:
                 created = self.api.request(
                     "PATCH",
                     f"me/messages/{created['id']}",
-                    json=self._draft_body(spec, reply=True),
+                    json=self._draft_body(
+                        spec, reply=True, current_subject=created.get("subject") or ""
+                    ),
                     idempotent=True,
                     what="patch draft",
                 )
@@ -328,11 +341,16 @@ class GraphMail:
     def update_draft(
         self, provider_id: str, spec: DraftSpec, *, expected_hash: str | None = None
     ) -> ItemState:
-        current = self._state(self._get(provider_id))
+        message = self._get(provider_id)
+        current = self._state(message)
         if current.status != "draft":
             raise Conflict(f"draft {provider_id} was sent", status=409)
         refuse_if_changed("draft", provider_id, current, expected_hash)
-        body = self._draft_body(spec, reply=bool(spec.reply_to_provider_id))
+        body = self._draft_body(
+            spec,
+            reply=bool(spec.reply_to_provider_id),
+            current_subject=message.get("subject") or "",
+        )
         updated = self.api.request(
             "PATCH", f"me/messages/{provider_id}", json=body, idempotent=True, what="patch draft"
         )

@@ -2,7 +2,8 @@
 
 Every subcommand except ``serve`` (and ``generate``) calls the control API of a running
 sandbox with httpx (``--url``, or ``RAPPORTD_SANDBOX_URL``, default
-``http://127.0.0.1:8780``) and prints its JSON answer.
+``http://127.0.0.1:8780``) and prints its JSON answer; ``drafts`` and ``holds`` print a
+table (``--json`` for scripts).
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ UrlOpt = Annotated[
 ]
 
 
-def _call(
+def _request(
     url: str | None,
     method: str,
     path: str,
     body: dict[str, Any] | None = None,
     params: dict[str, Any] | None = None,
 ) -> Any:
+    """The control API's JSON answer; an unreachable sandbox or an error is one line."""
     import httpx
 
     base = (url or os.environ.get("RAPPORTD_SANDBOX_URL") or DEFAULT_URL).rstrip("/")
@@ -57,8 +59,46 @@ def _call(
     if response.status_code >= 400:
         typer.echo(f"rapportd sandbox: {response.status_code} {data.get('error', data)}", err=True)
         raise typer.Exit(1)
+    return data
+
+
+def _call(
+    url: str | None,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+) -> Any:
+    """Call the control API and print its JSON answer."""
+    data = _request(url, method, path, body, params)
     typer.echo(json.dumps(data, indent=2, default=str))
     return data
+
+
+def _account_info(url: str | None, address: str) -> dict[str, Any]:
+    overview = _request(url, "GET", "")
+    for a in overview.get("accounts", []):
+        if str(a.get("address", "")).lower() == address.lower():
+            return dict(a)
+    known = ", ".join(str(a.get("address")) for a in overview.get("accounts", []))
+    typer.echo(f"rapportd sandbox: no account {address} (accounts: {known})", err=True)
+    raise typer.Exit(1)
+
+
+def _one_line(text: str, limit: int = 70) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= limit else words[: limit - 1] + "…"
+
+
+def _local(value: str, tz: str, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(tz or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.fromisoformat(value).astimezone(zone).strftime(fmt)
 
 
 @sandbox_app.command("serve")
@@ -112,10 +152,79 @@ def deliver_cmd(
     _call(url, "POST", f"/accounts/{account}/deliver", data)
 
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the JSON answer (for scripts).")]
+
+
 @sandbox_app.command("drafts")
-def drafts_cmd(account: Annotated[str, typer.Argument()], url: UrlOpt = None) -> None:
-    """List ACCOUNT's drafts (with rapportd's tag)."""
-    _call(url, "GET", f"/accounts/{account}/drafts")
+def drafts_cmd(
+    account: Annotated[str, typer.Argument()], url: UrlOpt = None, as_json: JsonOpt = False
+) -> None:
+    """ACCOUNT's drafts: recipients, subject, the first words, and rapportd's tag."""
+    if as_json:
+        _call(url, "GET", f"/accounts/{account}/drafts")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    drafts = _request(url, "GET", f"/accounts/{account}/drafts")["drafts"]
+    ours = sum(1 for d in drafts if d.get("tag"))
+    table = Table(
+        "draft id", "to", "subject", "text", "by rapportd",
+        title=f"drafts in {account}: {len(drafts)} ({ours} written by rapportd)",
+    )  # fmt: skip
+    for d in drafts:
+        table.add_row(
+            str(d["draft_id"]),
+            _one_line(str(d.get("to", "")), 40),
+            _one_line(str(d.get("subject", "")), 50),
+            _one_line(str(d.get("text") or d.get("snippet") or "")),
+            "yes" if d.get("tag") else "-",
+        )
+    Console().print(table)
+
+
+@sandbox_app.command("holds")
+def holds_cmd(
+    account: Annotated[str, typer.Argument()],
+    url: UrlOpt = None,
+    all_events: Annotated[
+        bool, typer.Option("--all", help="Every event, not only rapportd's holds.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """ACCOUNT's calendar holds written by rapportd: when (in the calendar's time zone),
+    tentative or confirmed, and the title."""
+    from rich.console import Console
+    from rich.table import Table
+
+    info = _account_info(url, account)
+    events = _request(url, "GET", f"/accounts/{account}/events")["events"]
+    shown = [e for e in events if all_events or (e.get("tag") and not e.get("deleted"))]
+    if as_json:
+        typer.echo(json.dumps({"holds" if not all_events else "events": shown}, indent=2))
+        return
+    google = info.get("provider") == "google"
+    tz = str(info.get("timezone") or "UTC")
+    table = Table(
+        "event id", "when", "state", "title", "by rapportd",
+        title=f"{'events' if all_events else 'holds'} in {account}: {len(shown)} (times in {tz})",
+    )  # fmt: skip
+    for e in shown:
+        # Google shows a hold's state in ``status``; Graph in ``showAs`` (tentative / busy)
+        state = e.get("status") if google else e.get("show_as")
+        if e.get("deleted"):
+            state = "deleted"
+        elif state == "busy":
+            state = "confirmed"
+        when = f"{_local(e['start'], tz)}–{_local(e['end'], tz, '%H:%M')}"
+        table.add_row(
+            _one_line(str(e["id"]), 28),
+            when,
+            str(state),
+            _one_line(str(e.get("summary", "")), 50),
+            "yes" if e.get("tag") else "-",
+        )
+    Console().print(table)
 
 
 @sandbox_app.command("send-draft")

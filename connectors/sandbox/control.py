@@ -74,6 +74,25 @@ def _mb(sandbox: Sandbox, request: Request) -> Mailbox:
     return sandbox.mailbox(request.path_params["address"])
 
 
+def _props_tag(extra: dict[str, Any]) -> str:
+    """rapportd's tag in a Graph item's extended properties (the only one it writes)."""
+    props = extra.get("props") or {}
+    return next((str(v) for k, v in props.items() if "rapportd" in k.lower()), "")
+
+
+def message_text(msg: StoredMessage) -> str:
+    """The plain text of a stored message (its text part, else its HTML as text)."""
+    from rapportd.connectors import mime
+
+    parsed = email.message_from_bytes(msg.raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    part = parsed.get_body(("plain", "html"))
+    if part is None:
+        return ""
+    content = str(part.get_content())
+    return mime._html_to_text(content) if part.get_content_type() == "text/html" else content
+
+
 def message_summary(msg: StoredMessage) -> dict[str, Any]:
     return {
         "id": msg.id,
@@ -85,6 +104,7 @@ def message_summary(msg: StoredMessage) -> dict[str, Any]:
         "to": msg.header("To") or "",
         "message_id": msg.header("Message-ID") or "",
         "rapportd_id": msg.header("X-Rapportd-Id") or "",
+        "tag": msg.header("X-Rapportd-Id") or _props_tag(msg.extra),
         "internal_date_ms": msg.internal_date_ms,
     }
 
@@ -99,6 +119,8 @@ def event_summary(event: StoredEvent) -> dict[str, Any]:
         "show_as": event.show_as,
         "deleted": event.deleted,
         "private": dict(event.private_props),
+        "tag": event.private_props.get("rapportd") or _props_tag(event.extra),
+        "timezone": event.timezone,
         "transaction_id": event.transaction_id,
         "attendees": event.attendees,
     }
@@ -212,6 +234,7 @@ def list_drafts(sandbox: Sandbox, request: Request, body: Body) -> Any:
                 "draft_id": draft.id,
                 **message_summary(msg),
                 "snippet": msg.snippet,
+                "text": message_text(msg),
                 "raw": b64url(msg.raw),
             }
         )

@@ -93,6 +93,34 @@ def test_reply_draft_is_threaded_and_made_once(world: World, conn: Any) -> None:
     assert state.status == "draft" and state.content_hash == made.content_hash
 
 
+def test_reply_draft_edit_reaches_the_mailbox(world: World, conn: Any) -> None:
+    """An edit of a reply's subject, recipients and text is what the mailbox then holds (an
+    Outlook reply used to keep its "RE:" subject whatever the owner wrote); the draft hands
+    back a link to itself in the provider's web app."""
+    spec = reply_spec(world, "sugg:reply:edit")
+    made = conn.create_draft(spec)
+    assert made.web_link.startswith("https://")
+    edited = DraftSpec(
+        tag=spec.tag,
+        to=[*spec.to, Address.of("zoe@partner.example", "Zoe")],
+        subject=f"Re: {spec.subject} (the figures)",
+        body="Here are the figures, as promised.",
+        reply_to_provider_id=spec.reply_to_provider_id,
+        thread_id=spec.thread_id,
+        in_reply_to=spec.in_reply_to,
+        references=spec.references,
+    )
+    updated = conn.update_draft(made.provider_id, edited, expected_hash=made.content_hash)
+    (draft,) = drafts_with_tag(world, spec.tag)
+    msg = world.mailbox.messages[draft.message_id]
+    assert msg.header("Subject") == f"Re: {spec.subject} (the figures)"
+    assert "zoe@partner.example" in (msg.header("To") or "")
+    assert b"Here are the figures" in msg.raw
+    state = conn.draft_state(updated.provider_id, spec.tag)
+    assert state.content_hash == draft_hash(edited) == updated.content_hash
+    assert updated.web_link.startswith("https://")
+
+
 def test_new_draft_update_delete_and_conflict(world: World, conn: Any) -> None:
     spec = DraftSpec(
         tag="sugg:new:1",
@@ -154,8 +182,9 @@ def test_hold_made_once_private_tentative(world: World, conn: Any) -> None:
     )
     made = conn.create_hold(spec)
     assert made.status == "tentative" and made.content_hash == hold_hash(spec)
+    assert made.web_link.startswith("https://")  # the event itself, for the review page
     again = fresh(world).create_hold(spec)
-    assert again.provider_id == made.provider_id
+    assert again.provider_id == made.provider_id and again.web_link == made.web_link
     live = [e for e in world.mailbox.events.values() if not e.deleted and e.summary == spec.summary]
     assert len(live) == 1
     assert live[0].attendees == [] and live[0].status in ("tentative", "confirmed")

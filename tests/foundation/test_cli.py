@@ -92,6 +92,45 @@ def test_old_schema_is_refused_with_the_command_to_run(tmp_path: Path) -> None:
     result = run("keys", "rotate", env=env)
     assert result.returncode == 2
     assert "run `rapportd db upgrade`" in result.stderr
+    assert not (tmp_path / "old.sqlite3").exists()  # nothing created for a missing store
+
+
+def test_read_only_commands_create_nothing_and_say_which_setting(tmp_path: Path) -> None:
+    """On a machine with no store, every reading command is one line naming the setting, and
+    leaves no file or folder behind."""
+    data = tmp_path / "data"
+    env = {"RAPPORTD_DATA_DIR": str(data)}
+    for args in (
+        ("contacts",),
+        ("suggestions", "list"),
+        ("accounts", "list"),
+        ("db", "current"),
+    ):
+        result = run(*args, env=env)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "setting data_dir (RAPPORTD_DATA_DIR)" in lines[0], args
+        assert "run `rapportd db upgrade`" in lines[0]
+        assert not data.exists(), args
+
+
+def test_unreachable_database_and_broker_are_one_line(tmp_path: Path) -> None:
+    pg = {"RAPPORTD_DATABASE_URL": "postgresql+psycopg://rapportd:pw@127.0.0.1:1/rapportd"}
+    for args in (("contacts",), ("db", "upgrade")):
+        result = run(*args, env=pg)
+        assert result.returncode == 2, (args, result.stderr)
+        (line,) = result.stderr.strip().splitlines()
+        assert "setting database_url (RAPPORTD_DATABASE_URL): cannot reach" in line, line
+        assert "pw@" not in line
+    env = {
+        "RAPPORTD_DATABASE_URL": f"sqlite:///{tmp_path / 'b.sqlite3'}",
+        "RAPPORTD_BROKER": "redis://127.0.0.1:1/0",
+    }
+    assert run("db", "upgrade", env=env).returncode == 0
+    result = run("worker", env=env)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("rapportd: setting broker (RAPPORTD_BROKER): cannot reach the broker")
 
 
 def test_identity_and_people_commands_show_reasons_and_record_decisions(tmp_path: Path) -> None:

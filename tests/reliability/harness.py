@@ -52,6 +52,7 @@ VOLATILE = {
     "last_error",
     "provider_item_id",
     "provider_thread_id",
+    "web_link",  # carries the provider's item id (a Gmail message id differs per run)
     "first_seen_at",
     "last_seen_at",
 }

@@ -152,3 +152,58 @@ def test_cli_talks_to_the_control_api(server: Any, gmail: Any) -> None:
     assert out.exit_code == 0 and '"gmail.users.drafts.create": 1' in out.output
     out = runner.invoke(app, ["sandbox", "send-draft", ANA, "nosuchdraft", *url])
     assert out.exit_code == 1
+
+
+def test_cli_drafts_and_holds_are_readable_tables(server: Any, gmail: Any, calendar: Any) -> None:
+    """``rapportd sandbox drafts`` / ``holds``: a table a person reads (the text decoded, the
+    hold's time in the calendar's zone, tentative or confirmed); ``--json`` for scripts."""
+    runner = CliRunner()
+    url = ["--url", server.base_url]
+    make_draft(gmail, tag="sugg-table")
+    event = (
+        calendar.events()
+        .insert(
+            calendarId="primary",
+            body={
+                "summary": "Prepare the deck",
+                "status": "tentative",
+                "start": {"dateTime": "2031-03-04T09:00:00Z"},
+                "end": {"dateTime": "2031-03-04T10:00:00Z"},
+                "extendedProperties": {"private": {"rapportd": "hold-tag-1"}},
+            },
+        )
+        .execute()
+    )
+    calendar.events().insert(  # not rapportd's: listed only with --all
+        calendarId="primary",
+        body={
+            "summary": "Dentist",
+            "start": {"dateTime": "2031-03-05T09:00:00Z"},
+            "end": {"dateTime": "2031-03-05T10:00:00Z"},
+        },
+    ).execute()
+
+    out = runner.invoke(app, ["sandbox", "drafts", ANA, *url], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "Thank you for the meeting." in out.output  # decoded, not base64
+    assert "bob@partner.org" in out.output and "1 written by rapportd" in out.output
+    assert "raw" not in out.output
+    as_json = runner.invoke(app, ["sandbox", "drafts", ANA, "--json", *url])
+    import json
+
+    (draft,) = json.loads(as_json.output)["drafts"]
+    assert draft["tag"] == "sugg-table" and draft["text"].strip() == "Thank you for the meeting."
+
+    holds = runner.invoke(app, ["sandbox", "holds", ANA, *url], env={"COLUMNS": "200"})
+    assert holds.exit_code == 0, holds.output
+    assert "Prepare the deck" in holds.output and "tentative" in holds.output
+    assert "Dentist" not in holds.output
+    assert "10:00–11:00" in holds.output and "Europe/Paris" in holds.output  # 09:00 UTC
+    tz = json.loads(runner.invoke(app, ["sandbox", "holds", ANA, "--json", *url]).output)
+    (hold,) = tz["holds"]
+    assert hold["id"] == event["id"] and hold["tag"] == "hold-tag-1"
+    runner.invoke(app, ["sandbox", "hold", "accept", ANA, event["id"], *url])
+    after = runner.invoke(app, ["sandbox", "holds", ANA, *url], env={"COLUMNS": "200"})
+    assert "confirmed" in after.output and "tentative" not in after.output
+    every = runner.invoke(app, ["sandbox", "holds", ANA, "--all", *url], env={"COLUMNS": "200"})
+    assert "Dentist" in every.output

@@ -82,13 +82,26 @@ def test_list_show_and_actions(cli: CliRunner, factory: sessionmaker[Session]) -
             select(OutboxOperation).where(OutboxOperation.suggestion_id == second)
         ).one()
         assert b_op.state == "dismissed"
-    # finished ones are hidden unless --all
+    # the review page's tabs: accepted and dismissed ones are done, not waiting
     code, out = invoke(cli, "list", "--json")
-    assert [x["id"] for x in json.loads(out)] == [first]
+    assert json.loads(out) == []
+    code, out = invoke(cli, "list", "--view", "done", "--json")
+    assert sorted(x["id"] for x in json.loads(out)) == [first, second]
+    code, out = invoke(cli, "list", "--view", "done")
+    assert code == 0 and "Waiting 0 · Snoozed 0 · Done 2" in out
     code, out = invoke(cli, "list", "--all", "--json")
     assert len(json.loads(out)) == 2
     code, out = invoke(cli, "accept", str(second))
     assert code == 1 and "already dismissed" in out
+    # undo from the terminal: the last action (the dismiss) within its window
+    code, out = invoke(cli, "undo")
+    assert code == 0 and f"#{second} reply_needed: back to" in out
+    code, out = invoke(cli, "undo")  # the accept before it
+    assert code == 0 and f"#{first}" in out
+    code, out = invoke(cli, "edit", str(first), "--body", "  \n ")
+    assert code == 1 and "The text is empty" in out
+    code, out = invoke(cli, "dismiss", str(first), "--reason", "bored")
+    assert code == 1 and "reason is one of" in out
 
 
 def test_unknown_id_and_owner_selection(cli: CliRunner, factory: sessionmaker[Session]) -> None:

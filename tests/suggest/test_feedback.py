@@ -189,4 +189,5 @@ def test_feedback_from_actions_counts(
         [v] = verdicts(s, owner_id)
         assert v.positive
         op = s.scalars(select(OutboxOperation)).one()
-        assert op.ready_at == NOW + H  # accepting writes it now, snooze notwithstanding
+        # accepting writes it once the undo window has passed, snooze notwithstanding
+        assert op.ready_at == NOW + H + actions.UNDO_WINDOW + actions.UNDO_MARGIN

@@ -26,6 +26,7 @@ from .fakes import Crash, FakeConnector
 
 H = timedelta(hours=1)
 D = timedelta(days=1)
+UNDONE = actions.UNDO_WINDOW + actions.UNDO_MARGIN  # an action's writes wait out its undo
 LATER = NOW + LEASE + timedelta(seconds=1)
 
 
@@ -255,7 +256,7 @@ def test_an_edit_made_between_the_look_and_the_delete_is_left_alone(
     fake.before_write.append(lambda: fake.person_edits(tag, "Hi Max, typed just now"))
     with transaction(factory) as s:
         actions.dismiss(s, owner_id, sid, now=NOW + H)
-    _process_all(factory, fake, NOW + H)
+    _process_all(factory, fake, NOW + H + UNDONE)
     draft = next(iter(fake.drafts.values()))
     assert draft.status == "draft"
     assert draft.spec.body == "Hi Max, typed just now"
@@ -273,7 +274,7 @@ def test_dismiss_removes_only_untouched_draft(
         fake.person_sends(tag)
     with transaction(factory) as s:
         actions.dismiss(s, owner_id, sid, now=NOW + H)
-    _process_all(factory, fake, NOW + H)
+    _process_all(factory, fake, NOW + H + UNDONE)
     draft = next(iter(fake.drafts.values()))
     expected = {"untouched": "deleted", "edited": "draft", "sent": "sent"}[touched]
     assert draft.status == expected
@@ -315,7 +316,7 @@ def test_edit_updates_draft_then_conflict_after_person_edit(
             subject="Re: Slides",
             now=NOW + H,
         )
-    assert _process_all(factory, fake, NOW + H) == ["written"]
+    assert _process_all(factory, fake, NOW + H + UNDONE) == ["written"]
     [d] = fake.live_drafts()
     assert d.spec.body.startswith("Hello Max,\n\nHere they are.") and d.spec.subject == "Re: Slides"
     assert op_row(factory, op_id).written_hash == draft_hash(d.spec)
@@ -323,7 +324,7 @@ def test_edit_updates_draft_then_conflict_after_person_edit(
     fake.person_edits(d.spec.tag, "mine")
     with transaction(factory) as s:
         actions.edit(s, owner_id, sid, body="Again", now=NOW + 2 * H)
-    assert _process_all(factory, fake, NOW + 2 * H) == ["skipped"]
+    assert _process_all(factory, fake, NOW + 2 * H + UNDONE) == ["skipped"]
     assert fake.live_drafts()[0].spec.body == "mine"
     with transaction(factory) as s, pytest.raises(Conflict):
         actions.edit(s, owner_id, sid, body="Third", now=NOW + 3 * H)
@@ -337,7 +338,7 @@ def test_accept_hold_confirms_and_dismiss_hold_deletes(
     sid = op_row(factory, op_id).suggestion_id
     with transaction(factory) as s:
         actions.accept(s, owner_id, sid, now=NOW + H)
-    assert _process_all(factory, fake, NOW + H) == ["written"]
+    assert _process_all(factory, fake, NOW + H + UNDONE) == ["written"]
     assert fake.live_holds()[0].status == "confirmed"
     with factory() as s:
         assert s.get(Suggestion, sid).status == "accepted"  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, OutboxOperation, Owner, Suggestion
+from rapportd.agent.suggest.actions import UNDO_MARGIN, UNDO_WINDOW
 from rapportd.agent.suggest.outbox import ready_operations
 from rapportd.agent.suggest.queue import tag_of
 from rapportd.agent.web.security import hash_password
@@ -40,6 +41,8 @@ from rapportd.jobs.actors import BY_NAME
 from rapportd.jobs.runtime import Parts, Runtime
 
 from .seed import PASSWORD
+
+AFTER_UNDO = UNDO_WINDOW + UNDO_MARGIN + timedelta(seconds=1)
 
 __all__ = [
     "OWNER_SUGGESTIONS",
@@ -100,15 +103,38 @@ class InlineJobs:
         self.outcomes.update(done)
         return done
 
-    def write_outbox(self) -> Counter[str]:
-        """Every outbox operation that is ready now, written through the real connectors
-        (rapportd.agent.suggest.outbox.process_operation via the daemon's task)."""
+    def write_outbox(self, now: datetime | None = None) -> Counter[str]:
+        """Every outbox operation that is ready at ``now`` (the wall clock), written through
+        the real connectors (rapportd.agent.suggest.outbox.process_operation via the daemon's
+        task, on a clock showing ``now``)."""
+        when = now or datetime.now(UTC)
         done: Counter[str] = Counter()
         with self.rt.session_factory() as session:
-            ready = ready_operations(session, now=datetime.now(UTC))
-        for op_id in ready:
-            done.update(self.run(tasks.WRITE, op_id))
+            ready = ready_operations(session, now=when)
+        saved = self.rt.clock
+        self.rt.clock = lambda: when
+        try:
+            for op_id in ready:
+                done.update(self.run(tasks.WRITE, op_id))
+        finally:
+            self.rt.clock = saved
         return done
+
+    def write_after_undo(self) -> Counter[str]:
+        """The writes of the actions just taken, once their undo window has passed."""
+        return self.write_outbox(datetime.now(UTC) + AFTER_UNDO)
+
+    def plan_at(self, now: datetime) -> Counter[str]:
+        """The planner's pass (and the writes it makes ready) on a clock showing ``now``."""
+        saved = self.rt.clock
+        self.rt.clock = lambda: now
+        try:
+            with self.rt.session_factory() as session:
+                owners = list(session.scalars(select(Owner.id)))
+            done = self.run(tasks.PLAN, *owners)
+        finally:
+            self.rt.clock = saved
+        return done + self.write_outbox(now)
 
 
 @dataclass

@@ -50,6 +50,14 @@ def status_of(world: World, sid: int) -> str:
         return s.status
 
 
+def open_row(page: Any, sid: int) -> Any:
+    """Open a suggestion's row (its summary line) and return the row."""
+    row = page.locator(f"#s-{sid}")
+    if row.locator("details.item").get_attribute("open") is None:
+        row.locator("summary").first.click()
+    return row
+
+
 def test_review_flow_in_place(world: World, site: str, page: Any) -> None:
     sign_in(page, site, world.a.email)
     for label in (
@@ -60,44 +68,50 @@ def test_review_flow_in_place(world: World, site: str, page: Any) -> None:
         "Check-ins",
     ):
         assert page.locator("h2", has_text=label).count() == 1
-    assert page.locator("article.card").count() == 5
-    assert page.locator("svg.chart").count() >= 3
+    assert page.locator("li.row").count() == 5
+    assert page.locator("li.row details.item[open]").count() == 0  # one line each, closed
     assert not page.console_errors, page.console_errors
-    shot(page, "suggestions")  # docs/screenshots/suggestions.png: test_browser_sandbox.py
+    shot(page, "suggestions")
 
-    # accept the hold: the card answers in place, no navigation
+    # a row opens in place, and its chart comes with it
+    check_in = world.a.suggestions["check_in"]
+    open_row(page, check_in)
+    page.locator(f"#s-{check_in} svg.chart").wait_for()
+
+    # accept the hold: the row answers in place, no navigation
     hold = world.a.suggestions["promise_hold"]
-    card = page.locator(f"#s-{hold}")
-    card.get_by_role("button", name="Accept hold").click()
-    page.locator(f"#s-{hold} .notice").wait_for()
+    open_row(page, hold).get_by_role("button", name="Accept hold").click()
+    page.locator(f"#s-{hold} .answer .notice").wait_for()
     assert page.url == f"{site}/suggestions"
-    assert "accepted" in page.locator(f"#s-{hold} .status").inner_text()
+    assert "accepted" in page.locator(f"#s-{hold} .state").inner_text()
+    assert "in your calendar" in page.locator(f"#s-{hold} .state").inner_text()
     assert status_of(world, hold) == "accepted"
     assert ("confirm_hold", "pending") in ops_of(world, hold)
     assert not page.console_errors, ("after accept", page.console_errors)
 
     # edit the thank-you draft
     thanks = world.a.suggestions["thank_you"]
-    page.locator(f"#s-{thanks} summary").click()
+    row = open_row(page, thanks)
+    row.locator("details.edit summary").click()
     page.fill(f"#body-{thanks}", "Hi Ben,\n\nThanks for the sharp questions today.\n")
-    page.locator(f"#s-{thanks}").get_by_role("button", name="Save draft").click()
-    page.locator(f"#s-{thanks} .notice").wait_for()
+    row.get_by_role("button", name="Save draft").click()
+    page.locator(f"#s-{thanks} .answer .notice").wait_for()
     assert "Thanks for the sharp questions" in page.locator(f"#s-{thanks} pre.body").inner_text()
     assert ("update_draft", "pending") in ops_of(world, thanks)
 
     # dismiss the check-in: its draft is removed from the mailbox
-    check_in = world.a.suggestions["check_in"]
-    page.locator(f"#s-{check_in}").get_by_role("button", name="Dismiss").click()
-    page.locator(f"#s-{check_in} .notice").wait_for()
+    open_row(page, check_in).get_by_role("button", name="Dismiss").click()
+    page.locator(f"#s-{check_in} .answer .notice").wait_for()
     assert status_of(world, check_in) == "dismissed"
     assert ("delete_draft", "pending") in ops_of(world, check_in)
 
     # snooze the reply
     reply = world.a.suggestions["reply_needed"]
     until = (datetime.now(UTC) + timedelta(days=5)).date().isoformat()
+    row = open_row(page, reply)
     page.fill(f"#until-{reply}", until)
-    page.locator(f"#s-{reply}").get_by_role("button", name="Snooze").click()
-    page.locator(f"#s-{reply} .notice").wait_for()
+    row.get_by_role("button", name="Snooze").click()
+    page.locator(f"#s-{reply} .answer .notice").wait_for()
     assert status_of(world, reply) == "snoozed"
     shot(page, "suggestions-after-actions")
     assert not [e for e in page.console_errors if "Content Security Policy" in e or "Refused" in e]
@@ -147,14 +161,18 @@ def test_works_without_javascript(world: World, site: str, browser: Any) -> None
     try:
         sign_in(page, site, world.a.email)
         hold = world.a.suggestions["promise_hold"]
-        page.locator(f"#s-{hold}").get_by_role("button", name="Accept hold").click()
+        open_row(page, hold).get_by_role("button", name="Accept hold").click()
         page.wait_for_url(f"{site}/suggestions?done=accept*")
-        assert "Accepted." in page.locator("p.notice").first.inner_text()
+        # accepted, it has left the waiting list: the page's notice says so, with undo
+        assert "Accepted" in page.locator("#flash .notice").inner_text()
+        assert page.locator("#flash form.undo").count() == 1  # undo, without JavaScript too
+        assert page.locator(f"#s-{hold}").count() == 0
         assert status_of(world, hold) == "accepted"
         thanks = world.a.suggestions["thank_you"]
-        page.locator(f"#s-{thanks} summary").click()
+        row = open_row(page, thanks)
+        row.locator("details.edit summary").click()
         page.fill(f"#body-{thanks}", "Edited without JavaScript.\n")
-        page.locator(f"#s-{thanks}").get_by_role("button", name="Save draft").click()
+        row.get_by_role("button", name="Save draft").click()
         page.wait_for_url(f"{site}/suggestions?done=edit*")
         assert "Edited without JavaScript." in page.locator(f"#s-{thanks} pre.body").inner_text()
     finally:
@@ -174,17 +192,23 @@ def test_keyboard_only(world: World, site: str, page: Any) -> None:
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
     hold = world.a.suggestions["promise_hold"]
-    for _ in range(200):  # Tab forward until the hold's accept button has focus
+    for _ in range(200):  # Tab forward to the hold's line, open it with Enter
         page.keyboard.press("Tab")
-        focused = page.evaluate(
-            "[document.activeElement.textContent.trim(), document.activeElement.closest('article')?.id]"
-        )
-        if focused == ["Accept hold", f"s-{hold}"]:
+        if page.evaluate(
+            "document.activeElement.tagName === 'SUMMARY' && "
+            f"document.activeElement.closest('li')?.id === 's-{hold}'"
+        ):
             break
     else:
-        pytest.fail("Tab never reached the hold's Accept button")
+        pytest.fail("Tab never reached the hold's line")
     page.keyboard.press("Enter")
-    page.locator(f"#s-{hold} .notice").wait_for()
+    for _ in range(3):  # the title's link, then the first action
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Accept hold":
+            break
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Accept hold"
+    page.keyboard.press("Enter")
+    page.locator(f"#s-{hold} .answer .notice").wait_for()
     assert status_of(world, hold) == "accepted"
     # focus lands on the answer, so the keyboard user hears/sees it
     wait_until(page, "document.activeElement.className === 'notice'")

@@ -10,13 +10,13 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from rapportd.agent.store.models import Feedback, OutboxOperation, Owner, Suggestion
+from rapportd.agent.store.models import Feedback, Mute, OutboxOperation, Owner, Suggestion
 from rapportd.agent.web.app import api_routes
 from rapportd.agent.web.csrf import require_csrf
 
 from .conftest import World, csrf_from
 
-ID_PARAMS = {"suggestion_id", "contact_id", "account_id"}
+ID_PARAMS = {"suggestion_id", "contact_id", "account_id", "mute_id"}
 OTHER_PARAMS = {"provider", "kind"}  # not ids of rows: nothing to leak
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_EXEMPT = {"/accounts/oauth/{provider}/callback"}  # GET; the OAuth state is its defence
@@ -38,7 +38,20 @@ def ids_of(world: World, owner: str) -> dict[str, list[int]]:
         "suggestion_id": list(seeded.suggestions.values()),
         "contact_id": list(seeded.contacts.values()),
         "account_id": [seeded.account_id],
+        "mute_id": [mute_of(world, seeded.owner_id)],
     }
+
+
+def mute_of(world: World, owner_id: int) -> int:
+    """A "never for this person" of this owner (made once)."""
+    with world.sessions() as db, db.begin():
+        found = db.scalar(select(Mute.id).where(Mute.owner_id == owner_id))
+        if found is None:
+            row = Mute(owner_id=owner_id, kind="check_in", address=f"someone{owner_id}@x.example")
+            db.add(row)
+            db.flush()
+            found = row.id
+        return found
 
 
 def fill(path: str, param: str, value: int) -> str:
@@ -81,7 +94,8 @@ def snapshot(world: World, owner_id: int) -> tuple[object, ...]:
         )
         owner = db.get(Owner, owner_id)
         assert owner is not None
-        return statuses, ops, fb, repr(owner.preferences)
+        mutes = db.scalar(select(func.count()).select_from(Mute).where(Mute.owner_id == owner_id))
+        return statuses, ops, fb, repr(owner.preferences), mutes
 
 
 def test_owner_b_gets_404_for_every_owner_a_id(
@@ -149,8 +163,8 @@ def test_post_without_valid_csrf_is_refused(
     world: World, client_a: tuple[TestClient, str], token: str | None
 ) -> None:
     client, _ = client_a
-    before = snapshot(world, world.a.owner_id)
     a_ids = ids_of(world, "a")
+    before = snapshot(world, world.a.owner_id)
     for r in routes(world):
         if not r.methods & WRITE_METHODS:
             continue
@@ -200,3 +214,30 @@ def test_open_redirect_after_sign_in_is_refused(world: World) -> None:
             follow_redirects=False,
         )
         assert r.status_code == 303 and r.headers["location"] == "/suggestions"
+
+
+def test_bulk_and_undo_never_reach_another_owner(
+    world: World, client_a: tuple[TestClient, str], client_b: tuple[TestClient, str]
+) -> None:
+    """Ids in a bulk form are looked up with the owner like ids in a path; undo undoes only
+    the signed-in owner's own last action."""
+    a, a_token = client_a
+    b, b_token = client_b
+    a_ids = ids_of(world, "a")["suggestion_id"]
+    # A acts (an undoable action of A's), then B tries A's ids and A's undo
+    a.post(
+        f"/suggestions/{a_ids[0]}/dismiss",
+        data={"csrf_token": a_token},
+        follow_redirects=False,
+    )
+    before = snapshot(world, world.a.owner_id)
+    for action in ("accept", "dismiss"):
+        r = b.post(
+            "/suggestions/bulk",
+            data={"csrf_token": b_token, "action": action, "ids": a_ids},
+            follow_redirects=False,
+        )
+        assert r.status_code == 404, (action, r.status_code)
+    r = b.post("/suggestions/undo", data={"csrf_token": b_token}, follow_redirects=False)
+    assert r.status_code == 409  # B has nothing to undo; A's action stays
+    assert snapshot(world, world.a.owner_id) == before

@@ -3,8 +3,10 @@ reasons, the actions (plain POST and htmx), contacts, accounts, settings."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -52,9 +54,15 @@ def test_suggestions_grouped_with_reasons(world: World, client_a: tuple[TestClie
     assert (
         "https://mail.google.com/mail/u/?authuser=alice%40example.com#all/18c2f0a1b2c3d4e5" in html
     )
-    assert "<svg" in html and 'role="img"' in html  # the chart
-    assert "trust" in html  # the stage
+    assert "<svg" not in html  # the list stays cheap: a row's chart comes when it opens
+    assert "trust (months of contact, promises kept)" in html  # the stage, in plain words
     assert "Bob Stone" not in html and "bob@example.org" not in html
+    sid = world.a.suggestions["check_in"]
+    chart = client.get(f"/suggestions/{sid}/chart").text
+    assert "<svg" in chart and 'role="img"' in chart  # the chart, loaded when the row opens
+    assert f'hx-get="/suggestions/{sid}/chart"' in html
+    assert "<svg" in client.get(f"/suggestions/{sid}").text  # and on the suggestion's page
+    assert client.get(f"/suggestions/{world.b.suggestions['check_in']}/chart").status_code == 404
 
 
 def test_accept_hold_plain_post(world: World, client_a: tuple[TestClient, str]) -> None:
@@ -75,7 +83,7 @@ def test_accept_hold_plain_post(world: World, client_a: tuple[TestClient, str]) 
         assert (
             db.scalar(select(Feedback.outcome).where(Feedback.suggestion_id == sid)) == "accepted"
         )
-    assert "Accepted." in client.get(r.headers["location"]).text
+    assert "Accepted: it is confirmed in your calendar" in client.get(r.headers["location"]).text
 
 
 def test_edit_draft_htmx_in_place(world: World, client_a: tuple[TestClient, str]) -> None:
@@ -87,7 +95,7 @@ def test_edit_draft_htmx_in_place(world: World, client_a: tuple[TestClient, str]
         headers={"HX-Request": "true", "X-CSRF-Token": token},
     )
     assert r.status_code == 200
-    assert r.text.lstrip().startswith('<article class="card kind-thank_you')
+    assert r.text.lstrip().startswith('<li class="row kind-thank_you')
     assert "Thanks a lot for today!" in r.text and "Draft updated" in r.text
     with world.sessions() as db:
         s = db.get(Suggestion, sid)
@@ -98,6 +106,94 @@ def test_edit_draft_htmx_in_place(world: World, client_a: tuple[TestClient, str]
             )
         )
         assert op is not None and op.state == "pending" and "Thanks a lot" in op.payload["body"]
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"body": "  \n\t  \n"}, "body", "The text is empty"),
+        ({"body": "y" * 20001}, "body", "20,001 characters"),
+        ({"body": "Fine words.", "to": "ben@partner.org, not-an-address"}, "to", "not-an-address"),
+        ({"body": "Fine words.", "to": " "}, "to", "at least one recipient"),
+    ],
+)
+def test_refused_edit_says_why_next_to_the_field_and_keeps_the_text(
+    world: World,
+    client_a: tuple[TestClient, str],
+    htmx: bool,
+    change: dict[str, str],
+    field: str,
+    words: str,
+) -> None:
+    """A blank, too long or misaddressed edit is refused with the reason next to the field,
+    with and without JavaScript, and what was typed is still in the form."""
+    client, token = client_a
+    sid = world.a.suggestions["thank_you"]
+    typed = {"subject": "Typed subject", "to": "ben@partner.org", **change}
+    headers = {"HX-Request": "true", "X-CSRF-Token": token} if htmx else {}
+    data = typed if htmx else {**typed, "csrf_token": token}
+    r = client.post(f"/suggestions/{sid}/edit", data=data, headers=headers)
+    assert r.status_code == 422
+    html = r.text
+    assert f'id="err-{field}-{sid}"' in html and words in html
+    assert f'aria-describedby="err-{field}-{sid}"' in html and 'aria-invalid="true"' in html
+    assert 'value="Typed subject"' in html  # the typed text is kept
+    if len(typed["body"]) < 100:
+        assert typed["body"] in html.replace("&#39;", "'")
+    else:
+        assert html.count("y" * 20001) == 1
+    if not htmx:
+        assert html.lstrip().startswith("<!doctype html>") and "Not saved:" in html
+    with world.sessions() as db:
+        s = db.get(Suggestion, sid)
+        assert s is not None and s.subject != "Typed subject"
+        assert not db.scalars(
+            select(OutboxOperation).where(
+                OutboxOperation.suggestion_id == sid, OutboxOperation.op == "update_draft"
+            )
+        ).all()
+
+
+def test_bulk_accept_and_dismiss_then_undo(world: World, client_a: tuple[TestClient, str]) -> None:
+    client, token = client_a
+    hold, thanks = world.a.suggestions["promise_hold"], world.a.suggestions["thank_you"]
+    with world.sessions() as db:
+        before = {i: db.get(Suggestion, i).status for i in (hold, thanks)}  # type: ignore[union-attr]
+    r = client.post(
+        "/suggestions/bulk",
+        data={"csrf_token": token, "action": "accept", "ids": [hold, thanks]},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and "done=bulk-accept&n=2" in r.headers["location"]
+    page = client.get(r.headers["location"]).text
+    assert "Accepted 2 suggestions." in page and 'name="batch"' in page
+    with world.sessions() as db:
+        assert {db.get(Suggestion, i).status for i in (hold, thanks)} == {"accepted"}  # type: ignore[union-attr]
+    # one undo takes both back, and withdraws the writes they enqueued
+    r = client.post("/suggestions/undo", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    assert "Undone" in client.get(r.headers["location"]).text
+    with world.sessions() as db:
+        assert {i: db.get(Suggestion, i).status for i in (hold, thanks)} == before  # type: ignore[union-attr]
+        ops = db.scalars(select(OutboxOperation.op).where(OutboxOperation.suggestion_id == hold))
+        assert "confirm_hold" not in set(ops)
+        assert not db.scalars(select(Feedback).where(Feedback.suggestion_id == hold)).all()
+    # with htmx: every changed row comes back out of band, and the page's notice
+    r = client.post(
+        "/suggestions/bulk",
+        data={"action": "dismiss", "ids": [hold, thanks], "reason": "already_done"},
+        headers={"HX-Request": "true", "X-CSRF-Token": token},
+    )
+    assert r.status_code == 200
+    assert r.text.count('hx-swap-oob="true"') == 3 and "Dismissed 2 suggestions." in r.text
+    with world.sessions() as db:
+        reasons = db.scalars(
+            select(Feedback.details).where(Feedback.suggestion_id.in_([hold, thanks]))
+        ).all()
+        assert reasons == [{"reason": "already_done"}] * 2
+    nothing = client.post("/suggestions/bulk", data={"csrf_token": token, "action": "accept"})
+    assert nothing.status_code == 422 and "Select suggestions first" in nothing.text
 
 
 def test_edit_refused_when_changed_in_mailbox(
@@ -342,3 +438,59 @@ def test_the_login_throttle_counts_clients_and_accounts_apart() -> None:
     clock[0] += 15 * 60
     assert t.retry_after("10.9.9.9", "bo@x.example") == 0
     assert t.retry_after("10.0.0.1", "new@x.example") == 0
+
+
+def test_static_files_are_fingerprinted_and_kept(
+    world: World, client_a: tuple[TestClient, str]
+) -> None:
+    """The page names its CSS and scripts with a fingerprint of their content, and those URLs
+    may be kept for good: a new tab draws without asking for them again."""
+    import re
+
+    client, _ = client_a
+    page = client.get("/suggestions").text
+    urls = re.findall(r'(?:href|src)="(/static/[^"]+\?v=[0-9a-f]{12})"', page)
+    assert {u.split("?")[0] for u in urls} >= {
+        "/static/app.css",
+        "/static/htmx.min.js",
+        "/static/triage.js",
+    }
+    for url in urls:
+        r = client.get(url)
+        assert r.status_code == 200 and "immutable" in r.headers["cache-control"], url
+    assert "immutable" not in client.get("/static/app.css").headers.get("cache-control", "")
+
+
+def test_cli_and_page_show_the_same_numbers(world: World, client_a: tuple[TestClient, str]) -> None:
+    """`rapportd contacts` and the contacts page read one query layer: the same open
+    promises (a late one counts on both), the same order; `rapportd suggestions list` shows
+    the page's Waiting tab."""
+    from rapportd.agent.contacts_view import contact_rows as cli_rows
+    from rapportd.agent.review import suggestions_in_view
+    from rapportd.agent.store.models import Commitment
+    from rapportd.agent.web.contacts import contact_rows as page_rows
+
+    client, _ = client_a
+    with world.sessions() as db, db.begin():  # one promise is late: still open on both
+        late = db.scalars(
+            select(Commitment).where(
+                Commitment.owner_id == world.a.owner_id, Commitment.kind == "commitment"
+            )
+        ).first()
+        assert late is not None
+        late.state = "late"
+    now = datetime.now(UTC)
+    with world.sessions() as db:
+        cli = cli_rows(db, world.a.email, sort="overdue", limit=100, now=now)
+        page = page_rows(db, world.a.owner_id, sort="overdue", descending=True, now=now, tz="UTC")
+        waiting = suggestions_in_view(db, world.a.owner_id, "inbox", now=now)
+    assert [r["id"] for r in cli] == [r.id for r in page]
+    by_id = {r.id: r for r in page}
+    for r in cli:
+        assert (r["promised_by_you"], r["promised_to_you"]) == (
+            by_id[r["id"]].promised_by_you,
+            by_id[r["id"]].promised_to_you,
+        )
+    assert any(r["promised_by_you"] for r in cli)
+    html = client.get("/suggestions").text
+    assert {f'id="s-{s.id}"' for s in waiting} == set(re.findall(r'id="s-\d+"', html))
