@@ -59,7 +59,13 @@ def moot_reason(live: Live, snap: Snapshot) -> str | None:
             live.kind == "nudge"
             and live.baseline_at is not None
             and any(
-                they_wrote_in_thread_after(snap, promise.thread_id, a, live.baseline_at)
+                they_wrote_in_thread_after(
+                    snap,
+                    promise.thread_id,
+                    a,
+                    live.baseline_at,
+                    anywhere=promise.kind == "request",
+                )
                 for a in live.to_addrs
             )
         ):

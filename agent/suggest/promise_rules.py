@@ -144,16 +144,18 @@ def owner_wrote_in_thread_after(
 
 
 def they_wrote_in_thread_after(
-    snap: Snapshot, thread_id: str, address: str, after: datetime
+    snap: Snapshot, thread_id: str, address: str, after: datetime, *, anywhere: bool = False
 ) -> bool:
-    """Whether this person wrote since ``after``: in the thread, or to the owner anywhere (an
-    answer often comes in a new thread, and a nudge after it would read as if the owner had
-    not seen it); the owner's "Re:" to them counts, as it answers something they wrote."""
+    """Whether this person wrote in the thread since ``after``; with ``anywhere``, also to
+    the owner in any thread (the answer to a question often comes in a new thread, and a
+    nudge after it would read as if the owner had not seen it; the owner's "Re:" to them
+    counts, as it answers something they wrote). A promise made to the owner is judged by
+    its fulfilment instead: writing about something else does not deliver it."""
     contact = snap.contact_for(address)
     addresses = contact.addresses | {address} if contact is not None else frozenset({address})
     if any(m.sender in addresses and m.sent_at > after for m in snap.thread(thread_id)):
         return True
-    return any(
+    return anywhere and any(
         m.sent_at > after
         and (
             (m.direction == "in" and m.sender in addresses)
@@ -344,7 +346,10 @@ def nudge(snap: Snapshot, now: datetime) -> list[Proposal]:
         else:
             continue
         address, name = _counterpart(snap, p)
-        if not address or they_wrote_in_thread_after(snap, p.thread_id, address, baseline):
+        question = p.kind == "request"
+        if not address or they_wrote_in_thread_after(
+            snap, p.thread_id, address, baseline, anywhere=question
+        ):
             continue
         if not they_write_to_owner(snap, address):
             continue

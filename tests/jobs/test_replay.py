@@ -30,6 +30,9 @@ from rapportd.agent.store.models import Message, SkippedItem
 from rapportd.jobs.replay import ReplayOptions, ReplayResult, run_replay
 
 REALMAIL = Path(__file__).resolve().parents[1] / "data" / "realmail" / "kean"
+# One message written for the tests (see PROVENANCE.md): a question to the owner, so that a
+# suggestion is made whatever the real messages give.
+ASK = REALMAIL.parent / "handwritten"
 OWNER = "steven.kean@enron.com"
 AS_OF = datetime(2001, 7, 30, 18, tzinfo=UTC)
 # Other addresses of the owner in this mail (the benchmark's truth; never told to rapportd).
@@ -54,7 +57,7 @@ def replay(out: Path, archives: list[Path], **options: object) -> ReplayResult:
 
 @pytest.fixture(scope="module")
 def kean(tmp_path_factory: pytest.TempPathFactory) -> ReplayResult:
-    return replay(tmp_path_factory.mktemp("replay"), [REALMAIL])
+    return replay(tmp_path_factory.mktemp("replay"), [REALMAIL, ASK])
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +84,7 @@ def test_the_real_path_ran_to_the_end(kean: ReplayResult) -> None:
 
 
 def test_every_message_is_stored_or_recorded_with_its_reason(kean: ReplayResult, store) -> None:  # type: ignore[no-untyped-def]
-    assert kean.loaded == 37 and 20 < kean.loaded_sent < 37
+    assert kean.loaded == 38 and 20 < kean.loaded_sent < 37  # 37 real + the handwritten ask
     assert [r for _s, r in kean.archive_skips] == [
         "dated 2001-11-14, after the as-of instant: not yet there"
     ]
@@ -159,12 +162,12 @@ def test_no_evidence_quoted_from_forwarded_or_header_text(kean: ReplayResult) ->
 def test_an_outlook_replay_of_an_mbox(tmp_path: Path) -> None:
     """The Microsoft path (msal over TLS, Graph sentitems/inbox) on an mbox archive."""
     box = mailbox.mbox(str(tmp_path / "kean.mbox"))
-    for path in sorted(REALMAIL.glob("*/*.txt")):
+    for path in [*sorted(REALMAIL.glob("*/*.txt")), *ASK.glob("*.eml")]:
         box.add(path.read_bytes())
     box.flush()
     result = replay(tmp_path / "out", [tmp_path / "kean.mbox"], provider="microsoft")
     assert result.provider == "microsoft" and result.task_errors == []
-    assert result.loaded == 37 and result.loaded_sent > 20
+    assert result.loaded == 38 and result.loaded_sent > 20
     assert result.suggestions > 0
     assert result.outbox == {"create_draft:written": result.suggestions}
     # the report found each evidence message's body by its Message-ID (Graph ids differ)
