@@ -364,11 +364,6 @@ def clean_body(body: str) -> str:
     return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029]", " ", body)
 
 
-def reply_subject(subject: str) -> str:
-    s = subject.strip()
-    return s if s.lower().startswith("re:") else f"Re: {s}"
-
-
 def draft_mime(
     spec: DraftSpec, sender: str, *, when: datetime | None = None, message_id: str = ""
 ) -> bytes:
@@ -389,8 +384,7 @@ def draft_mime(
     msg["To"] = [_fmt(a, "To") for a in spec.to]
     if spec.cc:
         msg["Cc"] = [_fmt(a, "Cc") for a in spec.cc]
-    is_reply = bool(spec.in_reply_to or spec.reply_to_provider_id)
-    msg["Subject"] = reply_subject(spec.subject) if is_reply else spec.subject
+    msg["Subject"] = spec.subject  # as planned or as the owner edited it, never rewritten
     msg["Date"] = format_datetime(when or clock.now())
     msg["Message-ID"] = message_id or make_msgid(
         domain=sender.rpartition("@")[2] or "rapportd.local"
