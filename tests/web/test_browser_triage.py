@@ -406,7 +406,9 @@ def test_never_for_this_person_mutes_that_person_for_that_kind(
     page.wait_for_url("**/settings?saved=1")
     world.jobs.plan_at(datetime.now(UTC) + timedelta(minutes=2))
     assert world.suggestion(s.id).status in ("pending", "written", "proposed"), [
-        (x.kind, x.status, x.dedupe_key) for x in world.suggestions() if x.contact_id == s.contact_id
+        (x.kind, x.status, x.dedupe_key)
+        for x in world.suggestions()
+        if x.contact_id == s.contact_id
     ]
 
 
