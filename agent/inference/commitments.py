@@ -196,6 +196,13 @@ def decide_flags(
         return False
     if kind == "request" and "RULE:commitment" in feats:
         return False  # a promise
+    if (
+        kind == "request"
+        and "EXCL:neg" in feats
+        and "CUE:first" in feats
+        and "CUE:you" not in feats
+    ):
+        return False  # the writer about themselves: "I won't be able to join on Friday."
     return p >= t[f"{kind}_model"]
 
 
@@ -215,6 +222,8 @@ def classify_sentence(sentence: str) -> list[tuple[Kind, str, str]]:
         clause = rules.normalise(raw)
         head = rules.commitment_head(clause, norm_sentence)
         c_rule = head[0] if head else None
+        if c_rule and rules.GOING_TO_PLACE.search(raw):
+            c_rule = None  # "I'm going to San Francisco on Aug 14": a trip, not a promise
         r_rule = rules.request_rule(clause, norm_sentence)
         if c_rule and r_rule and head is not None:
             # The head that opens the clause wins: "Let me check and I'll circle back" is a

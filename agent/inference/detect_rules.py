@@ -74,8 +74,17 @@ NON_ACTION_AFTER_WILL = re.compile(
     # the writer's own whereabouts and plans, which nobody waits for: "I shall attend the
     # conference", "I'll fly to Denver", "I'll be out", "we'll join"
     r"attend\b|travel|fly\b|arrive|depart|leave (?:for|on|town|tomorrow)|stay\b|go to\b|"
-    r"head (?:to|out|home)|spend\b|retire|relocate|move to\b|"
+    r"head (?:to|out|home)|spend\b|retire|relocate|move to\b|meet with\b|"
+    # a meeting that is planned, not a thing owed: "Jeff and I will have a call with the
+    # governor on Monday" ("I'll have the draft to you" stays a promise)
+    r"have (?:a|an|our|another|the) (?:[a-z-]+ ){0,3}(?:call|meeting|conversation|lunch|dinner|"
+    r"breakfast|discussion|chat|session|visit)s?\b(?! (?:ready|done|set up|scheduled)\b)|"
     r"take (?:a |some |the )?(?:vacation|holiday|day|days|week|time) off)"
+)
+# "going to" followed by a place, not a verb: a determiner or a capitalised name
+GOING_TO_PLACE = re.compile(
+    r"\b(?i:i'm|i am|i’m|we're|we are|we’re)\s+(?i:going|headed|heading|off) to\s+"
+    r"(?:(?i:the|a|an|my|our|his|her|their|your|this|that)\s|(?!I\b)[A-Z])"
 )
 BE_OK = re.compile(
     r"^be (?:sure|certain) to|^be in touch|^be (?:sending|calling|reaching|following|getting back|"
@@ -90,6 +99,9 @@ BOILERPLATE = re.compile(
     r"there(?:'s| is| are)|anything|i can|we can|it (?:doesn't|didn't|does not|did not)|this "
     r"(?:doesn't|didn't)|you've any|you'd like|you'd prefer)"
     r"|(?:please|do) let (?:me|us) know if you (?:have|need)|no need to"
+    # an offer, not an ask: "let me know what I can do to help", "… how we can help"
+    r"|(?:let me|let us) know (?:what|how|where|whether|if) (?:else )?(?:i|we) (?:can|could|might)"
+    r" (?:do|help|assist|support)"
     r"|happy to help|have a (?:great|good|nice|lovely|wonderful)|enjoy\b|hope you\b|^thanks\b"
     r"|^thank you\b|looking forward"
     r"|(?:please|kindly) (?:click|visit|log[- ]?in|sign[- ]?in|unsubscribe|go to|opt|allow|"

@@ -48,6 +48,9 @@ _TO_SOMEONE_ELSE = re.compile(
     r"\b(?:send|forward|e-?mail|pass|provide|circulate)\b[^.?!]{0,80}?\bto (?!me\b|us\b)"
     r"(?:[A-Z]|all\b|the\b|everyone\b)"
     r"|\b(?:send|provide|give|e-?mail|forward)\s+(?!Me\b|Us\b)[A-Z][a-z]+\b"  # "provide Ray your comments"
+    # an errand with a third party: "Ask Karen for the list", "please tell Rick", "let Jim know"
+    r"|^\W*(?:(?i:please|pls|kindly)\s+)?(?i:ask|tell|remind|call|ping|check with|get with|let)"
+    r"\s+(?!Me\b|Us\b|Him\b|Her\b)[A-Z][a-z]+\b"
 )
 
 

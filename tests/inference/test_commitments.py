@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rapportd.agent.inference.commitments import detect
+from rapportd.agent.inference.commitments import classify_sentence, detect
 from rapportd.agent.inference.sentences import split_sentences
 
 SENT = datetime(2024, 4, 10, 9, 30, tzinfo=ZoneInfo("America/New_York"))  # Wed 10 Apr 2024
@@ -259,8 +259,30 @@ def test_a_report_sentence_opening_with_a_verb_like_word_is_no_command() -> None
         "I will fly to Denver on Monday.",
         "We'll stay at the Hilton until Friday.",
         "I'm going to take some time off next week.",
+        "Baby, I'm going to San Francisco on Aug 14 (Sunday) returning Wednesday.",
+        "I'm going to the conference on Monday.",
+        "Jeff and I will have a follow up call with the governor on Monday.",
+        "We will meet with the board on Friday.",
     ],
 )
 def test_the_writers_own_plans_are_no_promises(text: str) -> None:
     """Seen in a real mailbox: where the writer will be is nothing anyone waits for."""
     assert [k for k, _ in kinds(text) if k == "commitment"] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm going to send the deck on Monday.",
+        "I will have the draft to you by Friday.",
+        "I will have a call set up with them by Friday.",
+    ],
+)
+def test_going_to_a_verb_and_having_a_thing_ready_stay_promises(text: str) -> None:
+    assert "commitment" in [k for k, _ in kinds(text)]
+
+
+def test_an_offer_of_help_is_no_ask() -> None:
+    """ "Let me know what I can do to help" offers; nobody owes an answer to it."""
+    assert kinds("Let me know what I can do to help.") == []
+    assert classify_sentence("Let us know how we can assist.") == []  # no rule reads an ask

@@ -115,6 +115,8 @@ def test_check_in_without_drift_falls_back_to_the_score(store: Store, settings: 
         ("Please provide Ray Alvarez your comments.", False),
         ("Please forward this to Michael Kirby.", False),
         ("Rosie - please print and have signed.", False),
+        ("Ask Karen for the distribution list she would like for today's meeting.", False),
+        ("Please tell Rick the date.", False),
     ],
 )
 def test_a_reply_is_owed_only_for_asks_answered_by_mail(
