@@ -69,6 +69,7 @@ WEAK_ASK_MAX = 0.5
 # the model adds alone is a weak ask (the product never acts on it), so only what is never an
 # ask blocks it: a social or rhetorical question, an attachment note, thanks or wishes, and a
 # first-person future (the writer's own plan or promise, judged by the rules).
+_LOST_CHAR = re.compile(r"(?<=[A-Za-z])\?(?=[A-Za-z])|(?<=[.!])\?(?=\s|$)")
 _BLOCKED = {
     "request": frozenset({"EXCL:social", "EXCL:pleasantry", "EXCL:has_head"}),
     "commitment": frozenset(
@@ -120,6 +121,9 @@ def detect(
         return []
     body = text if already_stripped else split_reply(text)[0]
     body = strip_greeting(body[:MAX_TEXT_CHARS])
+    # a character the mail's charset lost shows as "?" inside words ("made?up of?people"):
+    # no question mark
+    body = _LOST_CHAR.sub(" ", body)
     by = sender or "sender"
     to = ", ".join(r for r in recipients if r) or "recipient"
     chosen = shipped_model() if model == SHIPPED else model

@@ -79,6 +79,11 @@ NON_ACTION_AFTER_WILL = re.compile(
     # governor on Monday" ("I'll have the draft to you" stays a promise)
     r"have (?:a|an|our|another|the) (?:[a-z-]+ ){0,3}(?:call|meeting|conversation|lunch|dinner|"
     r"breakfast|discussion|chat|session|visit)s?\b(?! (?:ready|done|set up|scheduled)\b)|"
+    # a state, not a deed: "we will have a limited opportunity", "I'll know more tomorrow",
+    # "we'll have something we'll need to talk about"
+    r"know\b|have (?:something|nothing|anything)\b|have (?:a|an|the|some|no|more|less|little|"
+    r"plenty of) (?:[a-z-]+ ){0,2}(?:opportunity|chance|problem|issue|question|concern|choice|"
+    r"decision|difficulty|impact|effect|role|need|interest|advantage)s?\b|"
     r"take (?:a |some |the )?(?:vacation|holiday|day|days|week|time) off)"
 )
 # "going to" followed by a place, not a verb: a determiner or a capitalised name
@@ -99,6 +104,8 @@ BOILERPLATE = re.compile(
     r"there(?:'s| is| are)|anything|i can|we can|it (?:doesn't|didn't|does not|did not)|this "
     r"(?:doesn't|didn't)|you've any|you'd like|you'd prefer)"
     r"|(?:please|do) let (?:me|us) know if you (?:have|need)|no need to"
+    # a Lotus Notes header line left in the text: "Please respond to kevinscott"
+    r"|^please respond to \S+$"
     # an offer, not an ask: "let me know what I can do to help", "… how we can help"
     r"|(?:let me|let us) know (?:what|how|where|whether|if) (?:else )?(?:i|we) (?:can|could|might)"
     r" (?:do|help|assist|support)"

@@ -263,6 +263,10 @@ def test_a_report_sentence_opening_with_a_verb_like_word_is_no_command() -> None
         "I'm going to the conference on Monday.",
         "Jeff and I will have a follow up call with the governor on Monday.",
         "We will meet with the board on Friday.",
+        # states, not deeds
+        "We will have a limited opportunity to take advantage of that realization.",
+        "I don't think they will be combined into one, but I'll know more tomorrow.",
+        "I'm sure we'll have something we'll need to talk about.",
     ],
 )
 def test_the_writers_own_plans_are_no_promises(text: str) -> None:
@@ -280,6 +284,18 @@ def test_the_writers_own_plans_are_no_promises(text: str) -> None:
 )
 def test_going_to_a_verb_and_having_a_thing_ready_stay_promises(text: str) -> None:
     assert "commitment" in [k for k, _ in kinds(text)]
+
+
+def test_a_character_the_charset_lost_is_no_question_mark() -> None:
+    """Real mail shows a lost non-breaking space as "?" inside words."""
+    text = "This list is made?up of?people that I know?and trust.? Can you call me?"
+    items = detect(text, sent_at=SENT, already_stripped=True)
+    assert [i.text for i in items if i.reasons.get("rule") != "model"] == ["Can you call me?"]
+
+
+def test_a_lotus_notes_reply_to_line_is_no_ask() -> None:
+    assert classify_sentence("Please respond to kevinscott") == []
+    assert classify_sentence("Please respond to Jim's question.") != []
 
 
 def test_an_offer_of_help_is_no_ask() -> None:
