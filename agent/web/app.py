@@ -26,7 +26,7 @@ from rapportd.agent import __version__
 from rapportd.agent.errors import SchemaError
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.db import check_schema
-from rapportd.agent.web import accounts, api, contacts, prefs, signin, views
+from rapportd.agent.web import accounts, api, contacts, identity, prefs, signin, views
 from rapportd.agent.web.auth import NotSignedIn
 from rapportd.agent.web.render import STATIC, CachedStatic, make_templates, render
 from rapportd.agent.web.security import SecurityHeaders, signing_key
@@ -84,7 +84,14 @@ def create_app(
             return PlainTextResponse(f"database: {type(exc).__name__}", status_code=503)
         return PlainTextResponse("ready")
 
-    for router in (signin.router, views.router, contacts.router, accounts.router, prefs.router):
+    for router in (
+        signin.router,
+        views.router,
+        contacts.router,
+        accounts.router,
+        prefs.router,
+        identity.router,
+    ):
         app.include_router(router)
     app.include_router(api.router)
     for route in extra_routes:

@@ -17,6 +17,7 @@ from rapportd.agent.store.models import Contact
 from rapportd.agent.web import queries
 from rapportd.agent.web.auth import Viewer, require_viewer, sessions_of
 from rapportd.agent.web.charts import describe_gap, interaction_chart, rhythm_sentence
+from rapportd.agent.web.identity import merged_context
 from rapportd.agent.web.presenters import day, when
 from rapportd.agent.web.render import render
 
@@ -147,6 +148,9 @@ def contact_detail(
             label=f"Interactions with {row.name}",
         ),
         "commitments": commitments,
+        "merged": merged_context(c),
+        "greeting": ((c.analysis or {}).get("greeting") or {}).get("name") or "",
+        "automated": list(c.automated_reasons or []),
         "analysis": {
             k: v for k, v in (c.analysis or {}).items() if isinstance(v, str | int | float)
         },

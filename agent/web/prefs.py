@@ -29,6 +29,7 @@ from rapportd.agent.suggest.config import owner_overrides
 from rapportd.agent.suggest.feedback import kind_status, resume_kind
 from rapportd.agent.web.auth import Viewer, require_viewer, sessions_of
 from rapportd.agent.web.csrf import require_csrf
+from rapportd.agent.web.identity import identity_context
 from rapportd.agent.web.presenters import KIND_LABELS
 from rapportd.agent.web.render import render
 
@@ -152,6 +153,7 @@ def page(
         owner = _owner(db, viewer)
         shown = values if values is not None else current(owner, settings)
         statuses = kind_status(db, viewer.owner_id, settings=settings)
+        identity = identity_context(db, owner)
         muted = [
             {"id": m.id, "kind": KIND_LABELS.get(m.kind, m.kind), "address": m.address}
             for m in actions.mutes(db, viewer.owner_id)
@@ -167,6 +169,7 @@ def page(
             "statuses": {st.kind: st for st in statuses},
             "days": list(enumerate(DAYS)),
             "muted": muted,
+            "identity": identity,
         },
         active="settings",
         status_code=status_code,

@@ -10,13 +10,20 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from rapportd.agent.store.models import Feedback, Mute, OutboxOperation, Owner, Suggestion
+from rapportd.agent.store.models import (
+    ContactDecision,
+    Feedback,
+    Mute,
+    OutboxOperation,
+    Owner,
+    Suggestion,
+)
 from rapportd.agent.web.app import api_routes
 from rapportd.agent.web.csrf import require_csrf
 
 from .conftest import World, csrf_from
 
-ID_PARAMS = {"suggestion_id", "contact_id", "account_id", "mute_id"}
+ID_PARAMS = {"suggestion_id", "contact_id", "account_id", "mute_id", "decision_id"}
 OTHER_PARAMS = {"provider", "kind"}  # not ids of rows: nothing to leak
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_EXEMPT = {"/accounts/oauth/{provider}/callback"}  # GET; the OAuth state is its defence
@@ -39,7 +46,23 @@ def ids_of(world: World, owner: str) -> dict[str, list[int]]:
         "contact_id": list(seeded.contacts.values()),
         "account_id": [seeded.account_id],
         "mute_id": [mute_of(world, seeded.owner_id)],
+        "decision_id": [decision_of(world, seeded.owner_id)],
     }
+
+
+def decision_of(world: World, owner_id: int) -> int:
+    """A correction of this owner's ("x is not mine"), made once."""
+    with world.sessions() as db, db.begin():
+        found = db.scalar(select(ContactDecision.id).where(ContactDecision.owner_id == owner_id))
+        if found is None:
+            row = ContactDecision(
+                owner_id=owner_id, decision="not_me", address_a=f"x{owner_id}@y.example"
+            )
+            row.address_b = ""
+            db.add(row)
+            db.flush()
+            found = row.id
+        return found
 
 
 def mute_of(world: World, owner_id: int) -> int:
