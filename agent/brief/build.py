@@ -43,11 +43,23 @@ from rapportd.agent.suggest.timeutil import local_day_bounds
 
 FACT_DAYS = 120  # promises and asks older than this are left out
 DONE_DAYS = 30  # a kept promise or answered ask is shown while this recent
+OPEN_DAYS = 30  # an open one too, unless its due date is this recent: older ones are most
+# often done without a word rapportd can see, and "late" would be a wrong fact
+RHYTHM_MIN_INTERACTIONS = 3  # below this the typical gap is the owner's prior, not theirs
 MAX_OPEN = 3  # per kind of fact
 MAX_DONE = 2
 MAX_TOPICS = 3
-TOPIC_MIN_WORDS = 4  # a thread is a real topic when someone wrote this much of their own
+TOPIC_MIN_WORDS = 2  # a thread is a real topic when someone wrote this much of their own
 THANKS_DAYS = 14  # a past meeting nobody thanked for, this recent, is something to say
+# A line of a quoted or forwarded message's header that a client's format let through into
+# the own text ("Please respond to", "-----Original Message-----", "From: ..."): never a fact.
+HEADER_LINE = re.compile(
+    r"(^\s*>)|(-{2,}\s*Original Message\s*-{2,})|(\bForwarded by\b)|(-{3,}\s*Forwarded)"
+    r"|(\bPlease respond to\b)|(\bwrote:\s*$)"
+    r"|(\bon \d{1,2}/\d{1,2}/\d{2,4},? \d{1,2}:\d{2}(:\d{2})?\s*[AP]M\b)"
+    r"|(^\s*(From|Sent|To|Cc|Subject|Date)\s*:\s*\S)",
+    re.I | re.M,
+)
 
 KINDS = {
     ("commitment", "by_owner"): "owner_promised",
@@ -157,11 +169,12 @@ def rhythm_of(contact: ContactSnap | None, now: datetime) -> str:
     if contact is None or contact.last_interaction_at is None or contact.interaction_count == 0:
         return ""
     parts = []
-    if contact.typical_gap_days:
+    n = contact.interaction_count
+    if contact.typical_gap_days and n >= RHYTHM_MIN_INTERACTIONS:
         parts.append(f"usually in touch every {_days(contact.typical_gap_days)}")
     ago = (now - contact.last_interaction_at).total_seconds() / 86400
     last = "today" if ago < 1 else f"{_days(ago)} ago"
-    parts.append(f"last in touch {last} ({contact.interaction_count} interactions)")
+    parts.append(f"last in touch {last} ({n} interaction{'' if n == 1 else 's'})")
     return "; ".join(parts)
 
 
@@ -255,8 +268,13 @@ def _fact(
     kind = KINDS.get((p.kind, p.direction))
     if kind is None or p.state == "void":
         return None
-    if p.kind == "request" and not explicit_ask(p):
-        return None  # bare questions, proposals, "let's": small talk more often than not
+    if p.kind == "request" and not (explicit_ask(p) and asks_for_answer(p.text)):
+        # bare questions, proposals, "let's" are small talk more often than not; a deed asked
+        # ("please call me", "forward this to Michael") is done without a word back, so
+        # "no answer seen" would say nothing
+        return None
+    if HEADER_LINE.search(p.text):
+        return None
     who = _who(snap, p, owner_of)
     msg = snap.message(p.message_id)
     if not who or msg is None or msg.is_automated:
@@ -269,6 +287,12 @@ def _fact(
     resolver = snap.message(resolved_by.get(p.id)) if done else None
     if done and (resolver or msg).sent_at < now - timedelta(days=DONE_DAYS):
         return None
+    if not done:
+        recent = now - timedelta(days=OPEN_DAYS)
+        if msg.sent_at < recent and (p.due_at is None or p.due_at < recent):
+            return None
+        if kind == "they_asked" and _owner_wrote_after(snap, msg):
+            return None  # the owner wrote in that thread since: likely answered there
     return Fact(
         kind=kind,
         who=who,
@@ -280,6 +304,13 @@ def _fact(
         due_text=p.due_text,
         resolved_by=evidence_of(resolver) if resolver is not None else None,
         commitment_id=p.id,
+    )
+
+
+def _owner_wrote_after(snap: Snapshot, msg: MessageSnap) -> bool:
+    return any(
+        m.direction == "out" and m.sent_at > msg.sent_at and not m.rapportd_tag
+        for m in snap.thread(msg.thread_id)
     )
 
 
@@ -309,7 +340,7 @@ def _first_sentence(body: str) -> str:
         if line.strip() and not is_greeting(line.strip()):
             start = body.index(line)
             for s in split_sentences(body[start:]):
-                if len(s.split()) >= 3:
+                if len(s.split()) >= TOPIC_MIN_WORDS and not HEADER_LINE.search(s):
                     return s
             break
     return ""
@@ -449,11 +480,16 @@ def _suggest(
     if topics:
         t = topics[0]
         return Suggestion(
-            text=f"Ask how “{t.subject}” is going.",
-            reason=f"Your latest conversation with them ({_local(snap, t.last_at)}).",
+            text=f"Pick up where you left off: “{t.subject}” ({_local(snap, t.last_at)}).",
+            reason="Your latest conversation with them.",
             evidence=t.evidence,
         )
     names = ", ".join(a.name or a.email for a in attendees)
+    if any(not a.first_meeting for a in attendees):
+        return Suggestion(
+            text=f"Ask {names} what has changed for them since you were last in touch, and listen.",
+            reason="Nothing open between you, and no recent conversation with words of its own.",
+        )
     return Suggestion(
         text=f"A first conversation: ask {names} what matters most to them right now, and listen.",
         reason="No mail with them in the last months.",

@@ -199,15 +199,17 @@ def test_topics_are_recent_real_threads() -> None:
     topics = brief.topics  # type: ignore[attr-defined]
     assert [t.subject for t in topics] == ["Budget", "Site visit", "Pricing"]
     assert topics[0].evidence.sentence == "The budget numbers look right to me now."
-    assert "Budget" in brief.suggestion.text  # type: ignore[attr-defined]
+    assert brief.suggestion.text.startswith("Pick up where you left off: “Budget”")  # type: ignore[attr-defined]
 
 
 def test_suggestion_order() -> None:
     w = World()
-    w.contact(JANE, "Jane Doe")
     m = w.meeting(NOW + 18 * H, [JANE])
     # nothing known: a first conversation
     assert "first conversation" in one(w).suggestion.text  # type: ignore[attr-defined]
+    # in touch before, nothing open, no topic: no claim that this is a first meeting
+    w.contact(JANE, "Jane Doe")
+    assert "what has changed" in one(w).suggestion.text  # type: ignore[attr-defined]
     # a past meeting nobody wrote about since: a thank-you is owed
     w.meeting(NOW - 2 * D, [JANE], summary="Plant tour")
     assert "Plant tour" in one(w).suggestion.text  # type: ignore[attr-defined]
@@ -247,3 +249,29 @@ def test_every_fact_lies_in_its_authors_own_words(own: list[str], quoted: list[s
         assert in_own_words(next(m for m in w.messages if m.id == e.message_id), e.sentence)
     shown = {f.text for f in brief.facts}
     assert shown <= set(own)
+
+
+def test_stale_open_items_header_lines_and_answered_threads_drop() -> None:
+    w = World()
+    w.contact(JANE, "Jane Doe")
+    w.meeting(NOW + 18 * H, [JANE])
+    old = w.message(
+        NOW - 40 * D, JANE, [OWNER], "I will send the draft in the morning.", thread="a"
+    )
+    w.promise(old, "I will send the draft in the morning.", due_at=NOW - 39 * D)
+    hdr = w.message(NOW - D, JANE, [OWNER], "Please respond to jane\nSee the list.", thread="b")
+    w.promise(hdr, "Please respond to jane", kind="request", rule="polite_ask")
+    asked = w.message(NOW - 3 * D, JANE, [OWNER], "Could you send the price list?", thread="c")
+    w.promise(asked, "Could you send the price list?", kind="request", rule="polite_ask")
+    assert [f.text for f in one(w).facts] == ["Could you send the price list?"]  # type: ignore[attr-defined]
+    # the owner wrote in that thread since: the ask is no longer shown as unanswered
+    w.message(NOW - 2 * D, OWNER, [JANE], "Here it is.", thread="c")
+    assert one(w).facts == ()  # type: ignore[attr-defined]
+
+
+def test_no_rhythm_claimed_from_one_interaction() -> None:
+    w = World()
+    w.contact(JANE, "Jane Doe", interaction_count=1, typical_gap_days=26.0)
+    w.meeting(NOW + 18 * H, [JANE])
+    [a] = one(w).attendees  # type: ignore[attr-defined]
+    assert a.rhythm == "last in touch 3 days ago (1 interaction)"
