@@ -24,7 +24,7 @@ import json
 import shutil
 import sys
 import tempfile
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
