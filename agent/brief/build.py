@@ -45,10 +45,11 @@ FACT_DAYS = 120  # promises and asks older than this are left out
 DONE_DAYS = 30  # a kept promise or answered ask is shown while this recent
 OPEN_DAYS = 30  # an open one too, unless its due date is this recent: older ones are most
 # often done without a word rapportd can see, and "late" would be a wrong fact
-RHYTHM_MIN_INTERACTIONS = 3  # below this the typical gap is the owner's prior, not theirs
+RHYTHM_MIN_INTERACTIONS = 5  # below this the typical gap is the owner's prior, not theirs
 MAX_OPEN = 3  # per kind of fact
 MAX_DONE = 2
 MAX_TOPICS = 3
+TOPIC_GOOD_WORDS = 5  # the sentence shown for a topic: the first this long, if any
 TOPIC_MIN_WORDS = 2  # a thread is a real topic when someone wrote this much of their own
 THANKS_DAYS = 14  # a past meeting nobody thanked for, this recent, is something to say
 # A line of a quoted or forwarded message's header that a client's format let through into
@@ -339,9 +340,11 @@ def _first_sentence(body: str) -> str:
     for line in body.splitlines():
         if line.strip() and not is_greeting(line.strip()):
             start = body.index(line)
-            for s in split_sentences(body[start:]):
-                if len(s.split()) >= TOPIC_MIN_WORDS and not HEADER_LINE.search(s):
-                    return s
+            sentences = [s for s in split_sentences(body[start:]) if not HEADER_LINE.search(s)]
+            for least in (TOPIC_GOOD_WORDS, TOPIC_MIN_WORDS):
+                for s in sentences:
+                    if len(s.split()) >= least:
+                        return s
             break
     return ""
 

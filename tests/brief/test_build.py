@@ -271,7 +271,7 @@ def test_stale_open_items_header_lines_and_answered_threads_drop() -> None:
 
 def test_no_rhythm_claimed_from_one_interaction() -> None:
     w = World()
-    w.contact(JANE, "Jane Doe", interaction_count=1, typical_gap_days=26.0)
+    w.contact(JANE, "Jane Doe", interaction_count=3, typical_gap_days=26.0)
     w.meeting(NOW + 18 * H, [JANE])
     [a] = one(w).attendees  # type: ignore[attr-defined]
-    assert a.rhythm == "last in touch 3 days ago (1 interaction)"
+    assert a.rhythm == "last in touch 3 days ago (3 interactions)"
