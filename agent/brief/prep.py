@@ -73,7 +73,8 @@ def wanted(snap: Snapshot, m: MeetingSnap, cfg: PrepHoldSettings) -> bool:
     """Whether this meeting gets a prep hold under the owner's setting."""
     if brief_excluded(snap, m) is not None:
         return False
-    if len(m.attendees) < cfg.min_size:
+    # the owner counts once, listed or not (Graph leaves the organizer out of attendees)
+    if len([p for p in m.attendees if not p.is_self]) + 1 < cfg.min_size:
         return False
     return ("recurring" if m.is_recurring else "one_off") in cfg.kinds
 

@@ -180,3 +180,14 @@ def test_an_accepted_prep_hold_is_the_owners(store: Store, settings: Settings) -
     plan_owner(store.session, store.owner_id, now=STORE_NOW, settings=settings)
     [s] = _holds(store)
     assert s.status == "accepted" and _ops(store, s) == [("create_hold", "pending")]
+
+
+def test_the_owner_counts_once_listed_or_not() -> None:
+    """Graph leaves the organizer out of the attendees: a one-guest meeting is still two."""
+    from dataclasses import replace
+
+    w = World()
+    m = w.meeting(NOW + 20 * H, ["jane@client.test"])
+    w.meetings[-1] = replace(m, attendees=tuple(p for p in m.attendees if not p.is_self))
+    assert len(prep_targets(w.snap(), NOW, ON)) == 1
+    assert prep_targets(w.snap(), NOW, PrepHoldSettings(enabled=True, min_size=3)) == []
