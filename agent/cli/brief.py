@@ -107,5 +107,58 @@ def brief_command(
         console.print(render(b))
 
 
+def prep_holds_command(
+    on: Annotated[
+        bool | None, typer.Option("--on/--off", help="Switch prep holds on or off.")
+    ] = None,
+    minutes: Annotated[int | None, typer.Option(help="The hold's length (5-120).")] = None,
+    min_size: Annotated[
+        int | None, typer.Option(help="Fewest attendees, you included (default 2).")
+    ] = None,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(help="Meeting kinds: one_off, recurring (repeat; default both)."),
+    ] = None,
+    owner: OwnerOpt = None,
+) -> None:
+    """Show or change the prep-hold setting: a short private hold before each briefed meeting,
+    its description the brief (off until you switch it on)."""
+    from pydantic import ValidationError
+
+    from rapportd.agent.brief.prep import PrepHoldSettings
+    from rapportd.agent.errors import ConfigError
+
+    with _session() as session:
+        row = _owner(session, owner)
+        prefs = dict(row.preferences or {})
+        current = dict(prefs.get("prep_holds") or {})
+        changes = {
+            k: v
+            for k, v in {
+                "enabled": on,
+                "minutes": minutes,
+                "min_size": min_size,
+                "kinds": kind,
+            }.items()
+            if v is not None
+        }
+        try:
+            value = PrepHoldSettings(**{**current, **changes})
+        except ValidationError as exc:
+            raise typer.BadParameter(str(exc.errors()[0]["msg"])) from None
+        except ConfigError as exc:  # pragma: no cover - the model raises ValidationError
+            raise typer.BadParameter(str(exc)) from None
+        if changes:
+            prefs["prep_holds"] = value.model_dump()
+            row.preferences = prefs
+    state = "on" if value.enabled else "off"
+    console.print(
+        f"prep holds {state}: {value.minutes} minutes before meetings of at least "
+        f"{value.min_size} people ({', '.join(value.kinds)})",
+        highlight=False,
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("brief")(brief_command)
+    app.command("prep-holds")(prep_holds_command)
