@@ -53,11 +53,14 @@ def main() -> int:
     from rapportd.agent import clock
     from rapportd.agent.brief.build import in_own_words
     from rapportd.agent.brief.load import load_briefs
+    from rapportd.agent.brief.prep import PrepHoldSettings, prep_targets
     from rapportd.agent.brief.text import as_text
     from rapportd.agent.settings import load_settings, parse_instant
     from rapportd.agent.store.db import make_engine, session_factory
     from rapportd.agent.store.models import CalendarEvent, Message, Owner
-    from rapportd.agent.suggest.snapshot import _message
+    from rapportd.agent.suggest.config import effective_config
+    from rapportd.agent.suggest.rules import busy_intervals
+    from rapportd.agent.suggest.snapshot import _message, load_snapshot
     from rapportd.jobs.replay import ReplayOptions, run_replay
 
     out = args.out or Path(tempfile.mkdtemp(prefix="rapportd-briefs-"))
@@ -109,6 +112,22 @@ def main() -> int:
             facts += len(b.facts)
             texts.append(as_text(b))
             dumps.append(b.as_dict())
+        # prep holds, switched on, as the planner would place them the evening before
+        cfg = effective_config(
+            settings,
+            preferences=owner.preferences,
+            timezone=owner.timezone,
+            org_domains=owner.org_domains,
+        )
+        snap = load_snapshot(session, owner, cfg, now=as_of)
+        targets = prep_targets(snap, as_of, PrepHoldSettings(enabled=True))
+        busy = busy_intervals(snap)
+        overlaps = [
+            t.meeting.id
+            for t in targets
+            if any(b0 < t.slot[1] and t.slot[0] < b1 for b0, b1 in busy)
+        ]
+        prep_uids = {uid_of.get(t.meeting.id, "") for t in targets}
     (out / "briefs.txt").write_text("\n\n" + ("\n\n" + "=" * 78 + "\n\n").join(texts) + "\n")
     (out / "briefs.json").write_text(json.dumps(dumps, indent=2))
     print("\n\n".join(texts))
@@ -119,6 +138,11 @@ def main() -> int:
     print(
         f"  facts shown: {facts}; evidence not in its author's own words: {quoted}; "
         f"evidence naming no stored message: {unknown}"
+    )
+    print(
+        f"  prep holds (switched on, as of {AS_OF}): {len(targets)} for the meetings up to "
+        f"36 h ahead; overlapping busy time: {len(overlaps)}; for controls: "
+        f"{len(prep_uids & CONTROLS)}"
     )
     for p in problems:
         print(f"  {p}")
