@@ -336,16 +336,18 @@ def _facts(
 
 # ----------------------------------------------------------------------------- topics
 def _first_sentence(body: str) -> str:
-    """The first sentence of a body that says something (not the greeting)."""
-    for line in body.splitlines():
-        if line.strip() and not is_greeting(line.strip()):
-            start = body.index(line)
-            sentences = [s for s in split_sentences(body[start:]) if not HEADER_LINE.search(s)]
-            for least in (TOPIC_GOOD_WORDS, TOPIC_MIN_WORDS):
-                for s in sentences:
-                    if len(s.split()) >= least:
-                        return s
-            break
+    """The sentence that says what a message is about: in its first paragraph that says
+    something (after the greeting), the first sentence of five words or more, else its first
+    of two or more. Later paragraphs are not searched: after "See below." often comes a
+    pasted article, whose sentences are not the author's words."""
+    paragraphs = re.split(r"\n\s*\n", body)
+    for para in paragraphs:
+        lines = [ln for ln in para.splitlines() if ln.strip() and not is_greeting(ln.strip())]
+        sentences = [s for s in split_sentences("\n".join(lines)) if not HEADER_LINE.search(s)]
+        for least in (TOPIC_GOOD_WORDS, TOPIC_MIN_WORDS):
+            for sentence in sentences:
+                if len(sentence.split()) >= least:
+                    return sentence
     return ""
 
 

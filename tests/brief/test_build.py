@@ -275,3 +275,19 @@ def test_no_rhythm_claimed_from_one_interaction() -> None:
     w.meeting(NOW + 18 * H, [JANE])
     [a] = one(w).attendees  # type: ignore[attr-defined]
     assert a.rhythm == "last in touch 3 days ago (3 interactions)"
+
+
+def test_a_topic_quotes_the_first_paragraph_not_a_pasted_article() -> None:
+    w = World()
+    w.contact(JANE, "Jane Doe")
+    w.meeting(NOW + 18 * H, [JANE])
+    w.message(
+        NOW - D,
+        OWNER,
+        [JANE],
+        "see below.\n\nFederal price limits backfire\nSome generators withhold power rather "
+        "than abide by rate caps\nA. Writer, Staff Writer\n",
+        subject="Article",
+    )
+    [topic] = one(w).topics  # type: ignore[attr-defined]
+    assert topic.evidence.sentence == "see below."
