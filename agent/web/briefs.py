@@ -14,12 +14,14 @@ from sqlalchemy.orm import Session
 from rapportd.agent import clock
 from rapportd.agent.brief.load import load_briefs
 from rapportd.agent.brief.model import Brief, Evidence
+from rapportd.agent.brief.prep import PrepHoldSettings, prep_settings
 from rapportd.agent.brief.text import HEADINGS, state_label
 from rapportd.agent.errors import ConfigError
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Owner
 from rapportd.agent.web.auth import Viewer, require_viewer, sessions_of
+from rapportd.agent.web.csrf import require_csrf
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -100,3 +102,39 @@ def api_briefs(
     if meeting is not None and not briefs:
         raise HTTPException(404, "no brief for that meeting")
     return [b.as_dict() for b in briefs]
+
+
+def _owner_row(db: Session, viewer: Viewer) -> Owner:
+    owner = db.get(Owner, viewer.owner_id)
+    if owner is None:
+        raise HTTPException(404, "no such owner")
+    return owner
+
+
+@router.get("/prep-holds", response_model=PrepHoldSettings)
+def get_prep_holds(request: Request, viewer: Viewer = Depends(require_viewer)) -> PrepHoldSettings:
+    """The prep-hold setting (off until switched on)."""
+    with transaction(sessions_of(request)) as db:
+        try:
+            return prep_settings(_owner_row(db, viewer).preferences)
+        except ConfigError:
+            return PrepHoldSettings()
+
+
+@router.put(
+    "/prep-holds",
+    response_model=PrepHoldSettings,
+    dependencies=[Depends(require_csrf)],
+    responses={
+        403: {"description": "Missing or wrong X-CSRF-Token"},
+        422: {"description": "Invalid"},
+    },
+)
+def put_prep_holds(
+    request: Request, new: PrepHoldSettings, viewer: Viewer = Depends(require_viewer)
+) -> PrepHoldSettings:
+    """Replace the prep-hold setting; the next plan creates or removes the holds."""
+    with transaction(sessions_of(request)) as db:
+        owner = _owner_row(db, viewer)
+        owner.preferences = {**(owner.preferences or {}), "prep_holds": new.model_dump()}
+    return new

@@ -82,3 +82,17 @@ def test_review_page_shows_coming_up(world: World, client_a: tuple[TestClient, s
     assert "Proposal walkthrough" in page.text
     assert "I&#39;ll send you the revised proposal by Friday." in page.text
     assert 'id="coming-up"' not in client.get("/suggestions?view=done").text
+
+
+def test_prep_hold_setting_over_the_api(world: World, client_a: tuple[TestClient, str]) -> None:
+    client, token = client_a
+    assert client.get("/api/prep-holds").json()["enabled"] is False
+    body = {"enabled": True, "minutes": 20, "min_size": 2, "kinds": ["one_off"]}
+    assert client.put("/api/prep-holds", json=body).status_code == 403  # no CSRF token
+    r = client.put("/api/prep-holds", json=body, headers={"X-CSRF-Token": token})
+    assert r.status_code == 200 and r.json()["minutes"] == 20
+    bad = client.put(
+        "/api/prep-holds", json={**body, "kinds": ["weekly"]}, headers={"X-CSRF-Token": token}
+    )
+    assert bad.status_code == 422
+    assert client.get("/api/prep-holds").json() == body
