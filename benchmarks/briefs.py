@@ -98,7 +98,7 @@ def main() -> int:
         expected = {f"keanmeeting{i:02d}" for i in range(1, 11)}
         missing = sorted(expected - briefed)
         controls = sorted(briefed & CONTROLS)
-        facts = quoted = unknown = 0
+        facts = quoted = unknown = unlinked = 0
         for b in briefs:
             for e in b.evidence():
                 row = session.get(Message, e.message_id)
@@ -106,6 +106,8 @@ def main() -> int:
                 if snap is None:
                     unknown += 1
                     continue
+                if not e.link:
+                    unlinked += 1
                 if e.sentence and not in_own_words(snap, e.sentence):
                     quoted += 1
                     problems.append(f"not in own words: meeting {b.meeting_id}: {e.sentence!r}")
@@ -137,7 +139,7 @@ def main() -> int:
     print(f"  controls briefed (must be 0): {len(controls)} {controls}")
     print(
         f"  facts shown: {facts}; evidence not in its author's own words: {quoted}; "
-        f"evidence naming no stored message: {unknown}"
+        f"evidence naming no stored message: {unknown}; evidence without a link: {unlinked}"
     )
     print(
         f"  prep holds (switched on, as of {AS_OF}): {len(targets)} for the meetings up to "
