@@ -17,6 +17,7 @@ from rapportd.agent.brief.model import Brief, Evidence
 from rapportd.agent.brief.prep import PrepHoldSettings, prep_settings
 from rapportd.agent.brief.text import HEADINGS, state_label
 from rapportd.agent.errors import ConfigError
+from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Owner
@@ -24,6 +25,7 @@ from rapportd.agent.web.auth import Viewer, require_viewer, sessions_of
 from rapportd.agent.web.csrf import require_csrf
 
 router = APIRouter(prefix="/api", tags=["api"])
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,13 +76,16 @@ def view_of(brief: Brief) -> BriefView:
 
 def coming_up(db: Session, owner_id: int, settings: Settings, now: datetime) -> list[BriefView]:
     """The briefs of the owner's meetings from now to the end of tomorrow, in order; nothing
-    (never an error page) when the owner's settings cannot be read."""
+    (never an error page, the failure logged) when they cannot be built."""
     owner = db.get(Owner, owner_id)
     if owner is None:
         return []
     try:
         return [view_of(b) for b in load_briefs(db, owner, settings, now=now)]
     except ConfigError:
+        return []
+    except Exception:  # the section is an aside: the review page must still serve
+        log.exception("coming_up failed", owner_id=owner_id)
         return []
 
 
