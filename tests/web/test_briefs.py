@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from rapportd.agent.store.db import transaction
@@ -96,3 +97,18 @@ def test_prep_hold_setting_over_the_api(world: World, client_a: tuple[TestClient
     )
     assert bad.status_code == 422
     assert client.get("/api/prep-holds").json() == body
+
+
+def test_a_failing_brief_leaves_the_review_page_serving(
+    world: World, client_a: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rapportd.agent.web import briefs
+
+    def broken(*_a: object, **_k: object) -> list[object]:
+        raise RuntimeError("boom")
+
+    _meeting(world, world.a.owner_id, world.a.account_id, world.a.contacts["chloe"])
+    monkeypatch.setattr(briefs, "load_briefs", broken)
+    client, _ = client_a
+    page = client.get("/suggestions")
+    assert page.status_code == 200 and 'id="coming-up"' not in page.text
