@@ -174,6 +174,15 @@ def plan_prep_holds(
 
     summary = PrepSummary()
     cfg = prep_settings(owner.preferences)
+    live = select(Suggestion.id).where(
+        Suggestion.owner_id == owner.id, Suggestion.kind == KIND, Suggestion.status.in_(LIVE)
+    )
+    if not cfg.enabled and session.scalar(live.limit(1)) is None:
+        return summary  # off, and nothing of ours to remove: no work at all
+    if resolved_by is None and cfg.enabled:
+        from rapportd.agent.brief.load import resolved_map
+
+        resolved_by = resolved_map(session, owner.id)
     every = list(
         session.scalars(
             select(Suggestion).where(Suggestion.owner_id == owner.id, Suggestion.kind == KIND)

@@ -308,12 +308,9 @@ def _plan_prep_holds(
     session: Session, owner: Owner, snap: Snapshot, *, now: datetime, summary: PlanSummary
 ) -> None:
     """Meeting prep holds (agent/brief/prep.py; off unless the owner switched them on)."""
-    from rapportd.agent.brief.load import resolved_map
     from rapportd.agent.brief.prep import plan_prep_holds
 
-    prep = plan_prep_holds(
-        session, owner, snap, now=now, resolved_by=resolved_map(session, owner.id)
-    )
+    prep = plan_prep_holds(session, owner, snap, now=now)
     if prep.created or prep.moved or prep.kept:
         summary.by_kind["prep_hold"] = prep.created + prep.moved + prep.kept
 
