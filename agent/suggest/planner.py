@@ -308,6 +308,8 @@ def _plan_prep_holds(
     session: Session, owner: Owner, snap: Snapshot, *, now: datetime, summary: PlanSummary
 ) -> None:
     """Meeting prep holds (agent/brief/prep.py; off unless the owner switched them on)."""
+    if "prep_holds" not in (owner.preferences or {}):
+        return  # never configured: nothing to plan, nothing to remove
     from rapportd.agent.brief.prep import plan_prep_holds
 
     prep = plan_prep_holds(session, owner, snap, now=now)
