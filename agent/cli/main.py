@@ -37,6 +37,7 @@ COMMAND_MODULES = [
     "rapportd.agent.inference.cli",
     "rapportd.agent.inference.detect_cli",
     "rapportd.agent.cli.people",
+    "rapportd.agent.cli.brief",
     "rapportd.connectors.cli",
     "rapportd.agent.suggest.cli",
     "rapportd.jobs.cli",

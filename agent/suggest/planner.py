@@ -293,6 +293,7 @@ def plan_owner(
             llm.close()
 
     _retire_moot_and_expired(session, snap, existing.values(), now=now, summary=summary)
+    _plan_prep_holds(session, owner, snap, now=now, summary=summary)
     _enqueue_proposed(session, existing.values(), cfg, now=now, paused=paused, summary=summary)
     session.flush()
     log.info(
@@ -301,6 +302,19 @@ def plan_owner(
         **{k: v for k, v in summary.__dict__.items() if isinstance(v, int)},
     )
     return summary
+
+
+def _plan_prep_holds(
+    session: Session, owner: Owner, snap: Snapshot, *, now: datetime, summary: PlanSummary
+) -> None:
+    """Meeting prep holds (agent/brief/prep.py; off unless the owner switched them on)."""
+    if "prep_holds" not in (owner.preferences or {}):
+        return  # never configured: nothing to plan, nothing to remove
+    from rapportd.agent.brief.prep import plan_prep_holds
+
+    prep = plan_prep_holds(session, owner, snap, now=now)
+    if prep.created or prep.moved or prep.kept:
+        summary.by_kind["prep_hold"] = prep.created + prep.moved + prep.kept
 
 
 Muted = tuple[set[tuple[str, str]], set[tuple[str, int]]]

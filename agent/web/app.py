@@ -26,7 +26,7 @@ from rapportd.agent import __version__
 from rapportd.agent.errors import SchemaError
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.db import check_schema
-from rapportd.agent.web import accounts, api, contacts, identity, prefs, signin, views
+from rapportd.agent.web import accounts, api, briefs, contacts, identity, prefs, signin, views
 from rapportd.agent.web.auth import NotSignedIn
 from rapportd.agent.web.render import STATIC, CachedStatic, make_templates, render
 from rapportd.agent.web.security import SecurityHeaders, signing_key
@@ -94,6 +94,7 @@ def create_app(
     ):
         app.include_router(router)
     app.include_router(api.router)
+    app.include_router(briefs.router)  # meeting briefs: GET /api/briefs
     for route in extra_routes:
         app.router.routes.append(route)
 

@@ -23,7 +23,7 @@ from rapportd.agent.web.charts import interaction_chart, rhythm_sentence
 
 GROUPS: list[tuple[str, str, frozenset[str]]] = [
     ("thank_you", "Thank-you drafts", frozenset({"thank_you"})),
-    ("holds", "Holds to accept", frozenset({"promise_hold", "reconnect_hold"})),
+    ("holds", "Holds to accept", frozenset({"promise_hold", "reconnect_hold", "prep_hold"})),
     ("promises", "Promises due", frozenset({"promise_follow_up", "nudge"})),
     ("replies", "Replies owed", frozenset({"reply_needed"})),
     ("check_ins", "Check-ins", frozenset({"check_in"})),
@@ -44,6 +44,7 @@ KIND_SHORT = {
     "nudge": "Nudge",
     "check_in": "Check-in",
     "reconnect_hold": "Hold",
+    "prep_hold": "Prep",
 }
 KIND_LABELS = {
     "thank_you": "Thank-you draft",
@@ -53,6 +54,7 @@ KIND_LABELS = {
     "nudge": "Nudge draft",
     "check_in": "Check-in draft",
     "reconnect_hold": "Hold to reconnect",
+    "prep_hold": "Prep hold before a meeting",
 }
 STATUS_LABELS = {
     "proposed": "not yet in your mailbox",

@@ -23,7 +23,7 @@ from rapportd.agent.errors import Conflict, NotFound
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Suggestion
 from rapportd.agent.suggest import actions
-from rapportd.agent.web import queries
+from rapportd.agent.web import briefs, queries
 from rapportd.agent.web.auth import Viewer, require_viewer, sessions_of
 from rapportd.agent.web.csrf import require_csrf
 from rapportd.agent.web.presenters import Card, build_card, card_context, grouped, zone
@@ -141,6 +141,12 @@ def list_response(
         cards = [build_card(ctx, s, with_chart=False) for s in rows]
         counts = queries.view_counts(db, viewer.owner_id, now=now)
         undoable = actions.batch_after(db, viewer.owner_id, now=now)
+        # meeting briefs (agent/web/briefs.py): the "Coming up" section, on the inbox only
+        upcoming = (
+            briefs.coming_up(db, viewer.owner_id, request.app.state.settings, now)
+            if view == "inbox"
+            else []
+        )
     if batch and (undoable is None or undoable[0] != batch):
         batch = ""  # the window has passed
     left = undoable[1] if undoable is not None and batch else 0
@@ -160,6 +166,7 @@ def list_response(
             "row_answer": row_answer if in_row else None,
             "batch": batch,
             "undo_until_ms": row_answer.undo_until_ms,
+            "coming_up": upcoming,
             **_page_context(now, viewer),
         },
         active="suggestions",

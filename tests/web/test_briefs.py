@@ -1,0 +1,114 @@
+"""Meeting briefs on the web: GET /api/briefs and the "Coming up" section of the review
+page, on the seeded store (Chloé was promised a revised proposal; a meeting with her is
+added for tomorrow)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rapportd.agent.store.db import transaction
+from rapportd.agent.store.models import CalendarEvent, Contact
+
+from .conftest import World
+from .seed import NOW
+
+
+def _meeting(world: World, owner_id: int, account_id: int, chloe_id: int) -> int:
+    with transaction(world.sessions) as db:
+        chloe = db.get(Contact, chloe_id)
+        assert chloe is not None
+        ev = CalendarEvent(
+            owner_id=owner_id,
+            account_id=account_id,
+            provider_id=f"brief-{account_id}",
+            ical_uid=f"brief-{account_id}",
+            start_at=NOW + timedelta(hours=20),
+            end_at=NOW + timedelta(hours=21),
+            summary="Proposal walkthrough",
+            organizer="",
+            organizer_is_self=True,
+            self_response="accepted",
+            attendees=[
+                {"email": chloe.primary_address, "name": "Martin, Chloé", "response": "accepted"}
+            ],
+        )
+        db.add(ev)
+        db.flush()
+        return ev.id
+
+
+def test_api_serves_the_brief_with_evidence(world: World, client_a: tuple[TestClient, str]) -> None:
+    client, _ = client_a
+    mid = _meeting(world, world.a.owner_id, world.a.account_id, world.a.contacts["chloe"])
+    r = client.get("/api/briefs")
+    assert r.status_code == 200
+    [brief] = [b for b in r.json() if b["meeting_id"] == mid]
+    assert brief["title"] == "Proposal walkthrough"
+    [who] = brief["attendees"]
+    assert who["name"] == "Chloé Martin" and who["stage"] == "understanding"
+    [promise] = brief["owner_promised"]
+    assert promise["text"] == "I'll send you the revised proposal by Friday."
+    assert promise["evidence"]["sentence"] == promise["text"]
+    assert promise["evidence"]["link"].startswith("https://mail.google.com/")
+    assert "revised proposal" in brief["suggestion"]["text"]
+    one = client.get(f"/api/briefs?meeting={mid}")
+    assert one.status_code == 200 and [b["meeting_id"] for b in one.json()] == [mid]
+
+
+def test_another_owners_meeting_is_not_found(
+    world: World, client_b: tuple[TestClient, str]
+) -> None:
+    client, _ = client_b
+    mid = _meeting(world, world.a.owner_id, world.a.account_id, world.a.contacts["chloe"])
+    assert client.get(f"/api/briefs?meeting={mid}").status_code == 404
+    assert all(b["meeting_id"] != mid for b in client.get("/api/briefs").json())
+
+
+def test_api_needs_a_session(world: World) -> None:
+    with TestClient(world.app, base_url="http://127.0.0.1") as client:
+        assert client.get("/api/briefs").status_code == 401
+
+
+def test_review_page_shows_coming_up(world: World, client_a: tuple[TestClient, str]) -> None:
+    client, _ = client_a
+    page = client.get("/suggestions")
+    assert 'id="coming-up"' not in page.text  # nothing to brief yet
+    mid = _meeting(world, world.a.owner_id, world.a.account_id, world.a.contacts["chloe"])
+    page = client.get("/suggestions")
+    assert page.status_code == 200
+    assert 'id="coming-up"' in page.text and f'id="brief-{mid}"' in page.text
+    assert "Proposal walkthrough" in page.text
+    assert "I&#39;ll send you the revised proposal by Friday." in page.text
+    assert 'id="coming-up"' not in client.get("/suggestions?view=done").text
+
+
+def test_prep_hold_setting_over_the_api(world: World, client_a: tuple[TestClient, str]) -> None:
+    client, token = client_a
+    assert client.get("/api/prep-holds").json()["enabled"] is False
+    body = {"enabled": True, "minutes": 20, "min_size": 2, "kinds": ["one_off"]}
+    assert client.put("/api/prep-holds", json=body).status_code == 403  # no CSRF token
+    r = client.put("/api/prep-holds", json=body, headers={"X-CSRF-Token": token})
+    assert r.status_code == 200 and r.json()["minutes"] == 20
+    bad = client.put(
+        "/api/prep-holds", json={**body, "kinds": ["weekly"]}, headers={"X-CSRF-Token": token}
+    )
+    assert bad.status_code == 422
+    assert client.get("/api/prep-holds").json() == body
+
+
+def test_a_failing_brief_leaves_the_review_page_serving(
+    world: World, client_a: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rapportd.agent.web import briefs
+
+    def broken(*_a: object, **_k: object) -> list[object]:
+        raise RuntimeError("boom")
+
+    _meeting(world, world.a.owner_id, world.a.account_id, world.a.contacts["chloe"])
+    monkeypatch.setattr(briefs, "load_briefs", broken)
+    client, _ = client_a
+    page = client.get("/suggestions")
+    assert page.status_code == 200 and 'id="coming-up"' not in page.text
