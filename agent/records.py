@@ -218,6 +218,8 @@ class ItemState:
     end: datetime | None = None
     # The item in the provider's web app (Gmail draft, Calendar htmlLink, Graph webLink).
     web_link: str = ""
+    # rapportd's tag as read on the item itself (header / extended property); "" if none
+    tag: str = ""
 
 
 def content_hash(*parts: object) -> str:
@@ -304,8 +306,9 @@ class Connector(Protocol):
         it), NotFound when it is gone."""
         ...
 
-    def delete_draft(self, provider_id: str, *, expected_hash: str | None = None) -> None:
-        """Remove the draft (gone already: fine); Conflict as for update_draft."""
+    def delete_draft(self, provider_id: str, *, tag: str, expected_hash: str | None = None) -> None:
+        """Remove the draft (gone already: fine); Conflict as for update_draft; NotOurs when
+        the item does not carry ``tag`` (update_draft checks ``spec.tag`` the same way)."""
         ...
 
     def draft_state(self, provider_id: str, tag: str) -> ItemState: ...
@@ -314,10 +317,13 @@ class Connector(Protocol):
 
     def create_hold(self, spec: HoldSpec) -> ItemState: ...
 
-    def confirm_hold(self, provider_id: str) -> ItemState: ...
+    def confirm_hold(self, provider_id: str, *, tag: str) -> ItemState:
+        """Mark the hold busy; NotOurs when the event does not carry ``tag``."""
+        ...
 
-    def delete_hold(self, provider_id: str, *, expected_hash: str | None = None) -> None:
-        """Remove the hold (gone already: fine); Conflict when the person moved or renamed it."""
+    def delete_hold(self, provider_id: str, *, tag: str, expected_hash: str | None = None) -> None:
+        """Remove the hold (gone already: fine); Conflict when the person moved or renamed
+        it; NotOurs when the event does not carry ``tag``."""
         ...
 
     def hold_state(self, provider_id: str, tag: str) -> ItemState: ...

@@ -27,7 +27,7 @@ from rapportd.agent.records import (
     hold_hash,
 )
 from rapportd.agent.settings import Settings
-from rapportd.connectors.composite import refuse_if_changed
+from rapportd.connectors.composite import carries, refuse_if_changed, refuse_if_not_ours
 from rapportd.connectors.google.client import GoogleApi
 
 STREAM = "gcal"
@@ -245,6 +245,7 @@ class Calendar:
             start=rec.start_at,
             end=rec.end_at,
             web_link=rec.web_link,
+            tag=str(((e.get("extendedProperties") or {}).get("private") or {}).get("rapportd", "")),
         )
 
     def _get(self, event_id: str) -> dict[str, Any]:
@@ -254,15 +255,17 @@ class Calendar:
         return result
 
     def find_hold(self, tag: str) -> ItemState | None:
+        """The live hold carrying ``tag`` in its own private property (an event the filter
+        let through without it is the person's, never adopted)."""
         try:
             found = self._get(hold_event_id(tag))
-            if found.get("status") != "cancelled":
+            if found.get("status") != "cancelled" and carries(self._state(found), tag):
                 return self._state(found)
         except NotFound:
             pass
         page = self._list(privateExtendedProperty=f"rapportd={tag}", maxResults=10)
         for e in page.get("items") or []:
-            if e.get("status") != "cancelled":
+            if e.get("status") != "cancelled" and carries(self._state(e), tag):
                 return self._state(e)
         return None
 
@@ -302,7 +305,8 @@ class Calendar:
             )
         return self._state(created)
 
-    def confirm_hold(self, provider_id: str) -> ItemState:
+    def confirm_hold(self, provider_id: str, *, tag: str) -> ItemState:
+        refuse_if_not_ours("hold", provider_id, self._state(self._get(provider_id)), tag)
         patched = self._call(
             lambda: self._events.patch(
                 calendarId=CAL,
@@ -315,13 +319,14 @@ class Calendar:
         )
         return self._state(patched)
 
-    def delete_hold(self, provider_id: str, *, expected_hash: str | None = None) -> None:
+    def delete_hold(self, provider_id: str, *, tag: str, expected_hash: str | None = None) -> None:
         try:
             current = self._state(self._get(provider_id))
         except NotFound:
             return
         if not current.exists:
             return
+        refuse_if_not_ours("hold", provider_id, current, tag)
         refuse_if_changed("hold", provider_id, current, expected_hash)
         try:
             self._call(

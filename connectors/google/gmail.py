@@ -39,7 +39,7 @@ from rapportd.agent.records import (
 )
 from rapportd.agent.settings import Settings
 from rapportd.connectors import mime
-from rapportd.connectors.composite import refuse_if_changed
+from rapportd.connectors.composite import refuse_if_changed, refuse_if_not_ours
 from rapportd.connectors.google.client import GMAIL_UNITS, GoogleApi
 
 STREAM = "gmail"
@@ -337,13 +337,14 @@ class Gmail:
 
     def _draft_state(self, draft: dict[str, Any]) -> ItemState:
         message = draft.get("message") or {}
-        to, subject, body, _tag = mime.draft_text(_b64decode(message.get("raw", "")))
+        to, subject, body, tag = mime.draft_text(_b64decode(message.get("raw", "")))
         return ItemState(
             provider_id=draft["id"],
             content_hash=draft_hash(DraftSpec("", to, subject, body)),
             thread_id=message.get("threadId", ""),
             status="draft",
             web_link=self.draft_link(draft),
+            tag=tag,
         )
 
     def _get_draft(self, draft_id: str) -> dict[str, Any]:
@@ -396,7 +397,9 @@ class Gmail:
             headers = (value.get("message") or {}).get("payload", {}).get("headers") or []
             for h in headers:
                 if h.get("name", "").lower() == mime.TAG_HEADER.lower() and h.get("value") == tag:
-                    return self._draft_state(self._get_draft(draft_id))
+                    state = self._draft_state(self._get_draft(draft_id))
+                    if state.tag == tag:  # the raw message itself, not only its metadata
+                        return state
         return None
 
     def _reply_context(self, spec: DraftSpec) -> DraftSpec:
@@ -448,12 +451,14 @@ class Gmail:
             thread_id=(draft.get("message") or {}).get("threadId", spec.thread_id),
             status="draft",
             web_link=self.draft_link(draft),
+            tag=spec.tag,
         )
 
     def update_draft(
         self, provider_id: str, spec: DraftSpec, *, expected_hash: str | None = None
     ) -> ItemState:
         current = self._draft_state(self._get_draft(provider_id))
+        refuse_if_not_ours("draft", provider_id, current, spec.tag)
         refuse_if_changed("draft", provider_id, current, expected_hash)
         spec = self._reply_context(spec)
         body = self._message_body(spec)
@@ -470,13 +475,15 @@ class Gmail:
             thread_id=(draft.get("message") or {}).get("threadId", spec.thread_id),
             status="draft",
             web_link=self.draft_link(draft),
+            tag=spec.tag,
         )
 
-    def delete_draft(self, provider_id: str, *, expected_hash: str | None = None) -> None:
+    def delete_draft(self, provider_id: str, *, tag: str, expected_hash: str | None = None) -> None:
         try:
             current = self._draft_state(self._get_draft(provider_id))
         except NotFound:
             return
+        refuse_if_not_ours("draft", provider_id, current, tag)
         refuse_if_changed("draft", provider_id, current, expected_hash)
         try:
             self.api.call(
@@ -527,6 +534,7 @@ class Gmail:
                         thread_id=value.get("threadId", ""),
                         status="sent",
                         sent_message_id=mid,
+                        tag=found_tag,
                     )
         return None
 
