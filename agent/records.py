@@ -33,6 +33,21 @@ Direction = Literal["in", "out", "self"]
 Response = Literal["accepted", "declined", "tentative", "needsAction", "none"]
 
 
+# The streams each provider's account is synced as. An account (and its owner) counts as
+# synced only when every one of them finished its backfill.
+PROVIDER_STREAMS: dict[str, tuple[str, ...]] = {
+    "google": ("gmail", "gcal"),
+    "microsoft": ("graph_inbox", "graph_sentitems", "graph_calendar"),
+}
+STREAM_NAMES: dict[str, str] = {
+    "gmail": "Gmail",
+    "gcal": "Google Calendar",
+    "graph_inbox": "the Outlook inbox",
+    "graph_sentitems": "Outlook's sent items",
+    "graph_calendar": "the Outlook calendar",
+}
+
+
 @dataclass(frozen=True)
 class Address:
     email: str

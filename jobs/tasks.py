@@ -37,6 +37,7 @@ from rapportd.agent.errors import (
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.models import Account, OutboxOperation, Owner, PushSubscription
+from rapportd.agent.sync_status import unfinished_streams
 from rapportd.jobs import locks
 from rapportd.jobs.metrics import ERRORS
 from rapportd.jobs.push_auth import client_state_hash
@@ -310,20 +311,10 @@ def owner_lock(rt: Runtime, owner_id: int) -> Iterator[bool]:
 
 
 def _in_first_sync(session: Any, owner_id: int) -> bool:
-    """Whether a syncable account of the owner has never completed a sync (its backfill
-    is still running or was interrupted)."""
-    return (
-        session.scalar(
-            select(Account.id)
-            .where(
-                Account.owner_id == owner_id,
-                Account.status.in_(("ok", "error")),
-                Account.last_sync_at.is_(None),
-            )
-            .limit(1)
-        )
-        is not None
-    )
+    """Whether a stream of a syncable account of the owner has not finished its first full
+    pass yet (its backfill is running, was interrupted or keeps failing): every stream
+    counts, a finished calendar does not make up for an unfinished mailbox."""
+    return bool(unfinished_streams(session, owner_id))
 
 
 def run_analysis(rt: Runtime, owner_id: int) -> str:
