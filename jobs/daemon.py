@@ -140,6 +140,7 @@ class Daemon:
         import uvicorn
 
         from rapportd.agent.web.app import create_app
+        from rapportd.agent.web.throttle import uvicorn_proxy_options
 
         app = create_app(self.settings, self.factory, extra_routes=self.extra_routes(enqueue))
         host = self.options.web_host or self.settings.web_host
@@ -148,7 +149,13 @@ class Daemon:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            **uvicorn_proxy_options(self.settings.web_trusted_proxies),
+        )
         server = uvicorn.Server(config)
         self.web_server = server
         t = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="web", daemon=True)
