@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -408,8 +409,13 @@ class Connectors:
 def run_operation(rt: Runtime, op_id: int) -> str:
     """Write one outbox item (the outbox's own lease and tag make this idempotent)."""
     connectors = Connectors(rt)
+    # the lease carries this process's name (host:pid), so that recovery can tell when
+    # its holder died and take the op back at once instead of after the 5-minute lease
+    worker = f"{rt.holder}#{uuid.uuid4().hex[:12]}"
     try:
-        state = rt.parts.process_operation(rt.session_factory, op_id, connectors, now=rt.now())
+        state = rt.parts.process_operation(
+            rt.session_factory, op_id, connectors, now=rt.now(), worker=worker
+        )
     finally:
         connectors.save_tokens()
     return str(state)
