@@ -387,7 +387,11 @@ class Connectors:
         self.built: list[tuple[int, Any]] = []
 
     def __call__(self, account: Account) -> Any:
-        connector = self.rt.parts.connector_for(account, self.rt.settings)
+        # with a session: the quota limiter in the database, shared with the syncs of the
+        # same account (a process-local one let writes and syncs together overrun Gmail's
+        # quota: 429s in fault-free runs)
+        with self.rt.session_factory() as session:
+            connector = self.rt.parts.connector_for(account, self.rt.settings, session)
         self.built.append((account.id, connector))
         return connector
 

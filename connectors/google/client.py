@@ -48,6 +48,7 @@ GMAIL_UNITS = {
     "drafts.delete": 10,
 }
 MAX_ATTEMPTS = 8
+GMAIL_WINDOW = 60.0  # Gmail counts units per user per minute
 
 
 @cache
@@ -131,7 +132,10 @@ class GoogleApi:
         waited = 0.0
         if name == "gmail" and units:
             waited = self.limiter.acquire(
-                f"{self.bucket}:gmail", units, self.settings.google.quota_units_per_minute, 60.0
+                f"{self.bucket}:gmail",
+                units,
+                self.settings.google.quota_units_per_minute,
+                GMAIL_WINDOW,
             )
         elif name == "calendar":
             waited = self.limiter.acquire(f"{self.bucket}:calendar", 1, 600, 60.0)
