@@ -133,7 +133,8 @@ class Calendar:
                         state = batch.cursor
                         yield batch
                 assert state is not None
-                yield from self._delta(state)
+                if state.phase == "delta":  # no sync token: nothing to take a delta from
+                    yield from self._delta(state)
                 return
             except CursorExpired:
                 state, resync = None, True
@@ -184,7 +185,11 @@ class Calendar:
             sync_token = page.get("nextSyncToken") or ""
             if not complete_pass:
                 seen = self._all_ids(start, end)
-            batch.cursor = CursorState("delta", sync_token)
+            # no token (a server that gives none): no empty cursor, the next sync is a full
+            # pass again rather than a "delta" from nothing
+            batch.cursor = (
+                CursorState("delta", sync_token) if sync_token else CursorState("backfill", None)
+            )
             batch.present_ids = seen
             batch.present_window = (start, end)
             batch.provider_total = len(seen)

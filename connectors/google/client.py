@@ -27,7 +27,7 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build_from_document
 from googleapiclient.http import HttpRequest
 
-from rapportd.agent.errors import RetryLater
+from rapportd.agent.errors import NotFound, RetryLater
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
 from rapportd.connectors.errors import from_google
@@ -94,6 +94,7 @@ class GoogleApi:
         self.requests = 0
         self.units = 0
         self._count_lock = threading.Lock()
+        self.batch_missing = False  # the server has no batch endpoint: single requests
 
     # ------------------------------------------------------------------ services
     def _http(self) -> google_auth_httplib2.AuthorizedHttp:
@@ -225,7 +226,7 @@ class GoogleApi:
             pending = failed
         return results
 
-    def _run_batch(
+    def _run_singles(
         self,
         chunk: Sequence[tuple[str, Callable[[], HttpRequest]]],
         units_each: int,
@@ -233,14 +234,24 @@ class GoogleApi:
         what: str,
     ) -> dict[str, Any]:
         answers: dict[str, Any] = {}
-        if len(chunk) == 1:  # a batch of one costs the same request: send it plainly
-            key, make = chunk[0]
+        for key, make in chunk:
             self._spend(units_each, api)
             try:
                 answers[key] = make().execute(num_retries=0)
             except Exception as exc:
                 answers[key] = from_google(exc, what=what)
-            return answers
+        return answers
+
+    def _run_batch(
+        self,
+        chunk: Sequence[tuple[str, Callable[[], HttpRequest]]],
+        units_each: int,
+        api: str,
+        what: str,
+    ) -> dict[str, Any]:
+        if len(chunk) == 1 or self.batch_missing:  # a batch of one costs the same request
+            return self._run_singles(chunk, units_each, api, what)
+        answers: dict[str, Any] = {}
 
         def collect(request_id: str, response: Any, exception: Exception | None) -> None:
             answers[request_id] = (
@@ -256,6 +267,10 @@ class GoogleApi:
             batch.execute()
         except Exception as exc:  # the whole batch failed: every part failed the same way
             err = from_google(exc, what=f"{what} batch")
+            if isinstance(err, NotFound):  # no batch endpoint here: one request each
+                log.warning("google.batch_missing", what=what, error=str(err))
+                self.batch_missing = True
+                return self._run_singles(chunk, units_each, api, what)
             if not isinstance(err, RetryLater):
                 raise err from None
             for key, _ in chunk:

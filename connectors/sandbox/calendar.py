@@ -245,7 +245,7 @@ def list_events(ctx: CallContext) -> dict[str, Any]:
     }
     if offset + size < len(items):
         out["nextPageToken"] = _token(snapshot, mb.sync_epoch, {"o": offset + size})
-    else:
+    elif "calendar.nextSyncToken" not in ctx.sandbox.missing_endpoints:
         out["nextSyncToken"] = _token(snapshot, mb.sync_epoch)
     out["items"] = [event_json(e, mb) for e in page]
     return out

@@ -662,6 +662,10 @@ class Sandbox:
     ``privateExtendedProperty``) as if they matched everything, as a provider that ignores
     or half-supports a filter would; rapportd must then check the tag on each item itself.
 
+    ``missing_endpoints``: method ids (``gmail.users.getProfile``) or ``batch`` that answer
+    404 Not Found, as a server without them would; ``calendar.nextSyncToken``: event lists
+    end without a sync token.
+
     ``faults`` (:class:`rapportd.connectors.sandbox.faults.FaultPlan`) and ``quota``
     (:class:`rapportd.connectors.sandbox.quota.QuotaMeter`) live here too. ``clock``: a
     :class:`~rapportd.agent.clock.HeldClock` to share (the product's, in one process);
@@ -690,6 +694,9 @@ class Sandbox:
         )
         self.rng = random.Random(seed)
         self.loose_tag_filters = loose_tag_filters
+        # endpoints this server does not offer (404), as some Google-compatible servers and
+        # proxies lack ``gmail.users.getProfile`` or the ``batch`` endpoint
+        self.missing_endpoints: set[str] = set()
         self.accounts: dict[str, Account] = {}
         self.clients: dict[tuple[str, str], OAuthClient] = {}
         self.tokens = TokenStore()
