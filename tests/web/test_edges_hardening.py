@@ -6,6 +6,7 @@ sign out instead of going on silently."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -91,3 +92,37 @@ def test_login_with_a_live_session_offers_to_sign_out(
     assert client.get("/api/me").status_code == 401
     again = client.get("/login")
     assert "signed in as" not in again.text and 'name="password"' in again.text
+
+
+def test_the_accounts_page_says_which_stream_it_waits_for(
+    world: World, client_a: tuple[TestClient, str]
+) -> None:
+    """Until every stream finished its backfill the page says so, with the reason a
+    failing stream keeps retrying (issue 16: an owner is not analysed before that)."""
+    from rapportd.agent.store.models import SyncCursor
+
+    client, _ = client_a
+    with world.sessions() as db, db.begin():
+        db.add(
+            SyncCursor(
+                owner_id=world.a.owner_id,
+                account_id=world.a.account_id,
+                stream="gmail",
+                phase="backfill",
+                last_error="messages.get: HTTP 503 backendError",
+                consecutive_errors=4,
+            )
+        )
+    html = client.get("/accounts").text
+    assert "waiting for Gmail to finish (retrying: messages.get: HTTP 503 backendError)" in html
+    assert "waiting for Google Calendar to finish" in html
+    with world.sessions() as db, db.begin():
+        for stream in ("gmail", "gcal"):
+            row = db.query(SyncCursor).filter_by(
+                account_id=world.a.account_id, stream=stream
+            ).one_or_none() or SyncCursor(
+                owner_id=world.a.owner_id, account_id=world.a.account_id, stream=stream
+            )
+            row.phase, row.last_verified_complete_at = "delta", datetime(2026, 3, 1, tzinfo=UTC)
+            db.add(row)
+    assert "waiting for" not in client.get("/accounts").text
