@@ -174,9 +174,7 @@ class GraphCalendar:
             else:
                 link = page.get("@odata.deltaLink") or (state.cursor if state else None)
                 # no delta link: no empty cursor; the next sync is a full pass again
-                batch.cursor = (
-                    CursorState("delta", link) if link else CursorState("backfill", None)
-                )
+                batch.cursor = CursorState("delta", link) if link else CursorState("backfill", None)
                 batch.complete = True
                 if phase == "backfill":
                     if not complete_pass:
