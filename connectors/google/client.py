@@ -8,7 +8,9 @@
   googleapiclient's own retries OFF, and is retried here only when it is a read; writes
   are never retried blindly (the caller looks for its tag instead).
 - A batch's failed parts are retried alone, with back-off; a 429 inside a batch pauses the
-  mailbox's bucket for every worker.
+  mailbox's bucket for every worker. When a whole batch fails (one dropped part drops the
+  whole multipart answer), its parts are retried in batches half as big, down to single
+  requests, so that one bad part cannot fail the rest every time.
 """
 
 from __future__ import annotations
@@ -199,9 +201,12 @@ class GoogleApi:
             failed: list[tuple[str, Callable[[], HttpRequest]]] = []
             statuses: set[int | None] = set()
             retry_after: float | None = None
+            whole = False  # a whole batch failed (one dropped part drops them all)
             for start in range(0, len(pending), size):
                 chunk = pending[start : start + size]
                 answers = self._run_batch(chunk, units_each, api, what)
+                if len(chunk) > 1 and all(isinstance(answers.get(k), RetryLater) for k, _ in chunk):
+                    whole = True
                 for key, make in chunk:
                     value = answers.get(key)
                     if isinstance(value, RetryLater) and attempt < MAX_ATTEMPTS:
@@ -223,6 +228,8 @@ class GoogleApi:
                     wait=round(wait, 2),
                 )
                 self.sleep(wait)
+            if whole:  # retry the failed parts in smaller batches, down to single requests
+                size = max(1, size // 2)
             pending = failed
         return results
 

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from rapportd.agent.store.models import Account, SyncCursor
+from rapportd.agent.store.models import Account, Message, SyncCursor
 from rapportd.agent.sync_status import unfinished_streams, waiting_text
 from rapportd.connectors.google import client
 from rapportd.connectors.sandbox.faults import Fault
+from rapportd.connectors.sync import sync_account
 from rapportd.jobs import runtime, tasks
 from rapportd.jobs.runtime import Parts, Runtime
 
@@ -74,3 +75,18 @@ def test_no_owner_is_analysed_while_one_stream_fails_every_batch(
         assert account is not None and account.last_verified_complete_at is not None
     assert tasks.run_analysis(rt, owner_id) == "ok"
     assert analysed == [owner_id]
+
+
+def test_one_dropped_part_does_not_fail_the_rest_of_its_batch_forever(
+    gworld: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dropped part drops the whole multipart answer: the parts are retried in smaller
+    batches (down to single requests) instead of the same doomed batch eight times."""
+    monkeypatch.setattr(client, "backoff", lambda *_a, **_k: 0.0)
+    storm = gworld.sandbox.faults.add(Fault("drop", endpoint="gmail.users.messages.get", rate=0.15))
+    result = sync_account(gworld.sessions, gworld.account_id, gworld.settings, streams=["gmail"])
+    assert storm.fired > 3
+    assert result.streams["gmail"].error == ""
+    with gworld.sessions() as session:
+        stored = session.scalar(select(func.count()).select_from(Message))
+    assert stored == 30
