@@ -254,13 +254,15 @@ def _run_sync_leased(rt: Runtime, account_id: int) -> str:
                 .values(status="ok", status_reason="")
                 .execution_options(synchronize_session=False)
             )
-        if getattr(result, "news", False):
+        news = bool(getattr(result, "news", False))
+        if news or _analysis_waiting(rt, owner_id):
+            # news, or an analysis that waited for this account's streams to finish
             _mark_analysis_due(rt, owner_id, now)
             rt.enqueue(ANALYSE, owner_id)
             # what the person did with a draft or hold shows up as news (a sent message, a
             # changed event); a quiet sync has nothing to check, and the scheduler's hourly
             # sweep catches the rest (a draft deleted without any other change)
-            if _has_written_items(rt, account_id):
+            if news and _has_written_items(rt, account_id):
                 rt.enqueue(FATES, account_id)
         return "ok"
     finally:
@@ -284,6 +286,12 @@ def _mark_analysis_due(rt: Runtime, owner_id: int, now: datetime) -> None:
         owner = session.get(Owner, owner_id)
         if owner is not None and (owner.analysis_due_at is None or owner.analysis_due_at > now):
             owner.analysis_due_at = now
+
+
+def _analysis_waiting(rt: Runtime, owner_id: int) -> bool:
+    with rt.session_factory() as session:
+        owner = session.get(Owner, owner_id)
+        return owner is not None and owner.analysis_due_at is not None
 
 
 def _has_written_items(rt: Runtime, account_id: int) -> bool:
