@@ -10,6 +10,7 @@ boundary; retry policies (dramatiq, the outbox) decide by class, never by messag
      │    ├── ReconsentNeeded ... invalid_grant / interaction_required: stop, tell the person
      │    ├── NotFound .......... the item is gone (deleted by the person)
      │    ├── Conflict .......... it already exists (409), or was changed by the person
+     │    ├── NotOurs ........... the item does not carry rapportd's tag: never touch it
      │    └── PermanentError .... 400 / 403 other than rate limits: do not retry
      └── SchemaError ............ the database schema is not the one this code needs
 """
@@ -61,6 +62,12 @@ class NotFound(ProviderError):
 
 class Conflict(ProviderError):
     """The item already exists, or the person changed it since rapportd wrote it."""
+
+
+class NotOurs(ProviderError):
+    """The item at that id does not carry rapportd's tag (the person's own draft or
+    meeting, or a provider that answered a tag filter loosely): it is never adopted,
+    changed or removed."""
 
 
 class PermanentError(ProviderError):

@@ -33,6 +33,21 @@ Direction = Literal["in", "out", "self"]
 Response = Literal["accepted", "declined", "tentative", "needsAction", "none"]
 
 
+# The streams each provider's account is synced as. An account (and its owner) counts as
+# synced only when every one of them finished its backfill.
+PROVIDER_STREAMS: dict[str, tuple[str, ...]] = {
+    "google": ("gmail", "gcal"),
+    "microsoft": ("graph_inbox", "graph_sentitems", "graph_calendar"),
+}
+STREAM_NAMES: dict[str, str] = {
+    "gmail": "Gmail",
+    "gcal": "Google Calendar",
+    "graph_inbox": "the Outlook inbox",
+    "graph_sentitems": "Outlook's sent items",
+    "graph_calendar": "the Outlook calendar",
+}
+
+
 @dataclass(frozen=True)
 class Address:
     email: str
@@ -218,6 +233,8 @@ class ItemState:
     end: datetime | None = None
     # The item in the provider's web app (Gmail draft, Calendar htmlLink, Graph webLink).
     web_link: str = ""
+    # rapportd's tag as read on the item itself (header / extended property); "" if none
+    tag: str = ""
 
 
 def content_hash(*parts: object) -> str:
@@ -304,8 +321,9 @@ class Connector(Protocol):
         it), NotFound when it is gone."""
         ...
 
-    def delete_draft(self, provider_id: str, *, expected_hash: str | None = None) -> None:
-        """Remove the draft (gone already: fine); Conflict as for update_draft."""
+    def delete_draft(self, provider_id: str, *, tag: str, expected_hash: str | None = None) -> None:
+        """Remove the draft (gone already: fine); Conflict as for update_draft; NotOurs when
+        the item does not carry ``tag`` (update_draft checks ``spec.tag`` the same way)."""
         ...
 
     def draft_state(self, provider_id: str, tag: str) -> ItemState: ...
@@ -314,10 +332,13 @@ class Connector(Protocol):
 
     def create_hold(self, spec: HoldSpec) -> ItemState: ...
 
-    def confirm_hold(self, provider_id: str) -> ItemState: ...
+    def confirm_hold(self, provider_id: str, *, tag: str) -> ItemState:
+        """Mark the hold busy; NotOurs when the event does not carry ``tag``."""
+        ...
 
-    def delete_hold(self, provider_id: str, *, expected_hash: str | None = None) -> None:
-        """Remove the hold (gone already: fine); Conflict when the person moved or renamed it."""
+    def delete_hold(self, provider_id: str, *, tag: str, expected_hash: str | None = None) -> None:
+        """Remove the hold (gone already: fine); Conflict when the person moved or renamed
+        it; NotOurs when the event does not carry ``tag``."""
         ...
 
     def hold_state(self, provider_id: str, tag: str) -> ItemState: ...

@@ -259,6 +259,9 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8765, ge=1, le=65535)
     base_url: str = ""
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or
+    # CIDR blocks). Empty: none, the TCP peer is the client (the sign-in throttle keys on it).
+    web_trusted_proxies: list[str] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
     owner_domains: list[str] = Field(default_factory=list)

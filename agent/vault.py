@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from rapportd.agent.errors import ConfigError
 from rapportd.agent.settings import Settings
+from rapportd.agent.store.db import private_dir
 
 
 class Vault:
@@ -86,7 +87,7 @@ def vault_from_settings(settings: Settings) -> Vault:
 def _local_key(path: Path) -> str:
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     key = generate_key()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -98,6 +98,7 @@ def accounts_list() -> None:
 
     from rapportd.agent.review import when
     from rapportd.agent.store.models import Account, Owner
+    from rapportd.agent.sync_status import unfinished_streams, waiting_text
 
     _, sessions = _store()
     table = Table(
@@ -108,7 +109,11 @@ def accounts_list() -> None:
         rows = session.execute(
             select(Account, Owner.timezone).join(Owner, Owner.id == Account.owner_id)
         )
+        waits: list[str] = []
         for a, tz in sorted(rows, key=lambda r: r[0].id):
+            waiting = waiting_text(unfinished_streams(session, a.owner_id, account_id=a.id))
+            if waiting:
+                waits.append(f"account {a.id} ({a.address}): {waiting}")
             table.add_row(
                 str(a.id),
                 a.provider,
@@ -118,6 +123,8 @@ def accounts_list() -> None:
                 when(a.last_verified_complete_at, tz) or "-",
             )
     console.print(table)
+    for line in waits:  # not analysed until every stream finished its backfill
+        console.print(line, soft_wrap=True, markup=False)
 
 
 @accounts_app.command("connect")

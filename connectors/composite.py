@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from rapportd.agent.errors import Conflict
+from rapportd.agent.errors import Conflict, NotOurs
 from rapportd.agent.records import DraftSpec, HoldSpec, ItemState, PushChannel
 
 
@@ -21,6 +21,20 @@ def refuse_if_changed(
         raise Conflict(f"{kind} {provider_id} was changed by its owner", status=409)
 
 
+def refuse_if_not_ours(kind: str, provider_id: str, current: ItemState, tag: str) -> None:
+    """Raise NotOurs unless the item itself carries rapportd's ``tag``: an item found by id
+    or by a tag filter is only acted on when its own header / extended property says it is
+    rapportd's (a loose filter or a wrong id must never reach the person's own items)."""
+    if not tag or current.tag != tag:
+        found = f"tag {current.tag!r}" if current.tag else "no rapportd tag"
+        raise NotOurs(f"{kind} {provider_id} carries {found}; not rapportd's {tag!r}", status=409)
+
+
+def carries(found: ItemState | None, tag: str) -> ItemState | None:
+    """``found`` if it carries ``tag`` itself, else None (for adoption by a tag filter)."""
+    return found if found is not None and tag and found.tag == tag else None
+
+
 class DraftPart(Protocol):
     def find_draft(self, tag: str) -> ItemState | None: ...
 
@@ -30,7 +44,9 @@ class DraftPart(Protocol):
         self, provider_id: str, spec: DraftSpec, *, expected_hash: str | None = None
     ) -> ItemState: ...
 
-    def delete_draft(self, provider_id: str, *, expected_hash: str | None = None) -> None: ...
+    def delete_draft(
+        self, provider_id: str, *, tag: str, expected_hash: str | None = None
+    ) -> None: ...
 
     def draft_state(self, provider_id: str, tag: str) -> ItemState: ...
 
@@ -40,9 +56,11 @@ class HoldPart(Protocol):
 
     def create_hold(self, spec: HoldSpec) -> ItemState: ...
 
-    def confirm_hold(self, provider_id: str) -> ItemState: ...
+    def confirm_hold(self, provider_id: str, *, tag: str) -> ItemState: ...
 
-    def delete_hold(self, provider_id: str, *, expected_hash: str | None = None) -> None: ...
+    def delete_hold(
+        self, provider_id: str, *, tag: str, expected_hash: str | None = None
+    ) -> None: ...
 
     def hold_state(self, provider_id: str, tag: str) -> ItemState: ...
 
@@ -89,8 +107,8 @@ class CompositeConnector:
     ) -> ItemState:
         return self.draft_part.update_draft(provider_id, spec, expected_hash=expected_hash)
 
-    def delete_draft(self, provider_id: str, *, expected_hash: str | None = None) -> None:
-        self.draft_part.delete_draft(provider_id, expected_hash=expected_hash)
+    def delete_draft(self, provider_id: str, *, tag: str, expected_hash: str | None = None) -> None:
+        self.draft_part.delete_draft(provider_id, tag=tag, expected_hash=expected_hash)
 
     def draft_state(self, provider_id: str, tag: str) -> ItemState:
         return self.draft_part.draft_state(provider_id, tag)
@@ -102,11 +120,11 @@ class CompositeConnector:
     def create_hold(self, spec: HoldSpec) -> ItemState:
         return self.hold_part.create_hold(spec)
 
-    def confirm_hold(self, provider_id: str) -> ItemState:
-        return self.hold_part.confirm_hold(provider_id)
+    def confirm_hold(self, provider_id: str, *, tag: str) -> ItemState:
+        return self.hold_part.confirm_hold(provider_id, tag=tag)
 
-    def delete_hold(self, provider_id: str, *, expected_hash: str | None = None) -> None:
-        self.hold_part.delete_hold(provider_id, expected_hash=expected_hash)
+    def delete_hold(self, provider_id: str, *, tag: str, expected_hash: str | None = None) -> None:
+        self.hold_part.delete_hold(provider_id, tag=tag, expected_hash=expected_hash)
 
     def hold_state(self, provider_id: str, tag: str) -> ItemState:
         return self.hold_part.hold_state(provider_id, tag)

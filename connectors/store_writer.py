@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from rapportd.agent import clock
-from rapportd.agent.records import EventRecord, MessageRecord, SyncBatch
+from rapportd.agent.records import PROVIDER_STREAMS, EventRecord, MessageRecord, SyncBatch
 from rapportd.agent.store.models import (
     Account,
     CalendarEvent,
@@ -264,7 +264,6 @@ def _reconcile(session: Session, account: Account, batch: SyncBatch, applied: Ap
     ).all()
     gone = [pid for pid in stored if pid not in present]
     _mark_deleted(session, account, batch.stream, gone, applied)
-    account.last_verified_complete_at = clock.now()
 
 
 def _skip(session: Session, account: Account, batch: SyncBatch, applied: Applied) -> None:
@@ -361,10 +360,50 @@ def persist(session: Session, account: Account, batch: SyncBatch) -> Applied:
         _reconcile(session, account, batch, applied)
     _unskip(session, account, batch)
     _skip(session, account, batch, applied)
-    save_cursor(session, account, batch)
+    cursor = save_cursor(session, account, batch)
+    if batch.present_ids is not None:  # a full pass of the stream ends here
+        _stream_complete(session, account, cursor)
     applied.addresses.discard("")
     mark_dirty(session, account.owner_id, applied.addresses)
     return applied
+
+
+def _stream_complete(session: Session, account: Account, cursor: SyncCursor) -> None:
+    """The stream finished a full pass; the account is verified complete only when every
+    one of its streams has (``PROVIDER_STREAMS``)."""
+    now = clock.now()
+    cursor.last_verified_complete_at = now
+    cursor.last_error, cursor.consecutive_errors = "", 0
+    session.flush()
+    done = set(
+        session.scalars(
+            select(SyncCursor.stream).where(
+                SyncCursor.account_id == account.id,
+                SyncCursor.last_verified_complete_at.is_not(None),
+            )
+        )
+    )
+    if set(PROVIDER_STREAMS.get(account.provider, ())) <= done:
+        account.last_verified_complete_at = now
+
+
+def note_stream(session: Session, account: Account, stream: str, error: str) -> None:
+    """Record how a pass of ``stream`` ended: ``error`` ("" when it ended well) is what the
+    accounts page shows while the stream has not finished ("retrying: …")."""
+    row = session.scalar(
+        select(SyncCursor).where(SyncCursor.account_id == account.id, SyncCursor.stream == stream)
+    )
+    if row is None:
+        row = SyncCursor(
+            owner_id=account.owner_id, account_id=account.id, stream=stream, phase="backfill"
+        )
+        row.generation, row.consecutive_errors = 0, 0
+        session.add(row)
+    if error:
+        row.last_error = error[:500]
+        row.consecutive_errors = (row.consecutive_errors or 0) + 1
+    else:
+        row.last_error, row.consecutive_errors = "", 0
 
 
 def load_cursor(session: Session, account_id: int, stream: str) -> Any:

@@ -193,6 +193,18 @@ def _sync_stream(
                 run.status = "error" if error is not None else "ok"
                 run.error = result.error
                 run.kind = result.kind
+            account = session.get(Account, account_id)
+            # a pass stopped from outside (shutdown, a lost lease: BaseExceptions) did not
+            # fail: nothing to show
+            if account is not None and (error is None or isinstance(error, Exception)):
+                store_writer.note_stream(session, account, stream, _reason(error))
+
+
+def _reason(error: BaseException | None) -> str:
+    """What the accounts page shows for a failing stream: the provider's words."""
+    if error is None:
+        return ""
+    return (str(error) or type(error).__name__)[:500]
 
 
 def _save_tokens(

@@ -16,8 +16,11 @@ from typing import Any
 import dramatiq
 
 from rapportd.agent.errors import RetryLater
+from rapportd.agent.logs import get_logger
 from rapportd.jobs import runtime, tasks
 from rapportd.jobs.metrics import TASK_SECONDS, TASKS
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,12 @@ def _wrap(spec: ActorSpec) -> Callable[[int], None]:
             try:
                 outcome = spec.fn(rt, int(item_id))
             except RetryLater as exc:
+                # expected (a rate limit, an outage): one WARNING line, no traceback; the
+                # queue retries it with back-off (dramatiq logs a Retry at INFO)
                 TASKS.labels(spec.name, "retry").inc()
-                if exc.retry_after is not None:
-                    raise dramatiq.Retry(str(exc), delay=int(exc.retry_after * 1000)) from exc
-                raise
+                log.warning("task_retry_later", actor=spec.name, item_id=item_id, error=str(exc))
+                delay = int(exc.retry_after * 1000) if exc.retry_after is not None else None
+                raise dramatiq.Retry(str(exc), delay=delay) from None
             except dramatiq.Retry:
                 TASKS.labels(spec.name, "retry").inc()
                 raise

@@ -37,9 +37,13 @@ def register(app: typer.Typer) -> None:
         port: Annotated[
             int | None, typer.Option(help="Web port (default: settings.web_port).")
         ] = None,
+        grace: Annotated[
+            float | None,
+            typer.Option(help="Seconds before work whose message was lost is enqueued again."),
+        ] = None,
     ) -> None:
         """Run everything in one process: scheduler, workers and the review page (embedded)."""
-        _serve({"scheduler", "worker", "web"}, workers=threads, web_port=port)
+        _serve({"scheduler", "worker", "web"}, workers=threads, web_port=port, grace_seconds=grace)
 
     @app.command("worker")
     def worker(

@@ -36,6 +36,7 @@ from rapportd.jobs.locks import named_lock, release_all_leases
 from rapportd.jobs.metrics import metrics_registry, metrics_route
 from rapportd.jobs.push import SyncTrigger, push_routes
 from rapportd.jobs.push_auth import GmailPushAuth
+from rapportd.jobs.recovery import Heartbeat
 from rapportd.jobs.runtime import Parts, Runtime
 from rapportd.jobs.scheduler import Scheduler
 
@@ -82,6 +83,7 @@ class Daemon:
         self.web_url = ""
         self._threads: list[threading.Thread] = []
         self._stopped = False
+        self.heartbeat: Heartbeat | None = None
 
     # ------------------------------------------------------------------ start
     def start(self) -> Daemon:
@@ -100,6 +102,8 @@ class Daemon:
             lease_seconds=self.options.lease_seconds,
         )
         runtime.install(self.runtime)
+        # this process's heartbeat: recovery frees the leases of holders that stop beating
+        self.heartbeat = Heartbeat(self.factory, self.runtime.holder, self.runtime.now).start()
         roles = self.options.roles
         if "worker" in roles:
             threads = self.options.workers or self.settings.workers
@@ -140,6 +144,7 @@ class Daemon:
         import uvicorn
 
         from rapportd.agent.web.app import create_app
+        from rapportd.agent.web.throttle import uvicorn_proxy_options
 
         app = create_app(self.settings, self.factory, extra_routes=self.extra_routes(enqueue))
         host = self.options.web_host or self.settings.web_host
@@ -148,7 +153,13 @@ class Daemon:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            **uvicorn_proxy_options(self.settings.web_trusted_proxies),
+        )
         server = uvicorn.Server(config)
         self.web_server = server
         t = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="web", daemon=True)
@@ -186,6 +197,8 @@ class Daemon:
             self.web_server.should_exit = True
         for t in self._threads:
             t.join(timeout=self.options.stop_timeout)
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         if self.broker is not None:
             self.broker.close()
         runtime.uninstall()

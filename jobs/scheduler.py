@@ -14,7 +14,10 @@ Due, as the store says:
 
 When it enqueues a sync or an analysis it pushes ``next_sync_at`` / ``analysis_due_at``
 a grace period ahead. A lost message therefore only delays the work by that grace; a
-repeated one finds the lease taken or nothing new. Exactly one scheduler runs at a time
+repeated one finds the lease taken or nothing new. Work held by a process that died is
+taken back at once (:mod:`rapportd.jobs.recovery`): every tick frees the leases of dead
+holders, and a scheduler that becomes the active one first makes due what its
+predecessor had in flight (unfinished backfills, analyses still due). Exactly one scheduler runs at a time
 (:func:`rapportd.jobs.locks.named_lock` "scheduler"); others stand by and take over when
 the lock frees.
 """
@@ -34,7 +37,7 @@ from rapportd.agent.clock import now as clock_now
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.models import Account, OutboxOperation, Owner, PushSubscription
-from rapportd.jobs import tasks
+from rapportd.jobs import recovery, tasks
 from rapportd.jobs.locks import NamedLock
 from rapportd.jobs.metrics import ENQUEUED
 
@@ -290,6 +293,7 @@ class Scheduler:
     def step(self) -> list[Enqueued]:
         """Take (or keep) the lock, then tick; stand by when another scheduler holds it."""
         held = self.lock.still_held() if self.active else self.lock.acquire()
+        became_active = held and not self.active
         if held != self.active:
             log.info("scheduler_active" if held else "scheduler_standby", lock=self.lock.name)
             if held:
@@ -297,10 +301,18 @@ class Scheduler:
         self.active = held
         if not held:
             return []
+        now = self.clock()
+        try:
+            if became_active:
+                recovery.recover_at_start(self.session_factory, now=now)
+            else:
+                recovery.free_dead_leases(self.session_factory, now=now)
+        except Exception as exc:  # never let recovery stop the ticks
+            log.warning("recovery_failed", error=str(exc))
         out = tick(
             self.session_factory,
             self.settings,
-            now=self.clock(),
+            now=now,
             enqueue=self.enqueue,
             ready_operations=self.ready_operations,
             memory=self.memory,

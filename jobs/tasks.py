@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +38,7 @@ from rapportd.agent.errors import (
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.models import Account, OutboxOperation, Owner, PushSubscription
+from rapportd.agent.sync_status import unfinished_streams
 from rapportd.jobs import locks
 from rapportd.jobs.metrics import ERRORS
 from rapportd.jobs.push_auth import client_state_hash
@@ -252,13 +254,15 @@ def _run_sync_leased(rt: Runtime, account_id: int) -> str:
                 .values(status="ok", status_reason="")
                 .execution_options(synchronize_session=False)
             )
-        if getattr(result, "news", False):
+        news = bool(getattr(result, "news", False))
+        if news or _analysis_waiting(rt, owner_id):
+            # news, or an analysis that waited for this account's streams to finish
             _mark_analysis_due(rt, owner_id, now)
             rt.enqueue(ANALYSE, owner_id)
             # what the person did with a draft or hold shows up as news (a sent message, a
             # changed event); a quiet sync has nothing to check, and the scheduler's hourly
             # sweep catches the rest (a draft deleted without any other change)
-            if _has_written_items(rt, account_id):
+            if news and _has_written_items(rt, account_id):
                 rt.enqueue(FATES, account_id)
         return "ok"
     finally:
@@ -282,6 +286,12 @@ def _mark_analysis_due(rt: Runtime, owner_id: int, now: datetime) -> None:
         owner = session.get(Owner, owner_id)
         if owner is not None and (owner.analysis_due_at is None or owner.analysis_due_at > now):
             owner.analysis_due_at = now
+
+
+def _analysis_waiting(rt: Runtime, owner_id: int) -> bool:
+    with rt.session_factory() as session:
+        owner = session.get(Owner, owner_id)
+        return owner is not None and owner.analysis_due_at is not None
 
 
 def _has_written_items(rt: Runtime, account_id: int) -> bool:
@@ -310,20 +320,10 @@ def owner_lock(rt: Runtime, owner_id: int) -> Iterator[bool]:
 
 
 def _in_first_sync(session: Any, owner_id: int) -> bool:
-    """Whether a syncable account of the owner has never completed a sync (its backfill
-    is still running or was interrupted)."""
-    return (
-        session.scalar(
-            select(Account.id)
-            .where(
-                Account.owner_id == owner_id,
-                Account.status.in_(("ok", "error")),
-                Account.last_sync_at.is_(None),
-            )
-            .limit(1)
-        )
-        is not None
-    )
+    """Whether a stream of a syncable account of the owner has not finished its first full
+    pass yet (its backfill is running, was interrupted or keeps failing): every stream
+    counts, a finished calendar does not make up for an unfinished mailbox."""
+    return bool(unfinished_streams(session, owner_id))
 
 
 def run_analysis(rt: Runtime, owner_id: int) -> str:
@@ -395,7 +395,11 @@ class Connectors:
         self.built: list[tuple[int, Any]] = []
 
     def __call__(self, account: Account) -> Any:
-        connector = self.rt.parts.connector_for(account, self.rt.settings)
+        # with a session: the quota limiter in the database, shared with the syncs of the
+        # same account (a process-local one let writes and syncs together overrun Gmail's
+        # quota: 429s in fault-free runs)
+        with self.rt.session_factory() as session:
+            connector = self.rt.parts.connector_for(account, self.rt.settings, session)
         self.built.append((account.id, connector))
         return connector
 
@@ -417,8 +421,13 @@ class Connectors:
 def run_operation(rt: Runtime, op_id: int) -> str:
     """Write one outbox item (the outbox's own lease and tag make this idempotent)."""
     connectors = Connectors(rt)
+    # the lease carries this process's name (host:pid), so that recovery can tell when
+    # its holder died and take the op back at once instead of after the 5-minute lease
+    worker = f"{rt.holder}#{uuid.uuid4().hex[:12]}"
     try:
-        state = rt.parts.process_operation(rt.session_factory, op_id, connectors, now=rt.now())
+        state = rt.parts.process_operation(
+            rt.session_factory, op_id, connectors, now=rt.now(), worker=worker
+        )
     finally:
         connectors.save_tokens()
     return str(state)

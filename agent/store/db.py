@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,43 @@ class StoreUnreachable(ConfigError):
     """The database server does not answer; the message names the setting."""
 
 
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) readable by this user only (0700). A folder
+    that already exists is left as its owner set it (it may be a shared one they chose)."""
+    path = path.expanduser()
+    missing = []
+    for p in (path, *path.parents):
+        if p.exists():
+            break
+        missing.append(p)
+    for p in reversed(missing):
+        try:
+            p.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(p, 0o700)  # mkdir's mode goes through the umask
+    return path
+
+
+def private_store_file(path: Path) -> None:
+    """The SQLite store, its -wal and -shm: created 0600 and kept so (they hold mail text
+    and drafts). SQLite gives -wal/-shm the mode of the database file."""
+    path = path.expanduser()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        pass
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        try:
+            if p.stat().st_mode & 0o077:
+                os.chmod(p, 0o600)
+        except FileNotFoundError:
+            continue
+        except PermissionError:  # not ours to change (a store opened read-only elsewhere)
+            continue
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the settings rapportd relies on.
 
@@ -47,7 +85,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            private_dir(Path(database).expanduser().parent)
+            private_store_file(Path(database))
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         engine = create_engine(parsed, **kwargs)
 

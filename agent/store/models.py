@@ -162,6 +162,12 @@ class SyncCursor(OwnedMixin, Base):
     backfill_started_at: Mapped[datetime | None]
     generation: Mapped[int] = mapped_column(default=0)  # bumped by every full re-sync
     updated_at: Mapped[datetime] = mapped_column(default=clock_now, onupdate=clock_now)
+    # When this stream last finished a full pass (backfill or re-sync, reconciled with the
+    # provider's list): None until its first backfill is done. The owner is analysed only
+    # when every stream of every account has one (half a mailbox is no evidence).
+    last_verified_complete_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")  # why its last pass failed
+    consecutive_errors: Mapped[int] = mapped_column(default=0)
 
 
 class SyncRun(OwnedMixin, Base):
@@ -517,6 +523,20 @@ class Mute(OwnedMixin, Base):
     address: Mapped[str] = mapped_column(String(320))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=clock_now)
+
+
+class ProcessHeartbeat(Base):
+    """A live rapportd process (``host:pid``, the name on the leases it takes) and when it
+    last said so. A lease whose holder has no fresh heartbeat, or whose pid is gone on this
+    host, belongs to a dead process: recovery at start-up takes its work back at once."""
+
+    __tablename__ = "process_heartbeats"
+
+    holder: Mapped[str] = mapped_column(String(100), primary_key=True)
+    host: Mapped[str] = mapped_column(String(100))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=clock_now)
+    beat_at: Mapped[datetime] = mapped_column(default=clock_now)
 
 
 class QuotaWindow(Base):

@@ -14,7 +14,8 @@ this module moves one row through its state machine.
     error and a ValueError-like fault fail the op for good with the error recorded.
 
     skipped: an update/delete/confirm that must not happen (the person edited or sent the
-    item, or it is already gone).
+    item, it is already gone, or the item at that id does not carry rapportd's tag itself:
+    ``last_error`` then starts with "not ours").
 
 Exactly one item per suggestion, across retries, crashes and racing workers:
 
@@ -23,7 +24,8 @@ Exactly one item per suggestion, across retries, crashes and racing workers:
    worker's UPDATE matches no row and it walks away;
 2. before creating, it asks the provider for an item carrying the tag
    (``find_draft`` / ``find_hold``) and adopts it if there is one (a crash after the
-   create but before the record);
+   create but before the record); the connector checks the tag on the item itself, never
+   trusting the provider's filter, and every update/confirm/delete checks it again;
 3. it records ``provider_item_id`` and ``written_hash`` only while it still holds the lease.
 """
 
@@ -43,6 +45,7 @@ from rapportd.agent.errors import (
     BadData,
     Conflict,
     NotFound,
+    NotOurs,
     PermanentError,
     ProviderError,
     ReconsentNeeded,
@@ -201,6 +204,10 @@ def _perform(job: _Job, conn: Connector, step: StepHook) -> _Result:
         conn.hold_state(job.item_id, job.tag) if is_hold else conn.draft_state(job.item_id, job.tag)
     )
     gone = not now_state.exists or now_state.status in ("deleted", "cancelled")
+    if not gone and now_state.status != "sent" and now_state.tag != job.tag:
+        raise NotOurs(
+            f"item {job.item_id} carries {now_state.tag or 'no rapportd tag'!r}, not {job.tag!r}"
+        )
     touched = bool(now_state.content_hash and now_state.content_hash != job.written_hash)
     if (
         gone
@@ -210,7 +217,7 @@ def _perform(job: _Job, conn: Connector, step: StepHook) -> _Result:
         return _Result("skipped", note="the person already acted on it", fate_state=now_state)
     if job.op == "confirm_hold":
         step("before_write")
-        item = conn.confirm_hold(job.item_id)
+        item = conn.confirm_hold(job.item_id, tag=job.tag)
         step("after_write")
         return _Result("written", item, create_state="confirmed")
     if touched:
@@ -233,9 +240,9 @@ def _perform(job: _Job, conn: Connector, step: StepHook) -> _Result:
         try:
             with contextlib.suppress(NotFound):
                 if is_hold:
-                    conn.delete_hold(job.item_id, expected_hash=expected)
+                    conn.delete_hold(job.item_id, tag=job.tag, expected_hash=expected)
                 else:
-                    conn.delete_draft(job.item_id, expected_hash=expected)
+                    conn.delete_draft(job.item_id, tag=job.tag, expected_hash=expected)
         except Conflict:
             return _Result("skipped", note="edited by the person; left in place")
         step("after_write")
@@ -365,6 +372,9 @@ def process_operation(
         return _fail(session_factory, job, me, now, exc, permanent=True)
     except NotFound as exc:
         result = _Result("skipped", note=f"gone: {exc}")
+    except NotOurs as exc:  # never touch an item that does not carry our tag itself
+        log.warning("outbox_not_ours", op_id=op_id, op=job.op, error=str(exc))
+        result = _Result("skipped", note=f"not ours, left in place: {exc}"[:2000])
     except (ProviderError, OSError) as exc:
         return _fail(session_factory, job, me, now, exc, permanent=False)
     except BadData as exc:  # what we would write is refused (an address the format rejects)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from rapportd.agent import clock
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, PushSubscription
+from rapportd.agent.sync_status import unfinished_streams, waiting_text
 from rapportd.agent.web import oauth_flow, queries
 from rapportd.agent.web.auth import Viewer, optional_viewer, require_viewer, sessions_of
 from rapportd.agent.web.csrf import require_csrf
@@ -46,6 +47,8 @@ class AccountView:
     status_reason: str
     push: str = ""
     errors: list[dict[str, str]] = field(default_factory=list)
+    # "waiting for Gmail to finish (retrying: …)" until every stream finished its backfill
+    waiting: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -77,6 +80,7 @@ def account_views(
                     {"at": when(r.started_at, tz), "stream": r.stream, "error": r.error}
                     for r in queries.last_sync_errors(db, owner_id, a.id)
                 ],
+                waiting=waiting_text(unfinished_streams(db, owner_id, account_id=a.id)),
             )
         )
     return out

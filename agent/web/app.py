@@ -62,7 +62,7 @@ def create_app(
     app.state.templates = make_templates()
     app.state.login_throttle = LoginThrottle()
 
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=app.state.secure_cookies)
     app.mount("/static", CachedStatic(directory=str(STATIC)), name="static")
 
     @app.get("/healthz", include_in_schema=False)

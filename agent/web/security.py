@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rapportd.agent.settings import Settings
+from rapportd.agent.store.db import private_dir
 
 CSP = "; ".join(
     [
@@ -41,11 +42,16 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 ]
 
 
-class SecurityHeaders:
-    """Pure ASGI middleware: adds the security headers to every HTTP response."""
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SecurityHeaders:
+    """Pure ASGI middleware: adds the security headers to every HTTP response, and
+    Strict-Transport-Security when the app is served over https (``base_url``)."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.headers = [*SECURITY_HEADERS, *([HSTS] if hsts else [])]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,7 +61,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                extra = [(k, v) for k, v in self.headers if k not in present]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
@@ -94,7 +100,7 @@ def signing_key(settings: Settings) -> str:
     path = Path(settings.data_dir) / "web_secret.key"
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     key = secrets.token_urlsafe(48)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

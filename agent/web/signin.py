@@ -22,7 +22,7 @@ from rapportd.agent.web.auth import (
 from rapportd.agent.web.csrf import ensure_pre_session_token, require_csrf
 from rapportd.agent.web.render import render
 from rapportd.agent.web.security import verify_password
-from rapportd.agent.web.throttle import LoginThrottle
+from rapportd.agent.web.throttle import LoginThrottle, client_address
 
 router = APIRouter(include_in_schema=False)
 log = get_logger(__name__)
@@ -36,7 +36,13 @@ def safe_next(target: str) -> str:
 
 
 def login_page(
-    request: Request, *, error: str = "", email: str = "", next_: str = "", status_code: int = 200
+    request: Request,
+    *,
+    error: str = "",
+    email: str = "",
+    next_: str = "",
+    status_code: int = 200,
+    signed_in_as: str = "",
 ) -> Response:
     holder = Response()
     ensure_pre_session_token(request, holder)
@@ -49,6 +55,7 @@ def login_page(
             "next": safe_next(next_),
             "notice": "",
             "providers": oauth_flow.configured(request.app.state.settings),
+            "signed_in_as": signed_in_as,
         },
         status_code=status_code,
     )
@@ -63,7 +70,10 @@ def login_form(
     request: Request, next: str = "/suggestions", viewer: Viewer | None = Depends(optional_viewer)
 ) -> Response:
     if viewer is not None:
-        return RedirectResponse(safe_next(next), status_code=303)
+        # A browser that already carries a live session (perhaps someone else's, on a shared
+        # computer) is never taken into that account without a word: the page says whose
+        # session it is and offers to continue or to sign out first.
+        return login_page(request, next_=next, signed_in_as=viewer.email)
     return login_page(request, next_=next)
 
 
@@ -75,7 +85,7 @@ def login_submit(
     next: Annotated[str, Form(max_length=2000)] = "/suggestions",
 ) -> Response:
     throttle: LoginThrottle = request.app.state.login_throttle
-    client = request.client.host if request.client else "?"
+    client = client_address(request)
     wait = throttle.retry_after(client, email)
     if wait:
         response = login_page(

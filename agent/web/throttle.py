@@ -10,6 +10,11 @@ Three sliding windows (15 minutes by default), each with its own limit:
 A refused attempt answers 429 with ``Retry-After``. A successful sign-in clears the first
 window for that address and e-mail. Counters live in the web process's memory: a restart
 forgets them, and several web processes count separately (see docs/SECURITY.md).
+
+The client address is the TCP peer's (:func:`client_address`). ``X-Forwarded-For`` is
+believed only when the peer is one of ``web_trusted_proxies`` (empty by default): uvicorn
+is started with ``proxy_headers`` and ``forwarded_allow_ips`` from that setting and
+nothing else, so a client cannot pick a new address for each guess.
 """
 
 from __future__ import annotations
@@ -20,6 +25,21 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+
+def client_address(request: Any) -> str:
+    """The address the throttle counts: the peer uvicorn reports (which is the forwarded
+    client only behind a configured trusted proxy)."""
+    client = getattr(request, "client", None)
+    return str(client.host) if client is not None and client.host else "?"
+
+
+def uvicorn_proxy_options(trusted: list[str]) -> dict[str, Any]:
+    """uvicorn's proxy settings from ``web_trusted_proxies``: proxy headers off unless
+    proxies are configured (uvicorn otherwise trusts 127.0.0.1 by default)."""
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": ",".join(trusted) or ""}
+
 
 WINDOW_SECONDS = 15 * 60
 LIMITS = {"pair": 5, "client": 30, "email": 100}

@@ -7,7 +7,7 @@ from typing import Any
 
 from google.oauth2.credentials import Credentials
 
-from rapportd.agent.records import CursorState, OwnAddress, SyncBatch
+from rapportd.agent.records import PROVIDER_STREAMS, CursorState, OwnAddress, SyncBatch
 from rapportd.agent.settings import Settings
 from rapportd.connectors.composite import CompositeConnector
 from rapportd.connectors.google.calendar import Calendar
@@ -21,7 +21,7 @@ from rapportd.connectors.tokens import google_blob
 
 class GoogleConnector(CompositeConnector):
     provider = "google"
-    streams: tuple[str, ...] = ("gmail", "gcal")
+    streams: tuple[str, ...] = PROVIDER_STREAMS["google"]
 
     def __init__(
         self,

@@ -27,7 +27,7 @@ from rapportd.agent.records import (
     hold_hash,
 )
 from rapportd.agent.settings import Settings
-from rapportd.connectors.composite import refuse_if_changed
+from rapportd.connectors.composite import carries, refuse_if_changed, refuse_if_not_ours
 from rapportd.connectors.google.client import GoogleApi
 
 STREAM = "gcal"
@@ -133,7 +133,8 @@ class Calendar:
                         state = batch.cursor
                         yield batch
                 assert state is not None
-                yield from self._delta(state)
+                if state.phase == "delta":  # no sync token: nothing to take a delta from
+                    yield from self._delta(state)
                 return
             except CursorExpired:
                 state, resync = None, True
@@ -184,7 +185,11 @@ class Calendar:
             sync_token = page.get("nextSyncToken") or ""
             if not complete_pass:
                 seen = self._all_ids(start, end)
-            batch.cursor = CursorState("delta", sync_token)
+            # no token (a server that gives none): no empty cursor, the next sync is a full
+            # pass again rather than a "delta" from nothing
+            batch.cursor = (
+                CursorState("delta", sync_token) if sync_token else CursorState("backfill", None)
+            )
             batch.present_ids = seen
             batch.present_window = (start, end)
             batch.provider_total = len(seen)
@@ -245,6 +250,7 @@ class Calendar:
             start=rec.start_at,
             end=rec.end_at,
             web_link=rec.web_link,
+            tag=str(((e.get("extendedProperties") or {}).get("private") or {}).get("rapportd", "")),
         )
 
     def _get(self, event_id: str) -> dict[str, Any]:
@@ -254,15 +260,17 @@ class Calendar:
         return result
 
     def find_hold(self, tag: str) -> ItemState | None:
+        """The live hold carrying ``tag`` in its own private property (an event the filter
+        let through without it is the person's, never adopted)."""
         try:
             found = self._get(hold_event_id(tag))
-            if found.get("status") != "cancelled":
+            if found.get("status") != "cancelled" and carries(self._state(found), tag):
                 return self._state(found)
         except NotFound:
             pass
         page = self._list(privateExtendedProperty=f"rapportd={tag}", maxResults=10)
         for e in page.get("items") or []:
-            if e.get("status") != "cancelled":
+            if e.get("status") != "cancelled" and carries(self._state(e), tag):
                 return self._state(e)
         return None
 
@@ -302,7 +310,8 @@ class Calendar:
             )
         return self._state(created)
 
-    def confirm_hold(self, provider_id: str) -> ItemState:
+    def confirm_hold(self, provider_id: str, *, tag: str) -> ItemState:
+        refuse_if_not_ours("hold", provider_id, self._state(self._get(provider_id)), tag)
         patched = self._call(
             lambda: self._events.patch(
                 calendarId=CAL,
@@ -315,13 +324,14 @@ class Calendar:
         )
         return self._state(patched)
 
-    def delete_hold(self, provider_id: str, *, expected_hash: str | None = None) -> None:
+    def delete_hold(self, provider_id: str, *, tag: str, expected_hash: str | None = None) -> None:
         try:
             current = self._state(self._get(provider_id))
         except NotFound:
             return
         if not current.exists:
             return
+        refuse_if_not_ours("hold", provider_id, current, tag)
         refuse_if_changed("hold", provider_id, current, expected_hash)
         try:
             self._call(

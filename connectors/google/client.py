@@ -8,7 +8,9 @@
   googleapiclient's own retries OFF, and is retried here only when it is a read; writes
   are never retried blindly (the caller looks for its tag instead).
 - A batch's failed parts are retried alone, with back-off; a 429 inside a batch pauses the
-  mailbox's bucket for every worker.
+  mailbox's bucket for every worker. When a whole batch fails (one dropped part drops the
+  whole multipart answer), its parts are retried in batches half as big, down to single
+  requests, so that one bad part cannot fail the rest every time.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build_from_document
 from googleapiclient.http import HttpRequest
 
-from rapportd.agent.errors import RetryLater
+from rapportd.agent.errors import NotFound, RetryLater
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
 from rapportd.connectors.errors import from_google
@@ -48,6 +50,7 @@ GMAIL_UNITS = {
     "drafts.delete": 10,
 }
 MAX_ATTEMPTS = 8
+GMAIL_WINDOW = 60.0  # Gmail counts units per user per minute
 
 
 @cache
@@ -93,6 +96,7 @@ class GoogleApi:
         self.requests = 0
         self.units = 0
         self._count_lock = threading.Lock()
+        self.batch_missing = False  # the server has no batch endpoint: single requests
 
     # ------------------------------------------------------------------ services
     def _http(self) -> google_auth_httplib2.AuthorizedHttp:
@@ -131,7 +135,10 @@ class GoogleApi:
         waited = 0.0
         if name == "gmail" and units:
             waited = self.limiter.acquire(
-                f"{self.bucket}:gmail", units, self.settings.google.quota_units_per_minute, 60.0
+                f"{self.bucket}:gmail",
+                units,
+                self.settings.google.quota_units_per_minute,
+                GMAIL_WINDOW,
             )
         elif name == "calendar":
             waited = self.limiter.acquire(f"{self.bucket}:calendar", 1, 600, 60.0)
@@ -194,9 +201,12 @@ class GoogleApi:
             failed: list[tuple[str, Callable[[], HttpRequest]]] = []
             statuses: set[int | None] = set()
             retry_after: float | None = None
+            whole = False  # a whole batch failed (one dropped part drops them all)
             for start in range(0, len(pending), size):
                 chunk = pending[start : start + size]
                 answers = self._run_batch(chunk, units_each, api, what)
+                if len(chunk) > 1 and all(isinstance(answers.get(k), RetryLater) for k, _ in chunk):
+                    whole = True
                 for key, make in chunk:
                     value = answers.get(key)
                     if isinstance(value, RetryLater) and attempt < MAX_ATTEMPTS:
@@ -218,8 +228,26 @@ class GoogleApi:
                     wait=round(wait, 2),
                 )
                 self.sleep(wait)
+            if whole:  # retry the failed parts in smaller batches, down to single requests
+                size = max(1, size // 2)
             pending = failed
         return results
+
+    def _run_singles(
+        self,
+        chunk: Sequence[tuple[str, Callable[[], HttpRequest]]],
+        units_each: int,
+        api: str,
+        what: str,
+    ) -> dict[str, Any]:
+        answers: dict[str, Any] = {}
+        for key, make in chunk:
+            self._spend(units_each, api)
+            try:
+                answers[key] = make().execute(num_retries=0)
+            except Exception as exc:
+                answers[key] = from_google(exc, what=what)
+        return answers
 
     def _run_batch(
         self,
@@ -228,15 +256,9 @@ class GoogleApi:
         api: str,
         what: str,
     ) -> dict[str, Any]:
+        if len(chunk) == 1 or self.batch_missing:  # a batch of one costs the same request
+            return self._run_singles(chunk, units_each, api, what)
         answers: dict[str, Any] = {}
-        if len(chunk) == 1:  # a batch of one costs the same request: send it plainly
-            key, make = chunk[0]
-            self._spend(units_each, api)
-            try:
-                answers[key] = make().execute(num_retries=0)
-            except Exception as exc:
-                answers[key] = from_google(exc, what=what)
-            return answers
 
         def collect(request_id: str, response: Any, exception: Exception | None) -> None:
             answers[request_id] = (
@@ -252,6 +274,10 @@ class GoogleApi:
             batch.execute()
         except Exception as exc:  # the whole batch failed: every part failed the same way
             err = from_google(exc, what=f"{what} batch")
+            if isinstance(err, NotFound):  # no batch endpoint here: one request each
+                log.warning("google.batch_missing", what=what, error=str(err))
+                self.batch_missing = True
+                return self._run_singles(chunk, units_each, api, what)
             if not isinstance(err, RetryLater):
                 raise err from None
             for key, _ in chunk:

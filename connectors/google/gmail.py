@@ -4,7 +4,8 @@ Backfill position (``CursorState.page_token``) is ``"<part>|<list page token>|<o
 ``part`` is ``text`` (the newest ``text_days``, fetched raw for their text) or ``meta``
 (the rest of the ``backfill_days`` window, headers only); ``offset`` is how far into that
 list page the stored batches got, so a crash re-fetches at most one batch. The historyId
-read from getProfile BEFORE the backfill rides in ``CursorState.cursor``; deltas start there.
+read from getProfile BEFORE the backfill (or, without getProfile, from the newest message)
+rides in ``CursorState.cursor``; deltas start there.
 
 A message labelled TRASH, SPAM or DRAFT is not part of the store (it is reported deleted),
 which is also what a full re-sync (messages.list without spam/trash) converges to.
@@ -25,9 +26,11 @@ from rapportd.agent.errors import (
     BadData,
     CursorExpired,
     NotFound,
+    PermanentError,
     ProviderError,
     RetryLater,
 )
+from rapportd.agent.logs import get_logger
 from rapportd.agent.records import (
     CursorState,
     DraftSpec,
@@ -39,8 +42,10 @@ from rapportd.agent.records import (
 )
 from rapportd.agent.settings import Settings
 from rapportd.connectors import mime
-from rapportd.connectors.composite import refuse_if_changed
+from rapportd.connectors.composite import refuse_if_changed, refuse_if_not_ours
 from rapportd.connectors.google.client import GMAIL_UNITS, GoogleApi
+
+log = get_logger(__name__)
 
 STREAM = "gmail"
 HIDDEN_LABELS = {"TRASH", "SPAM", "DRAFT"}
@@ -192,12 +197,7 @@ class Gmail:
         parts = self._parts()
         requests0, units0 = self.api.requests, self.api.units
         if state is None or state.cursor is None:
-            profile = self.api.call(
-                lambda: self._users.getProfile(userId="me"),
-                units=GMAIL_UNITS["getProfile"],
-                what="getProfile",
-            )
-            history_id = str(profile["historyId"])
+            history_id = self._start_history_id()
             part, token, offset = parts[0][0], "", 0
         else:
             history_id = state.cursor
@@ -244,6 +244,34 @@ class Gmail:
             else:
                 index, token = index + 1, ""
         yield self._reconcile(history_id)
+
+    def _start_history_id(self) -> str:
+        """Where deltas will start, read BEFORE the backfill: the mailbox's historyId from
+        users.getProfile, or, on a server without that method, the historyId of the
+        newest message (Google's sync guide: a full sync stores the newest message's)."""
+        try:
+            profile = self.api.call(
+                lambda: self._users.getProfile(userId="me"),
+                units=GMAIL_UNITS["getProfile"],
+                what="getProfile",
+            )
+            return str(profile["historyId"])
+        except (NotFound, PermanentError) as exc:
+            log.info("gmail.no_profile", error=str(exc))
+        page = self.api.call(
+            lambda: self._resource("messages").list(userId="me", maxResults=1),
+            units=GMAIL_UNITS["messages.list"],
+            what="messages.list",
+        )
+        newest = [m["id"] for m in page.get("messages") or []]
+        if not newest:
+            raise RetryLater("gmail: no getProfile and no message to take a history id from")
+        message = self.api.call(
+            lambda: self._resource("messages").get(userId="me", id=newest[0], format="minimal"),
+            units=GMAIL_UNITS["messages.get"],
+            what="messages.get",
+        )
+        return str(message["historyId"])
 
     def _reconcile(self, history_id: str) -> SyncBatch:
         """List every message id (cheap: 5 units per 500) to find what the store still has
@@ -337,13 +365,14 @@ class Gmail:
 
     def _draft_state(self, draft: dict[str, Any]) -> ItemState:
         message = draft.get("message") or {}
-        to, subject, body, _tag = mime.draft_text(_b64decode(message.get("raw", "")))
+        to, subject, body, tag = mime.draft_text(_b64decode(message.get("raw", "")))
         return ItemState(
             provider_id=draft["id"],
             content_hash=draft_hash(DraftSpec("", to, subject, body)),
             thread_id=message.get("threadId", ""),
             status="draft",
             web_link=self.draft_link(draft),
+            tag=tag,
         )
 
     def _get_draft(self, draft_id: str) -> dict[str, Any]:
@@ -396,7 +425,9 @@ class Gmail:
             headers = (value.get("message") or {}).get("payload", {}).get("headers") or []
             for h in headers:
                 if h.get("name", "").lower() == mime.TAG_HEADER.lower() and h.get("value") == tag:
-                    return self._draft_state(self._get_draft(draft_id))
+                    state = self._draft_state(self._get_draft(draft_id))
+                    if state.tag == tag:  # the raw message itself, not only its metadata
+                        return state
         return None
 
     def _reply_context(self, spec: DraftSpec) -> DraftSpec:
@@ -448,12 +479,14 @@ class Gmail:
             thread_id=(draft.get("message") or {}).get("threadId", spec.thread_id),
             status="draft",
             web_link=self.draft_link(draft),
+            tag=spec.tag,
         )
 
     def update_draft(
         self, provider_id: str, spec: DraftSpec, *, expected_hash: str | None = None
     ) -> ItemState:
         current = self._draft_state(self._get_draft(provider_id))
+        refuse_if_not_ours("draft", provider_id, current, spec.tag)
         refuse_if_changed("draft", provider_id, current, expected_hash)
         spec = self._reply_context(spec)
         body = self._message_body(spec)
@@ -470,13 +503,15 @@ class Gmail:
             thread_id=(draft.get("message") or {}).get("threadId", spec.thread_id),
             status="draft",
             web_link=self.draft_link(draft),
+            tag=spec.tag,
         )
 
-    def delete_draft(self, provider_id: str, *, expected_hash: str | None = None) -> None:
+    def delete_draft(self, provider_id: str, *, tag: str, expected_hash: str | None = None) -> None:
         try:
             current = self._draft_state(self._get_draft(provider_id))
         except NotFound:
             return
+        refuse_if_not_ours("draft", provider_id, current, tag)
         refuse_if_changed("draft", provider_id, current, expected_hash)
         try:
             self.api.call(
@@ -527,6 +562,7 @@ class Gmail:
                         thread_id=value.get("threadId", ""),
                         status="sent",
                         sent_message_id=mid,
+                        tag=found_tag,
                     )
         return None
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from rapportd.agent.records import CursorState, OwnAddress, SyncBatch
+from rapportd.agent.records import PROVIDER_STREAMS, CursorState, OwnAddress, SyncBatch
 from rapportd.agent.settings import Settings
 from rapportd.connectors.composite import CompositeConnector
 from rapportd.connectors.microsoft.calendar import GraphCalendar
@@ -20,7 +20,7 @@ from rapportd.connectors.ratelimit import Limiter
 
 class MicrosoftConnector(CompositeConnector):
     provider = "microsoft"
-    streams: tuple[str, ...] = ("graph_inbox", "graph_sentitems", "graph_calendar")
+    streams: tuple[str, ...] = PROVIDER_STREAMS["microsoft"]
 
     def __init__(
         self,

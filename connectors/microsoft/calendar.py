@@ -26,7 +26,7 @@ from rapportd.agent.records import (
     hold_hash,
 )
 from rapportd.agent.settings import Settings
-from rapportd.connectors.composite import refuse_if_changed
+from rapportd.connectors.composite import carries, refuse_if_changed, refuse_if_not_ours
 from rapportd.connectors.microsoft.client import PREFER, GraphApi
 from rapportd.connectors.microsoft.mail import RAPPORTD_GUID, TAG_PROPERTY, _tag_filter, parse_time
 
@@ -173,7 +173,8 @@ class GraphCalendar:
                 batch.cursor = CursorState(phase, cursor, next_link)
             else:
                 link = page.get("@odata.deltaLink") or (state.cursor if state else None)
-                batch.cursor = CursorState("delta", link)
+                # no delta link: no empty cursor; the next sync is a full pass again
+                batch.cursor = CursorState("delta", link) if link else CursorState("backfill", None)
                 batch.complete = True
                 if phase == "backfill":
                     if not complete_pass:
@@ -218,11 +219,15 @@ class GraphCalendar:
             start=start,
             end=end,
             web_link=e.get("webLink") or "",
+            tag=_tag_of(e),
         )
 
     def _get(self, event_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.api.request(
-            "GET", f"me/events/{event_id}", params={"$select": EVENT_SELECT}, what="get event"
+            "GET",
+            f"me/events/{event_id}",
+            params={"$select": EVENT_SELECT, "$expand": TAG_EXPAND},
+            what="get event",
         )
         return result
 
@@ -230,11 +235,16 @@ class GraphCalendar:
         page = self.api.request(
             "GET",
             "me/events",
-            params={"$filter": _tag_filter(tag), "$select": EVENT_SELECT, "$top": "10"},
+            params={
+                "$filter": _tag_filter(tag),
+                "$select": EVENT_SELECT,
+                "$expand": TAG_EXPAND,
+                "$top": "10",
+            },
             what="find hold",
         )
         for e in page.get("value") or []:
-            if not e.get("isCancelled"):
+            if not e.get("isCancelled") and carries(self._state(e), tag):
                 return self._state(e)
         return None
 
@@ -258,9 +268,12 @@ class GraphCalendar:
         created = self.api.request(
             "POST", "me/events", json=body, idempotent=True, what="create hold"
         )
-        return self._state(created)
+        state = self._state(created)
+        state.tag = state.tag or spec.tag  # the POST answer may leave the property out
+        return state
 
-    def confirm_hold(self, provider_id: str) -> ItemState:
+    def confirm_hold(self, provider_id: str, *, tag: str) -> ItemState:
+        refuse_if_not_ours("hold", provider_id, self._state(self._get(provider_id)), tag)
         updated = self.api.request(
             "PATCH",
             f"me/events/{provider_id}",
@@ -268,15 +281,18 @@ class GraphCalendar:
             idempotent=True,
             what="confirm hold",
         )
-        return self._state(updated or self._get(provider_id))
+        state = self._state(updated or self._get(provider_id))
+        state.tag = state.tag or tag
+        return state
 
-    def delete_hold(self, provider_id: str, *, expected_hash: str | None = None) -> None:
+    def delete_hold(self, provider_id: str, *, tag: str, expected_hash: str | None = None) -> None:
         try:
             current = self._state(self._get(provider_id))
         except NotFound:
             return
         if not current.exists:
             return
+        refuse_if_not_ours("hold", provider_id, current, tag)
         refuse_if_changed("hold", provider_id, current, expected_hash)
         try:
             self.api.request(

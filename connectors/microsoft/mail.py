@@ -33,7 +33,7 @@ from rapportd.agent.records import (
 )
 from rapportd.agent.settings import Settings
 from rapportd.connectors import mime
-from rapportd.connectors.composite import refuse_if_changed
+from rapportd.connectors.composite import carries, refuse_if_changed, refuse_if_not_ours
 from rapportd.connectors.microsoft.client import PREFER, GraphApi
 
 RAPPORTD_GUID = "{8d3c5a2e-6b1f-4f7a-9c2d-5e4b7a1c9f30}"
@@ -44,6 +44,16 @@ SELECT = (
     "replyTo,sentDateTime,receivedDateTime,hasAttachments,isDraft,body,internetMessageHeaders"
 )
 PAGE_SIZE = 100
+TAG_EXPAND = f"singleValueExtendedProperties($filter=id eq '{TAG_PROPERTY}')"
+DRAFT_SELECT = "id,subject,body,toRecipients,isDraft,conversationId,webLink"
+
+
+def tag_of(item: dict[str, Any]) -> str:
+    """rapportd's tag as the item itself carries it (its expanded extended property)."""
+    for p in item.get("singleValueExtendedProperties") or []:
+        if str(p.get("id", "")).lower() == TAG_PROPERTY.lower():
+            return str(p.get("value", ""))
+    return ""
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -254,16 +264,14 @@ class GraphMail:
             status="draft" if draft else "sent",
             sent_message_id="" if draft else m["id"],
             web_link=m.get("webLink") or "",
+            tag=tag_of(m),
         )
 
     def _get(self, message_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.api.request(
             "GET",
             f"me/messages/{message_id}",
-            params={
-                "$select": "id,subject,body,toRecipients,isDraft,conversationId,parentFolderId,"
-                "webLink"
-            },
+            params={"$select": DRAFT_SELECT + ",parentFolderId", "$expand": TAG_EXPAND},
             what="get message",
         )
         return result
@@ -274,12 +282,14 @@ class GraphMail:
             "me/messages",
             params={
                 "$filter": _tag_filter(tag),
-                "$select": "id,subject,body,toRecipients,isDraft,conversationId,webLink",
+                "$select": DRAFT_SELECT,
+                "$expand": TAG_EXPAND,
                 "$top": "10",
             },
             what="find draft",
         )
-        found = [self._state(m) for m in page.get("value") or []]
+        # only what carries the tag itself: a filter answered loosely is not proof
+        found = [s for s in (carries(self._state(m), tag) for m in page.get("value") or []) if s]
         found.sort(key=lambda s: s.status != "draft")
         return found[0] if found else None
 
@@ -336,6 +346,7 @@ class GraphMail:
             )
         state = self._state(created)
         state.content_hash = draft_hash(spec)
+        state.tag = spec.tag
         return state
 
     def update_draft(
@@ -345,6 +356,7 @@ class GraphMail:
         current = self._state(message)
         if current.status != "draft":
             raise Conflict(f"draft {provider_id} was sent", status=409)
+        refuse_if_not_ours("draft", provider_id, current, spec.tag)
         refuse_if_changed("draft", provider_id, current, expected_hash)
         body = self._draft_body(
             spec,
@@ -356,15 +368,17 @@ class GraphMail:
         )
         state = self._state(updated or self._get(provider_id))
         state.content_hash = draft_hash(spec)
+        state.tag = spec.tag
         return state
 
-    def delete_draft(self, provider_id: str, *, expected_hash: str | None = None) -> None:
+    def delete_draft(self, provider_id: str, *, tag: str, expected_hash: str | None = None) -> None:
         try:
             current = self._state(self._get(provider_id))
         except NotFound:
             return
         if current.status != "draft":
             return  # sent: nothing of rapportd's to remove
+        refuse_if_not_ours("draft", provider_id, current, tag)
         refuse_if_changed("draft", provider_id, current, expected_hash)
         try:
             self.api.request(

@@ -149,6 +149,10 @@ async def batch(request: Request) -> Response:
         with sandbox.lock:
             grant = sandbox.tokens.access.get(bearer(request))
             address = grant.address if grant else ""
+            missing = "batch" in sandbox.missing_endpoints
+        if missing:
+            status = 404
+            return google_error(ApiError(404, "notFound", "Not Found"))
         try:
             parts = parse_batch(request.headers.get("content-type", ""), await request.body())
         except ApiError as err:

@@ -245,7 +245,7 @@ def list_events(ctx: CallContext) -> dict[str, Any]:
     }
     if offset + size < len(items):
         out["nextPageToken"] = _token(snapshot, mb.sync_epoch, {"o": offset + size})
-    else:
+    elif "calendar.nextSyncToken" not in ctx.sandbox.missing_endpoints:
         out["nextSyncToken"] = _token(snapshot, mb.sync_epoch)
     out["items"] = [event_json(e, mb) for e in page]
     return out
@@ -262,13 +262,14 @@ def _full_list(ctx: CallContext, mb: Mailbox) -> list[StoredEvent]:
             raise ApiError(400, "invalid", "Bad Request: privateExtendedProperty needs k=v")
         props.append((key, value))
     text = (ctx.query("q") or "").lower()
+    mb_loose = ctx.sandbox.loose_tag_filters
     out = [
         e
         for e in mb.events.values()
         if (show_deleted or not e.deleted)
         and (lo is None or e.end > lo)
         and (hi is None or e.start < hi)
-        and all(e.private_props.get(k) == v for k, v in props)
+        and (mb_loose or all(e.private_props.get(k) == v for k, v in props))
         and (not text or text in e.summary.lower() or text in e.description.lower())
     ]
     order = ctx.query("orderBy")

@@ -314,6 +314,8 @@ async def api_call(
                 address = known.address if known else ""  # log who even when refused
                 grant, account = _authenticate(sandbox, token, provider)
                 address = account.address
+                if endpoint in sandbox.missing_endpoints:
+                    raise ApiError(404, "notFound", f"Method not found: {endpoint}.")
                 fired = sandbox.faults.fire(address, endpoint)
                 fault_names = ",".join(f.kind for f in fired)
                 latency, drop = _apply_faults(sandbox, account, fired)

@@ -193,9 +193,13 @@ def list_events(ctx: CallContext) -> JSONResponse:
     for event in sorted(ctx.mailbox.events.values(), key=lambda e: (e.start, e.id)):
         if event.deleted:
             continue
-        if ext is not None and not any(
-            gid.same_prop(k, ext.prop_id) and v == ext.value
-            for k, v in event.extra.get("props", {}).items()
+        if (
+            ext is not None
+            and not ctx.sandbox.loose_tag_filters
+            and not any(
+                gid.same_prop(k, ext.prop_id) and v == ext.value
+                for k, v in event.extra.get("props", {}).items()
+            )
         ):
             continue
         if eq is not None:

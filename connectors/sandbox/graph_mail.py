@@ -376,7 +376,7 @@ def list_messages(ctx: CallContext, folder_ref: str | None = None) -> JSONRespon
     for msg in ctx.mailbox.sorted_messages():
         if folder is not None and msg.folder != folder:
             continue
-        if ext is not None:
+        if ext is not None and not ctx.sandbox.loose_tag_filters:
             props = msg.extra.get("props", {})
             if not any(gid.same_prop(k, ext.prop_id) and v == ext.value for k, v in props.items()):
                 continue

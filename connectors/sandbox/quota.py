@@ -43,6 +43,7 @@ def gmail_units(endpoint: str) -> int:
 @dataclass
 class QuotaConfig:
     gmail_units_per_minute: int = 6000
+    gmail_window_seconds: float = 60.0  # the "minute" (shorter in tests that need seconds)
     gmail_over_quota: str = "429"  # or "403" (userRateLimitExceeded)
     calendar_requests_per_minute: int = 600
     graph_concurrency: int = 4
@@ -70,17 +71,19 @@ class QuotaMeter:
 
     def charge_gmail(self, account: str, units: int, now: float) -> float | None:
         """Spend ``units``; None if allowed, else seconds until enough units free up."""
+        span = self.config.gmail_window_seconds
         window = self._gmail.setdefault(account, deque())
-        while window and window[0][0] <= now - 60:
+        while window and window[0][0] <= now - span:
             window.popleft()
         used = sum(u for _, u in window)
         if used + units > self.config.gmail_units_per_minute:
-            return max(0.0, window[0][0] + 60 - now) if window else 60.0
+            return max(0.0, window[0][0] + span - now) if window else span
         window.append((now, units))
         return None
 
     def gmail_used(self, account: str, now: float) -> int:
-        return sum(u for t, u in self._gmail.get(account, ()) if t > now - 60)
+        span = self.config.gmail_window_seconds
+        return sum(u for t, u in self._gmail.get(account, ()) if t > now - span)
 
     def charge_calendar(self, account: str, now: float) -> float | None:
         window = self._calendar.setdefault(account, deque())

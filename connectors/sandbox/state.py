@@ -657,6 +657,15 @@ class Account:
 class Sandbox:
     """The whole world one sandbox server serves. See the module docstring for the words.
 
+    ``loose_tag_filters``: answer the tag filters rapportd finds its own items with
+    (Gmail ``drafts.list q=``, Graph ``singleValueExtendedProperties/Any(...)``, Calendar
+    ``privateExtendedProperty``) as if they matched everything, as a provider that ignores
+    or half-supports a filter would; rapportd must then check the tag on each item itself.
+
+    ``missing_endpoints``: method ids (``gmail.users.getProfile``) or ``batch`` that answer
+    404 Not Found, as a server without them would; ``calendar.nextSyncToken``: event lists
+    end without a sync token.
+
     ``faults`` (:class:`rapportd.connectors.sandbox.faults.FaultPlan`) and ``quota``
     (:class:`rapportd.connectors.sandbox.quota.QuotaMeter`) live here too. ``clock``: a
     :class:`~rapportd.agent.clock.HeldClock` to share (the product's, in one process);
@@ -672,6 +681,7 @@ class Sandbox:
         seed: int = 0,
         history_horizon_hours: float = 168,
         clock: HeldClock | None = None,
+        loose_tag_filters: bool = False,
     ) -> None:
         from rapportd.connectors.sandbox.faults import FaultPlan
         from rapportd.connectors.sandbox.quota import QuotaMeter
@@ -683,6 +693,10 @@ class Sandbox:
             clock if clock is not None else HeldClock(now or process_clock.now(), ticking=ticking)
         )
         self.rng = random.Random(seed)
+        self.loose_tag_filters = loose_tag_filters
+        # endpoints this server does not offer (404), as some Google-compatible servers and
+        # proxies lack ``gmail.users.getProfile`` or the ``batch`` endpoint
+        self.missing_endpoints: set[str] = set()
         self.accounts: dict[str, Account] = {}
         self.clients: dict[tuple[str, str], OAuthClient] = {}
         self.tokens = TokenStore()

@@ -59,6 +59,8 @@ def test_connect_list_and_sync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         assert seen and "code_challenge=" in seen[0] and "access_type=offline" in seen[0]
         listed = runner.invoke(app, ["accounts", "list"])
         assert OWNER in listed.output and "ok" in listed.output
+        assert "waiting for Gmail to finish" in listed.output  # never synced yet
         synced = runner.invoke(app, ["sync", "--account", OWNER])
         assert synced.exit_code == 0, synced.output
         assert "gmail" in synced.output and "15" in synced.output
+        assert "waiting for" not in runner.invoke(app, ["accounts", "list"]).output

@@ -14,9 +14,18 @@ from rapportd.agent.records import Address, DraftSpec, HoldSpec, draft_hash, hol
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, Message
 from rapportd.connectors.factory import connector_for
+from rapportd.connectors.sandbox.state import Sandbox
 from rapportd.connectors.sync import sync_account
 
-from .conftest import World
+from .conftest import World, make_world
+
+
+@pytest.fixture(params=["strict", "loose"])
+def world(provider: str, sqlite_engine: Any, request: pytest.FixtureRequest) -> Iterator[World]:
+    """Every write contract holds against a sandbox that honours rapportd's tag filters and
+    against one that ignores them (``loose_tag_filters``: the tag is checked on the item)."""
+    loose = request.param == "loose"
+    yield from make_world(provider, sqlite_engine, sandbox=Sandbox(loose_tag_filters=loose))
 
 
 @pytest.fixture
@@ -140,10 +149,10 @@ def test_new_draft_update_delete_and_conflict(world: World, conn: Any) -> None:
     with pytest.raises(Conflict):
         conn.update_draft(updated.provider_id, spec, expected_hash=made.content_hash)
     with pytest.raises(Conflict):
-        conn.delete_draft(updated.provider_id, expected_hash=made.content_hash)
-    conn.delete_draft(updated.provider_id, expected_hash=updated.content_hash)
+        conn.delete_draft(updated.provider_id, tag=spec.tag, expected_hash=made.content_hash)
+    conn.delete_draft(updated.provider_id, tag=spec.tag, expected_hash=updated.content_hash)
     assert drafts_with_tag(world, "sugg:new:1") == []
-    conn.delete_draft(updated.provider_id)  # gone already: fine
+    conn.delete_draft(updated.provider_id, tag=spec.tag)  # gone already: fine
     assert conn.draft_state(updated.provider_id, spec.tag).status == "deleted"
 
 
@@ -190,7 +199,7 @@ def test_hold_made_once_private_tentative(world: World, conn: Any) -> None:
     assert live[0].attendees == [] and live[0].status in ("tentative", "confirmed")
     assert conn.find_hold("sugg:hold:1").provider_id == made.provider_id
     assert conn.hold_state(made.provider_id, spec.tag).status == "tentative"
-    conn.confirm_hold(made.provider_id)
+    conn.confirm_hold(made.provider_id, tag=spec.tag)
     assert conn.hold_state(made.provider_id, spec.tag).status == "confirmed"
 
 
@@ -207,10 +216,10 @@ def test_hold_moved_by_person_is_not_deleted(world: World, conn: Any) -> None:
     state = conn.hold_state(made.provider_id, spec.tag)
     assert state.start == start + timedelta(hours=2)
     with pytest.raises(Conflict):
-        conn.delete_hold(made.provider_id, expected_hash=made.content_hash)
-    conn.delete_hold(made.provider_id, expected_hash=state.content_hash)
+        conn.delete_hold(made.provider_id, tag=spec.tag, expected_hash=made.content_hash)
+    conn.delete_hold(made.provider_id, tag=spec.tag, expected_hash=state.content_hash)
     assert conn.hold_state(made.provider_id, spec.tag).status == "cancelled"
-    conn.delete_hold(made.provider_id)  # already gone: fine
+    conn.delete_hold(made.provider_id, tag=spec.tag)  # already gone: fine
 
 
 def test_busy_lists_meetings(world: World, conn: Any) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, inspect, select, text
@@ -71,7 +74,7 @@ def test_the_schema_matches_the_models(engine: Engine) -> None:
 
 def test_every_row_belongs_to_an_owner() -> None:
     for name, table in Base.metadata.tables.items():
-        if name in {"owners", "quota_windows"}:
+        if name in {"owners", "quota_windows", "process_heartbeats"}:
             continue
         assert "owner_id" in table.c, name
         assert not table.c.owner_id.nullable, name
@@ -155,3 +158,39 @@ def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_engine: Engine) -> None:
     with sqlite_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_the_store_and_its_folder_are_private(tmp_path: Path) -> None:
+    """The store holds mail text and drafts: the data folder is created 0700, the SQLite
+    file, its -wal and -shm 0600, whatever the umask allows (issue 16); a store left
+    readable by an older version is tightened when opened."""
+    from rapportd.agent.settings import load_settings
+    from rapportd.agent.vault import vault_from_settings
+
+    old = os.umask(0o022)
+    try:
+        data = tmp_path / "home" / "rapportd"
+        settings = load_settings(data_dir=data)
+        engine = make_engine(settings.effective_database_url)
+        upgrade(engine)
+        with transaction(session_factory(engine)) as session:
+            session.add(Owner(email="a@x.example"))
+        vault_from_settings(settings)  # the local key file lands in the same folder
+        store = data / "rapportd.sqlite3"
+        modes = {
+            p.name: stat.S_IMODE(p.stat().st_mode)
+            for p in (data, store, Path(f"{store}-wal"), Path(f"{store}-shm"))
+        }
+        assert modes == {
+            "rapportd": 0o700,
+            "rapportd.sqlite3": 0o600,
+            "rapportd.sqlite3-wal": 0o600,
+            "rapportd.sqlite3-shm": 0o600,
+        }
+        assert stat.S_IMODE((data / "secret.key").stat().st_mode) == 0o600
+        engine.dispose()
+        os.chmod(store, 0o644)
+        make_engine(settings.effective_database_url).dispose()
+        assert stat.S_IMODE(store.stat().st_mode) == 0o600
+    finally:
+        os.umask(old)

@@ -89,3 +89,29 @@ def test_an_unexpected_bug_is_not_retried(
     stub.join("analysis", timeout=10_000)  # type: ignore[attr-defined]
     assert len(attempts) == 1
     assert len(stub.dead_letters) == 1  # type: ignore[attr-defined]
+
+
+def test_an_expected_retry_is_logged_without_error_or_traceback(
+    stub: dramatiq.Broker,
+    sessions: sessionmaker[Session],
+    make_runtime: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A RetryLater without Retry-After (an outage after the client's own retries) is
+    expected: the queue retries it, nothing is logged as an ERROR with a traceback."""
+    acc = add_account(sessions, add_owner(sessions))
+    attempts: list[int] = []
+
+    def outage(*_a: Any, **_k: Any) -> Any:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise RetryLater("messages.get: HTTP 503 backendError")
+        return type("R", (), {"news": False})()
+
+    runtime.install(make_runtime(make_parts(sync_account=outage), enqueue=enqueuer(stub)))
+    with caplog.at_level("DEBUG"):
+        enqueuer(stub)(tasks.SYNC, acc)
+        stub.join("sync", timeout=10_000)  # type: ignore[attr-defined]
+    assert len(attempts) == 3
+    loud = [r for r in caplog.records if r.levelno >= 40 or r.exc_info]
+    assert loud == [], [r.getMessage() for r in loud]

@@ -78,7 +78,9 @@ def test_ensure_stores_each_channel_with_only_the_hash_of_its_client_state(
     owner = add_owner(sessions)
     account = add_account(sessions, owner, "a@outlook.example", provider="microsoft")
     fake = FakeConnector()
-    rt = make_runtime(make_parts(connector_for=lambda acc, settings: fake), settings=PUSH_ON)
+    rt = make_runtime(
+        make_parts(connector_for=lambda acc, settings, session=None: fake), settings=PUSH_ON
+    )
     assert tasks.run_ensure_push(rt, account) == "ok"
     rows = subs(sessions)
     assert [(r.subscription_id, r.resource) for r in rows] == [
@@ -90,7 +92,7 @@ def test_ensure_stores_each_channel_with_only_the_hash_of_its_client_state(
     assert tasks.run_ensure_push(rt, account) == "exists"
     assert fake.calls == [("start", None)]
 
-    off = make_runtime(make_parts(connector_for=lambda acc, settings: fake))
+    off = make_runtime(make_parts(connector_for=lambda acc, settings, session=None: fake))
     other = add_account(sessions, owner, "b@outlook.example", provider="microsoft")
     assert tasks.run_ensure_push(off, other) == "off"
     assert fake.calls == [("start", None)]
@@ -102,7 +104,9 @@ def test_renew_extends_and_a_lost_channel_is_forgotten_then_reopened(
     owner = add_owner(sessions)
     account = add_account(sessions, owner, "a@outlook.example", provider="microsoft")
     fake = FakeConnector()
-    rt = make_runtime(make_parts(connector_for=lambda acc, settings: fake), settings=PUSH_ON)
+    rt = make_runtime(
+        make_parts(connector_for=lambda acc, settings, session=None: fake), settings=PUSH_ON
+    )
     tasks.run_ensure_push(rt, account)
     first = subs(sessions)[0]
     assert tasks.run_renew_push(rt, first.id) == "ok"

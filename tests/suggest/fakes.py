@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from rapportd.agent.errors import Conflict, NotFound
+from rapportd.agent.errors import Conflict, NotFound, NotOurs
 from rapportd.agent.records import (
     CursorState,
     DraftSpec,
@@ -90,6 +90,7 @@ class FakeConnector:
             content_hash=draft_hash(d.spec),
             thread_id=d.spec.thread_id,
             status=d.status,
+            tag=d.spec.tag,
         )
 
     def _hold_state(self, h: FakeHold) -> ItemState:
@@ -98,6 +99,7 @@ class FakeConnector:
             exists=h.status != "cancelled",
             content_hash=hold_hash(h.spec),
             status=h.status,
+            tag=h.spec.tag,
             start=h.spec.start,
             end=h.spec.end,
         )
@@ -159,6 +161,10 @@ class FakeConnector:
         if expected_hash is not None and current != expected_hash:
             raise Conflict("changed by the person since rapportd wrote it")
 
+    def _check_ours(self, on_item: str, tag: str) -> None:
+        if on_item != tag:
+            raise NotOurs(f"carries {on_item!r}, not {tag!r}")
+
     def update_draft(
         self, provider_id: str, spec: DraftSpec, *, expected_hash: str | None = None
     ) -> ItemState:
@@ -168,11 +174,12 @@ class FakeConnector:
         d = self.drafts.get(provider_id)
         if d is None or d.status != "draft":
             raise NotFound(provider_id)
+        self._check_ours(d.spec.tag, spec.tag)
         self._check_hash(draft_hash(d.spec), expected_hash)
         d.spec = spec
         return self._draft_state(d)
 
-    def delete_draft(self, provider_id: str, *, expected_hash: str | None = None) -> None:
+    def delete_draft(self, provider_id: str, *, tag: str, expected_hash: str | None = None) -> None:
         self.calls.append("delete_draft")
         self._maybe_fail()
         self._point("before_delete")
@@ -180,6 +187,7 @@ class FakeConnector:
         d = self.drafts.get(provider_id)
         if d is None or d.status != "draft":
             raise NotFound(provider_id)
+        self._check_ours(d.spec.tag, tag)
         self._check_hash(draft_hash(d.spec), expected_hash)
         d.status = "deleted"
         self._point("after_delete")
@@ -210,16 +218,17 @@ class FakeConnector:
         self._point("after_create")
         return self._hold_state(h)
 
-    def confirm_hold(self, provider_id: str) -> ItemState:
+    def confirm_hold(self, provider_id: str, *, tag: str) -> ItemState:
         self.calls.append("confirm_hold")
         self._maybe_fail()
         h = self.holds.get(provider_id)
         if h is None or h.status == "cancelled":
             raise NotFound(provider_id)
+        self._check_ours(h.spec.tag, tag)
         h.status = "confirmed"
         return self._hold_state(h)
 
-    def delete_hold(self, provider_id: str, *, expected_hash: str | None = None) -> None:
+    def delete_hold(self, provider_id: str, *, tag: str, expected_hash: str | None = None) -> None:
         self.calls.append("delete_hold")
         self._maybe_fail()
         self._point("before_delete")
@@ -227,6 +236,7 @@ class FakeConnector:
         h = self.holds.get(provider_id)
         if h is None or h.status == "cancelled":
             raise NotFound(provider_id)
+        self._check_ours(h.spec.tag, tag)
         self._check_hash(hold_hash(h.spec), expected_hash)
         h.status = "cancelled"
         self._point("after_delete")

@@ -1,0 +1,118 @@
+"""Recovery (issue 16): work held by a dead process is taken back at once — a process
+identity (host:pid) and a heartbeat, not only the lease's timer — and a scheduler that
+becomes active makes due what its predecessor had in flight."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from rapportd.agent.settings import get_settings
+from rapportd.agent.store.models import Account, OutboxOperation, Owner, Suggestion
+from rapportd.agent.suggest.outbox import ready_operations
+from rapportd.jobs import recovery, tasks
+from rapportd.jobs.locks import FileLock
+from rapportd.jobs.scheduler import Scheduler
+
+from .helpers import NOW, Recorder, add_account, add_owner
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def writing_op(sessions: sessionmaker[Session], owner: int, account: int, lease_owner: str) -> int:
+    with sessions() as s, s.begin():
+        sug = Suggestion(owner_id=owner, account_id=account, dedupe_key=lease_owner, kind="nudge")
+        s.add(sug)
+        s.flush()
+        op = OutboxOperation(
+            owner_id=owner,
+            suggestion_id=sug.id,
+            account_id=account,
+            op="create_draft",
+            tag=f"t-{lease_owner}",
+            state="writing",
+            payload={},
+            ready_at=NOW,
+            created_at=NOW,
+            lease_owner=lease_owner,
+            lease_until=NOW + timedelta(minutes=5),
+        )
+        s.add(op)
+        s.flush()
+        return op.id
+
+
+def test_leases_of_dead_processes_are_taken_back_at_once(
+    sessions: sessionmaker[Session],
+) -> None:
+    owner = add_owner(sessions)
+    dead = f"{recovery.HOST}:{dead_pid()}"
+    alive = recovery.process_name()
+    silent = "elsewhere.example:4242"  # another host whose heartbeat stopped
+    beating = "busy.example:77"  # another host, beating
+    recovery.beat(sessions, silent, NOW - timedelta(minutes=2))
+    recovery.beat(sessions, beating, NOW - timedelta(seconds=3))
+    accounts = {
+        name: add_account(
+            sessions,
+            owner,
+            f"{i}@example.com",
+            sync_lease_owner=holder,
+            sync_lease_until=NOW + timedelta(seconds=60),
+            next_sync_at=NOW + timedelta(minutes=10),
+        )
+        for i, (name, holder) in enumerate(
+            [("dead", dead), ("alive", alive), ("silent", silent), ("beating", beating)]
+        )
+    }
+    ops = {
+        name: writing_op(sessions, owner, accounts[name], f"{holder}#claim")
+        for name, holder in [("dead", dead), ("alive", alive), ("silent", silent)]
+    }
+    ops["legacy"] = writing_op(sessions, owner, accounts["alive"], "0123456789abcdef")
+    with sessions() as s:
+        assert ready_operations(s, now=NOW) == []  # on the timer alone: 5 minutes away
+
+    got = recovery.free_dead_leases(sessions, now=NOW)
+
+    assert sorted(got.syncs) == sorted([accounts["dead"], accounts["silent"]])
+    assert sorted(got.operations) == sorted([ops["dead"], ops["silent"]])
+    with sessions() as s:
+        assert sorted(ready_operations(s, now=NOW)) == sorted([ops["dead"], ops["silent"]])
+        freed = s.get(Account, accounts["dead"])
+        assert freed is not None and freed.sync_lease_owner is None
+        assert freed.next_sync_at == NOW
+        kept = s.get(Account, accounts["beating"])
+        assert kept is not None and kept.sync_lease_owner == beating
+
+
+def test_an_active_scheduler_first_makes_due_what_was_in_flight(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    owner = add_owner(sessions, analysis_due_at=NOW + timedelta(minutes=10))
+    never = add_account(
+        sessions, owner, "never@example.com", next_sync_at=NOW + timedelta(minutes=10)
+    )
+    recorder = Recorder()
+    scheduler = Scheduler(
+        sessions,
+        get_settings(),
+        FileLock(tmp_path / "sched.lock", "scheduler"),
+        enqueue=recorder,
+        ready_operations=lambda session, *, now, limit=100, owner_id=None: [],
+        grace=timedelta(minutes=10),
+        clock=lambda: NOW,
+    )
+    scheduler.step()
+    assert (tasks.SYNC, never) in recorder.sent  # never synced: due now, not in 10 min
+    assert (tasks.ANALYSE, owner) in recorder.sent
+    with sessions() as s:
+        row = s.get(Owner, owner)
+        assert row is not None and row.analysis_due_at == NOW + timedelta(minutes=10)
