@@ -66,7 +66,7 @@ def reply_spec(world: World, tag: str) -> DraftSpec:
     return DraftSpec(
         tag=tag,
         to=[Address.of(original.from_addr)],
-        subject=original.subject,
+        subject=f"Re: {original.subject}",  # as the planner writes it (the connector keeps it)
         body="Thank you, I will send it tomorrow.",
         reply_to_provider_id=original.provider_id,
         thread_id=original.thread_id,
