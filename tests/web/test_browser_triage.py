@@ -405,11 +405,13 @@ def test_never_for_this_person_mutes_that_person_for_that_kind(
     page.get_by_role("button", name="Allow again").click()
     page.wait_for_url("**/settings?saved=1")
     world.jobs.plan_at(datetime.now(UTC) + timedelta(minutes=2))
-    assert world.suggestion(s.id).status in ("pending", "written", "proposed"), [
-        (x.kind, x.status, x.dedupe_key)
-        for x in world.suggestions()
-        if x.contact_id == s.contact_id
-    ]
+    # it comes back, unless the person's one open suggestion is now another cadence kind
+    # (while this kind was muted, the other one could take the place: one per person)
+    mine = [x for x in world.suggestions() if x.contact_id == s.contact_id]
+    open_now = {x.kind for x in mine if x.status in ("pending", "written", "proposed")}
+    assert world.suggestion(s.id).status in ("pending", "written", "proposed") or (
+        open_now and open_now <= set(CADENCE_KINDS) - {s.kind}
+    ), [(x.kind, x.status) for x in mine]
 
 
 # --- a snooze leaves a draft the person changed -----------------------------------------
