@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from rapportd.agent.suggest.proposal import Proposal, clean_subject, evidence_of
+from rapportd.agent.suggest.phrasing import (
+    date_words,
+    day_phrase,
+    meeting_title,
+    promised_object,
+    span_words,
+    topic_of,
+)
+from rapportd.agent.suggest.proposal import Proposal, evidence_of
 from rapportd.agent.suggest.snapshot import ContactSnap, MeetingSnap, Snapshot
 from rapportd.agent.suggest.timeutil import free_slots
 
@@ -88,9 +96,11 @@ def thank_you(snap: Snapshot, now: datetime) -> list[Proposal]:
         people = external_attendees(snap, m)
         if wrote_to_since(snap, {e for e, _ in people}, m.start):
             continue
-        names = [n or e for e, n in people]
+        names = [snap.display_for(e, n) for e, n in people]
         contact = snap.contact_for(people[0][0])
         local = m.start.astimezone(snap.cfg.tz)
+        title = meeting_title(m.summary)
+        step, step_by = next_step(snap, m, {e for e, _ in people}, now)
         out.append(
             Proposal(
                 kind="thank_you",
@@ -111,22 +121,42 @@ def thank_you(snap: Snapshot, now: datetime) -> list[Proposal]:
                 context={
                     "first_name": snap.greeting_for(people[0][0], people[0][1]),
                     "names": [snap.greeting_for(e, n) for e, n in people],
-                    "meeting_title": m.summary,
-                    "meeting_date": f"{local:%A %d %B}",
+                    "meeting_title": title,
+                    "meeting_date": date_words(m.start, snap.cfg.tz),
                     "meeting_day": f"{local:%A}",
                     "stage": contact.stage if contact else "",
+                    "next_step": step,
+                    "next_step_by": step_by,
                 },
             )
         )
     return out
 
 
+def next_step(snap: Snapshot, m: MeetingSnap, people: set[str], now: datetime) -> tuple[str, str]:
+    """The next step agreed in the meeting's thread: an open promise of the owner's to one
+    of its people, made from the day before the meeting on, that names a deliverable
+    ("the revised pricing", due "Friday"); ("", "") when there is none."""
+    for p in sorted(snap.promises, key=lambda p: p.created_at or m.start):
+        if p.kind != "commitment" or p.direction != "by_owner" or p.state != "open":
+            continue
+        if p.to_addr not in people or (p.created_at and p.created_at < m.start - timedelta(days=1)):
+            continue
+        obj = promised_object(p.text)
+        if obj:
+            due = day_phrase(p.due_at, now, snap.cfg.tz) if p.due_at and p.due_at > now else ""
+            return obj, due
+    return "", ""
+
+
 def last_topic(snap: Snapshot, c: ContactSnap) -> str:
+    """The subject of the last exchange with ``c`` when it is a real topic (not a greeting,
+    small talk or a logistics question: :func:`phrasing.topic_of`), else ""."""
     for msg in reversed(snap.messages):
+        if msg.is_automated:
+            continue
         if msg.sender in c.addresses or c.addresses.intersection(msg.recipients):
-            subject = clean_subject(msg.subject)
-            if subject:
-                return subject
+            return topic_of(msg.subject)
     return ""
 
 
@@ -189,7 +219,7 @@ def check_in(snap: Snapshot, now: datetime) -> list[Proposal]:
                 kind="check_in",
                 dedupe_key=f"check_in:{c.id}:{c.last_interaction_at:%Y-%m-%d}",
                 evidence=evidence_of(c.last_interaction_at),
-                title=f"Check in with {c.name or c.address}",
+                title=f"Check in with {snap.display_for(c.address, c.name)}",
                 reasons=_silence_reasons(c, now),
                 account_id=_account_for_contact(snap, c),
                 to=((c.address, c.name),),
@@ -198,8 +228,9 @@ def check_in(snap: Snapshot, now: datetime) -> list[Proposal]:
                 context={
                     "first_name": snap.greeting_for(c.address, c.name),
                     "stage": c.stage,
-                    "last_topic": topic,
+                    "topic": topic,
                     "silence_days": (now - c.last_interaction_at).days,
+                    "silence_words": span_words((now - c.last_interaction_at).days),
                 },
             )
         )
@@ -236,7 +267,7 @@ def reconnect_hold(snap: Snapshot, now: datetime) -> list[Proposal]:
                 kind="reconnect_hold",
                 dedupe_key=f"reconnect_hold:{c.id}:{c.last_interaction_at:%Y-%m-%d}",
                 evidence=evidence_of(c.last_interaction_at),
-                title=f"Call or meet {c.name or c.address}",
+                title=f"Call or meet {snap.display_for(c.address, c.name)}",
                 reasons=reasons,
                 account_id=_account_for_contact(snap, c),
                 to=((c.address, c.name),),
@@ -246,7 +277,7 @@ def reconnect_hold(snap: Snapshot, now: datetime) -> list[Proposal]:
                 score=min(1.0, 0.5 + 0.2 * (c.overdue_score or 0.0)),
                 context={
                     "first_name": snap.greeting_for(c.address, c.name),
-                    "name": c.name or c.address,
+                    "name": snap.display_for(c.address, c.name),
                 },
             )
         )
