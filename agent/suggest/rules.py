@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from rapportd.agent.inference.names import readable_name
 from rapportd.agent.suggest.phrasing import (
     date_words,
     day_phrase,
@@ -27,6 +28,8 @@ RECONNECT_STRENGTH = 0.6
 RECONNECT_MINUTES = 30
 RECONNECT_HORIZON = timedelta(days=7)
 RECONNECT_LEAD = timedelta(days=1)  # leave the owner a day to see the hold
+RECENT = timedelta(days=7)  # someone written to this week is not drifting
+INTERNAL_DAILY_DAYS = 7.0  # a colleague usually in touch more often than weekly
 
 Rule = Callable[[Snapshot, datetime], list[Proposal]]
 
@@ -160,10 +163,34 @@ def last_topic(snap: Snapshot, c: ContactSnap) -> str:
     return ""
 
 
+def usual_gap_days(c: ContactSnap) -> float | None:
+    """The one figure for "how often you are usually in touch": the drift model's typical
+    quiet spell between conversations when it judged the rhythm, else the cadence model's
+    typical gap. Cards, reasons and the drift verdict all use this one."""
+    if c.drift is not None and c.drift.get("typical_quiet_days") is not None:
+        return float(c.drift["typical_quiet_days"])  # type: ignore[arg-type,unused-ignore]
+    return c.typical_gap_days
+
+
+def _in_touch_since(snap: Snapshot, c: ContactSnap, since: datetime) -> bool:
+    """Whether any personal mail went between the owner and ``c`` at or after ``since``."""
+    for msg in snap.messages:
+        if msg.sent_at < since or msg.is_automated:
+            continue
+        if msg.sender in c.addresses or c.addresses.intersection(msg.recipients):
+            return True
+    return False
+
+
 def _drifting(snap: Snapshot, now: datetime) -> list[ContactSnap]:
     """Contacts whose established rhythm has broken (see :mod:`rapportd.agent.inference.drift`:
     enough conversations over a long enough span, and a silence longer than any quiet spell
-    seen with them). Rows analysed before drift existed fall back to the overdue score."""
+    seen with them). Rows analysed before drift existed fall back to the overdue score.
+
+    Never drifting, whatever the stored verdict says (it was judged at analysis time): a
+    person the owner exchanged mail with in the last :data:`RECENT` days; a silence shorter
+    than the person's usual gap; an internal colleague the owner is usually in touch with
+    every few days (a colleague seen daily is away or busy, not drifting)."""
     out = []
     for c in snap.contacts.values():
         if c.is_automated or not c.address or c.address in snap.owner_addresses:
@@ -178,6 +205,14 @@ def _drifting(snap: Snapshot, now: datetime) -> list[ContactSnap]:
             or (c.overdue_score or 0.0) < CHECK_IN_OVERDUE
         ):
             continue
+        usual = usual_gap_days(c)
+        silence = (now - c.last_interaction_at).total_seconds() / 86400
+        if silence < RECENT.days or (usual is not None and silence <= usual):
+            continue
+        if c.is_internal and usual is not None and usual < INTERNAL_DAILY_DAYS:
+            continue
+        if _in_touch_since(snap, c, now - RECENT):
+            continue
         out.append(c)
     return out
 
@@ -185,25 +220,31 @@ def _drifting(snap: Snapshot, now: datetime) -> list[ContactSnap]:
 def _silence_reasons(c: ContactSnap, now: datetime) -> dict[str, object]:
     assert c.last_interaction_at is not None
     days = (now - c.last_interaction_at).days
-    typical = f"{c.typical_gap_days:.0f}" if c.typical_gap_days else "?"
+    usual = usual_gap_days(c)
+    overdue = c.overdue_score
+    name = readable_name(c.name, c.address) or c.address
+    typical = f"{usual:.0f}" if usual else "?"
     why = (
-        f"No contact with {c.name or c.address} for {days} days; you usually are in touch "
-        f"every {typical} days (overdue score {c.overdue_score or 0:.1f}, "
+        f"No contact with {name} for {days} days; you usually are in touch "
+        f"every {typical} days (overdue score {overdue or 0:.1f}, "
         f"stage {c.stage or 'unknown'})."
     )
-    if c.drift is not None and c.drift.get("typical_quiet_days") is not None:
+    if c.drift is not None and usual is not None:
+        threshold = c.drift.get("threshold_days")
+        if isinstance(threshold, int | float) and threshold > 0:
+            overdue = round(days / threshold, 2)  # 1 = the silence the verdict calls drifting
         why = (
-            f"No contact with {c.name or c.address} for {days} days; over "
+            f"No contact with {name} for {days} days; over "
             f"{c.drift.get('conversations')} conversations your quiet spells were usually "
-            f"{c.drift.get('typical_quiet_days'):.0f} days and never longer than "
+            f"{usual:.0f} days and never longer than "
             f"{c.drift.get('longest_quiet_days'):.0f} (stage {c.stage or 'unknown'})."
         )
     return {
         "why": why,
         "drift": c.drift,
         "silence_days": days,
-        "typical_gap_days": c.typical_gap_days,
-        "overdue_score": c.overdue_score,
+        "typical_gap_days": usual,
+        "overdue_score": overdue,
         "stage": c.stage,
         "baseline_at": c.last_interaction_at.isoformat(),
     }
