@@ -174,7 +174,7 @@ _NOT_TOPIC = re.compile(
     re.I,
 )
 _CODE = re.compile(
-    r"\[[^\]]*\]|\((?:#|ref|ticket|case)[^)]*\)|\b[A-Z]{2,6}-\d{2,}\b:?|#\d{3,}\b|\bref\.?\s*\d+\b",
+    r"\[[^\]]*\]|\((?:#|ref|ticket|case|no\.?\s*\d|number|vol\.?|issue)[^)]*\)|\b[A-Z]{2,6}-\d{2,}\b:?|#\d{3,}\b|\bref\.?\s*\d+\b",
     re.I,
 )
 _INVITE = re.compile(
@@ -203,8 +203,8 @@ def topic_of(subject: str) -> str:
         return ""
     if not re.search(r"[A-Za-zÀ-ÿ]{3}", s) or len(s) > 70:
         return ""
-    if s.isupper() and len(s.split()) <= 2:
-        return ""
+    if s.isupper():
+        return ""  # "CONFIDENTIAL - DO NOT DISTRIBUTE", "URGENT": shouted, not a topic
     return s
 
 
@@ -257,3 +257,26 @@ def join_names(names: list[str]) -> str:
     if len(names) <= 1:
         return names[0] if names else ""
     return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def pronoun(obj: str) -> str:
+    """ "them" for a plural object ("the API docs", "my comments on X"), else "it"."""
+    head = re.split(r"\s+(?:of|on|for|from|about|with|to)\s+", obj, maxsplit=1)[0].split()
+    last = head[-1].lower() if head else ""
+    plural = last.endswith("s") and not last.endswith(("ss", "us", "is", "news", "ics"))
+    return "them" if plural or last in ("people", "data") else "it"
+
+
+def their_object(obj: str) -> str:
+    """A promise made *to* the owner, named from the owner's side: "my comments on X" ->
+    "your comments on X", "an answer" -> "your answer"."""
+    if obj.startswith("an answer"):
+        return "your answer" + obj[len("an answer") :]
+    return re.sub(r"^my\b", "your", obj)
+
+
+def names_someone(title: str, names: list[str]) -> bool:
+    """Whether a meeting title is about the people in it ("Call with Sofia García",
+    "Ana / Yusuf") rather than a topic."""
+    words = {w.lower() for n in names for w in n.split() if len(w) >= 3}
+    return any(w.lower().strip(",:;()") in words for w in title.split())

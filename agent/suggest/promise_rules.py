@@ -16,6 +16,8 @@ from rapportd.agent.suggest.phrasing import (
     date_words,
     day_phrase,
     promised_object,
+    pronoun,
+    their_object,
     topic_of,
 )
 from rapportd.agent.suggest.proposal import Proposal, clean_subject, evidence_of
@@ -123,11 +125,15 @@ def _base_context(snap: Snapshot, p: PromiseSnap, address: str, name: str) -> di
     contact = snap.contact_for(address)
     origin = _origin(snap, p)
     asked = origin.sent_at if origin else p.created_at
+    promised = promised_object(p.text) if p.kind == "commitment" else ""
+    if p.direction == "to_owner":
+        promised = their_object(promised)
     return {
         "first_name": snap.greeting_for(address, name),
         "stage": contact.stage if contact else "",
         "promise_text": _quote(p.text),  # for the owner's own hold, never for a message
-        "promised": promised_object(p.text) if p.kind == "commitment" else "",
+        "promised": promised,
+        "it": pronoun(promised),
         # what an ask is about; the owner's own question is kept in the owner's words
         "ask": ask_phrase(p.text, flip=p.direction == "to_owner") if p.kind == "request" else "",
         "due_text": p.due_text,

@@ -14,6 +14,7 @@ from rapportd.agent.suggest.phrasing import (
     date_words,
     day_phrase,
     meeting_title,
+    names_someone,
     promised_object,
     span_words,
     topic_of,
@@ -103,6 +104,9 @@ def thank_you(snap: Snapshot, now: datetime) -> list[Proposal]:
         contact = snap.contact_for(people[0][0])
         local = m.start.astimezone(snap.cfg.tz)
         title = meeting_title(m.summary)
+        everyone = [snap.display_for(p.email, p.name) for p in m.attendees] + [snap.owner_name]
+        if names_someone(title, everyone):
+            title = ""  # "Call with Sofia García" says who, not what
         step, step_by = next_step(snap, m, {e for e, _ in people}, now)
         out.append(
             Proposal(
