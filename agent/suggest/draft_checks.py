@@ -48,6 +48,11 @@ def _local_words(address: str) -> set[str]:
     return {local, *(w for w in re.split(r"[._\-+0-9]+", local) if w)}
 
 
+def _address_like(word: str) -> bool:
+    """Written as an address's local part is ("henrik.weber", "jsmith"), not as a name."""
+    return any(c in word for c in "._+") or word.islower()
+
+
 def greeting_name(body: str) -> str:
     """The name after the greeting word on the first line ("Hi Ana," -> "Ana")."""
     first = body.strip().splitlines()[0] if body.strip() else ""
@@ -64,10 +69,9 @@ def local_part_names(
     known = {w.lower() for n in known_names for w in n.split()}
     out = []
     for address, name in ((str(x[0]), str(x[1]) if len(x) > 1 else "") for x in to):
-        if "@" in name or (
-            name and name.lower() in _local_words(address) and name.lower() not in known
-        ):
-            out.append(name)
+        if "@" in name or (_address_like(name) and name.lower() in _local_words(address)):
+            if name.lower() not in known:
+                out.append(name)
     greeted = greeting_name(body)
     for word in re.split(r",\s*|\s+and\s+", greeted):
         w = word.strip()

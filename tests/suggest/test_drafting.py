@@ -114,7 +114,12 @@ def test_reply_needed_without_a_phrase_names_the_message_date() -> None:
 
 
 def test_thank_you_to_several_people_greets_them_by_name_with_next_step() -> None:
-    ctx = {**CTX, "names": ["Jane", "Raj"], "next_step": "the revised quote", "next_step_by": "Friday"}
+    ctx = {
+        **CTX,
+        "names": ["Jane", "Raj"],
+        "next_step": "the revised quote",
+        "next_step_by": "Friday",
+    }
     d = render_template("thank_you", ctx, Style())
     assert d.body.startswith("Hi Jane and Raj,\n")
     assert "As agreed, you'll have the revised quote by Friday." in d.body
