@@ -28,7 +28,7 @@ from rapportd.agent.suggest.proposal import clean_subject
 _STOP = (
     r"(?=\s+(?:by|before|on|in|at|within|until|till|tomorrow|today|tonight|next|this|"
     r"later|soon|shortly|early|first thing|asap|when|once|as soon as|after|over the|"
-    r"if|so|and (?:then|I|we|will|let|get|come|send|call|revert)|but|because|for you to|for your|to review|ready|done|"
+    r"if|so|and (?:then|I|we|will|let|get|come|send|call|revert|forward|share|e-?mail|pass|circulate)|but|because|for you to|for your|to review|ready|done|"
     r"finished|to you|to me|to us|from me|over|across|around|end of|EOD|EOW|ahead of)\b"
     r"|\s*[,.;:!?()\"“”]|\s+-\s|\s*$)"
 )
@@ -36,9 +36,9 @@ _DET = r"(?:the|a|an|my|our|your|some|all the|all of the|those|these|that|this|h
 _NP = rf"(?P<obj>{_DET}\s+[^,.;:!?()\"“”]+?|(?-i:[A-Z])[\w&'’\-]*(?:\s+[\w&'’\-]+){{0,5}}?|(?:updated|revised|final|new|draft)\s+[^,.;:!?()\"“”]+?){_STOP}"
 _IOBJ = r"(?:(?:you|me|us|him|her|them|(?-i:[A-Z][a-z]+))\s+)?"
 _GIVE = r"(?:send|re-?send|get|forward|share|e-?mail|mail|provide|circulate|deliver|bring|give|pass along|post|upload|drop off)"
-_MAKE = r"(?:prepare|draft|write|write up|finish|complete|put together|pull together|finalize|finalise|update|revise|compile|do)"
+_MAKE = r"(?:prepare|draft|write|write up|finish|complete|put together|pull together|finalize|finalise|update|revise|compile|do|dig out|find|track down|pull)"
 _REVIEW = r"(?:review|look at|look over|go through|read|check|comment on)"
-_OWNER = r"(?:I(?:'ll| will| shall|'d| would| can| could| am going to|'m going to| should| must| need to| have to| plan to| want to| hope to| promise to)|let me|we(?:'ll| will| can))\s+(?:also\s+|try to\s+|definitely\s+|just\s+|still\s+)?"
+_OWNER = r"(?:(?:^|[.!?]\s+|\band\s+|\bthen\s+)will|I(?:'ll| will| shall|'d| would| can| could| am going to|'m going to| should| must| need to| have to| plan to| want to| hope to| promise to)|let me|we(?:'ll| will| can))\s+(?:also\s+|try to\s+|definitely\s+|just\s+|still\s+)?"
 _ACK_BACK = re.compile(
     r"\b(?:get|come|circle|report)\s+back\s+to\s+you(?:\s+(?:on|about|regarding|re)\s+"
     + _NP.replace("?P<obj>", "?P<about>")
@@ -83,10 +83,24 @@ def promised_object(text: str) -> str:
             obj = _clean_object(m.group("obj"))
             if obj:
                 return form.format(obj)
+    m = re.search(
+        rf"\byou(?:'ll| will)?\s+(?:have|get|receive)\s+{_NP.replace(_STOP, '')}\s+from\s+me\b"
+        rf"|{_OWNER}make sure you (?:get|have|receive)\s+{_NP.replace('?P<obj>', '?P<obj2>')}"
+        rf"|{_OWNER}(?:follow up|circle back|come back|get back)\b[^.?!]{{0,25}}?\bwith\s+"
+        + _NP.replace("?P<obj>", "?P<obj3>"),
+        t,
+        re.I,
+    )
+    if m:
+        obj = _clean_object(m.group("obj") or m.group("obj2") or m.group("obj3") or "")
+        if obj:
+            return obj
     m = _ACK_BACK.search(t)
     if m and re.search(_OWNER, t[: m.start()] + " ", re.I):
         about = _clean_object(m.group("about") or "")
         return f"an answer on {about}" if about else "an answer"
+    if re.search(rf"{_OWNER}(?:[^.?!]{{0,30}}\band\s+)?(?:let you know|confirm)\b", t, re.I):
+        return "an answer"
     return ""
 
 
@@ -114,7 +128,11 @@ def _flip(text: str) -> str:
     return re.sub(r"\b(?:me|my|mine|you|your|yours|I|myself|yourself)\b", swap, text)
 
 
-_ASK_GIVE = re.compile(rf"\b(?:{_GIVE}|have|see|get)\s+(?:me|us)?\s*(?:a copy of\s+)?{_NP}", re.I)
+_ASK_GIVE = re.compile(
+    rf"\b(?:{_GIVE}|have|see|get|shar(?:e|ing)|review(?:ing)?|look(?:ing)?\s+(?:over|at)|"
+    rf"take a look at)\s+(?:me|us)?\s*(?:over\s+|along\s+)?(?:a copy of\s+)?{_NP}",
+    re.I,
+)
 _WHETHER = re.compile(
     r"\b(?:tell|let)\s+(?:me|us)\s+(?:know\s+)?(?:[\w\s]{0,30}?\s)?(?:if|whether)\s+(?P<clause>[^.?!;]{4,120})",
     re.I,
