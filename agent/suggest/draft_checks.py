@@ -69,9 +69,9 @@ def local_part_names(
     known = {w.lower() for n in known_names for w in n.split()}
     out = []
     for address, name in ((str(x[0]), str(x[1]) if len(x) > 1 else "") for x in to):
-        if "@" in name or (_address_like(name) and name.lower() in _local_words(address)):
-            if name.lower() not in known:
-                out.append(name)
+        made = "@" in name or (_address_like(name) and name.lower() in _local_words(address))
+        if made and name.lower() not in known:
+            out.append(name)
     greeted = greeting_name(body)
     for word in re.split(r",\s*|\s+and\s+", greeted):
         w = word.strip()
