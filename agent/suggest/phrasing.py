@@ -213,12 +213,25 @@ def meeting_title(summary: str) -> str:
     return s
 
 
+_FORWARD = re.compile(r"^\s*(?:(?:re|aw|sv)\s*:\s*)*(?:fw|fwd)\s*:", re.I)
+_DATED = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"
+    r"|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
+    re.I,
+)
+MAX_TOPIC_WORDS = 7
+
+
 def topic_of(subject: str) -> str:
     """A subject line as a topic to mention, or "" when it is a greeting, small talk, a
     logistics question, a code or nothing at all."""
+    if _FORWARD.match(subject or ""):
+        return ""  # someone else's mail passed on (a news item, a memo), not a conversation
     s = meeting_title(subject)
-    if not s or _NOT_TOPIC.match(s) or s.endswith("?") or "@" in s:
+    if not s or _NOT_TOPIC.match(s) or s.endswith("?") or "@" in s or _DATED.search(s):
         return ""
+    if len(s.split()) > MAX_TOPIC_WORDS:
+        return ""  # a headline or a sentence, not what two people talk about
     if not re.search(r"[A-Za-zÀ-ÿ]{3}", s) or len(s) > 70:
         return ""
     if s.isupper():

@@ -90,7 +90,10 @@ def test_owner_question_keeps_the_owners_words() -> None:
         ("Hi", ""),
         ("", ""),
         ("Re: Partnership idea", "Partnership idea"),
-        ("FW: [EXT] PRJ-204: Pricing review", "Pricing review"),
+        ("[EXT] PRJ-204: Pricing review", "Pricing review"),
+        ("FW: Pricing review", ""),  # a forward is someone else's mail passed on
+        ("Dow Jones Reports that PG&E Buys Forward for 5.6 cents for two years", ""),
+        ("EBR - Public Affairs - Nov. 6", ""),
         ("California Power Crisis Update (No. 10)", "California Power Crisis Update"),
         ("Re: 2001 budget", "2001 budget"),
     ],
