@@ -162,7 +162,8 @@ def _subject(snap: Snapshot, p: Proposal) -> str:
     msg = snap.message(p.reply_to_message_id)
     if msg is None:
         return ""
-    return f"Re: {clean_subject(msg.subject)}" if msg.subject else ""
+    cleaned = clean_subject(msg.subject)
+    return f"Re: {cleaned}" if cleaned else ""  # "Re:" alone: the template writes one
 
 
 def _fill(
