@@ -1,10 +1,10 @@
 """Draft benchmark: would a person send rapportd's drafts as written, and do its
 suggestions agree with each other?
 
-    .venv/bin/python benchmarks/drafts.py [--seed 7] [--replay kean:2001-03-28T18:00Z ...]
+    .venv/bin/python benchmarks/drafts.py [--seeds 7 8] [--replay kean:2001-03-14T18:00Z ...]
                                           [--store PATH ...] [--show] [--json]
 
-Runs the demo world (``rapportd demo --once``, generated mailbox of ``--seed``) and real-mail
+Runs the demo world (``rapportd demo --once``, generated mailbox of each ``--seeds``) and real-mail
 replays (``benchmarks/realmail.py --mailbox M --as-of T``, public Enron mail), each in a
 fresh folder, or reads stores given with ``--store`` (a ``rapportd.sqlite3`` file or a replay
 folder). Over every open suggestion of each store it counts:
@@ -62,12 +62,12 @@ DRIFT_KINDS = ("check_in", "reconnect_hold")
 # months of each); the replay of each takes ~15 s.
 REPLAYS = (
     "kean:2000-09-21T18:00Z",
+    "kean:2001-01-17T18:00Z",
     "kean:2001-03-14T18:00Z",
     "kean:2001-04-25T18:00Z",
     "kean:2001-07-18T18:00Z",
-    "kean:2001-07-30T18:00Z",
-    "kaminski:2001-06-20T18:00Z",
-    "dasovich:2001-05-23T18:00Z",
+    "kaminski:2001-07-02T18:00Z",
+    "dasovich:2001-04-18T18:00Z",
 )
 FIGURES = (
     "drafts",
@@ -217,7 +217,7 @@ def _store_path(path: Path) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seed", type=int, default=7, help="demo world seed (-1: no demo)")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[7, 8], help="demo world seeds")
     parser.add_argument("--replay", nargs="*", default=list(REPLAYS), help="MAILBOX:AS_OF")
     parser.add_argument("--store", nargs="*", type=Path, default=[], help="existing stores")
     parser.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder")
@@ -228,8 +228,8 @@ def main() -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="rapportd-drafts-"))
     work.mkdir(parents=True, exist_ok=True)
     stores: list[tuple[str, Path]] = [(str(p), _store_path(p)) for p in args.store]
-    if args.seed >= 0 and not args.store:
-        stores.append((f"demo seed {args.seed}", run_demo(args.seed, work / f"demo-{args.seed}")))
+    for seed in [] if args.store else args.seeds:
+        stores.append((f"demo seed {seed}", run_demo(seed, work / f"demo-{seed}")))
     if not args.store:
         for spec in args.replay:
             path = run_replay(spec, work)

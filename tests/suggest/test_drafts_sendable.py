@@ -123,3 +123,19 @@ def test_card_figures_come_from_one_model(store: Store, settings: Settings) -> N
     assert p.reasons["typical_gap_days"] == 10.0  # the drift model's, not the cadence's 1 day
     assert p.reasons["overdue_score"] == round(40 / 30, 2)
     assert "usually 10 days" in p.reasons["why"]
+
+
+def test_analysis_stores_the_drift_models_figures_on_the_card() -> None:
+    from rapportd.agent.analysis import card_figures
+    from rapportd.agent.inference.relationship import ContactAnalysis
+
+    def result(drift: dict[str, object]) -> ContactAnalysis:
+        return ContactAnalysis(
+            strength=0.5, stage="respect", typical_gap_days=1.0, overdue_score=6.0,
+            next_expected_at=None, p_interact_30d=None, first_at=None, last_at=None,
+            interaction_count=9, reasons={"drift": drift},
+        )  # fmt: skip
+
+    established = {**DRIFT, "silence_days": 45.0}
+    assert card_figures(result(established)) == (10.0, 1.5)  # 45 days over a 30-day threshold
+    assert card_figures(result({"drifting": False, "reason": "no rhythm yet"})) == (1.0, 6.0)
