@@ -383,8 +383,10 @@ def nudge(snap: Snapshot, now: datetime) -> list[Proposal]:
             continue
         if not they_write_to_owner(snap, address):
             continue
-        reply_to, account = _reply_fields(snap, p)
         ctx = _base_context(snap, p, address, name)
+        if p.kind == "commitment" and not ctx["promised"]:
+            continue  # a nudge that cannot say what was promised reads as a form letter
+        reply_to, account = _reply_fields(snap, p)
         ctx["their_promise"] = p.kind == "commitment"
         due = _local(snap, p.due_at) if p.due_at else ""
         out.append(

@@ -150,7 +150,7 @@ def next_step(snap: Snapshot, m: MeetingSnap, people: set[str], now: datetime) -
         if p.to_addr not in people or (p.created_at and p.created_at < m.start - timedelta(days=1)):
             continue
         obj = promised_object(p.text)
-        if obj:
+        if obj and obj != "an answer":  # "you'll have an answer" says nothing agreed
             due = day_phrase(p.due_at, now, snap.cfg.tz) if p.due_at and p.due_at > now else ""
             return obj, due
     return "", ""

@@ -46,7 +46,9 @@ class Style:
     tone: str = "plain"  # "casual" when the owner writes briefly and warmly, else "plain"
 
     def greet(self, first_name: str) -> str:
-        return f"{self.greeting} {first_name}," if first_name else f"{self.greeting},"
+        if first_name:
+            return f"{self.greeting} {first_name},"
+        return "Hello," if self.greeting == "Dear" else f"{self.greeting},"  # never "Dear,"
 
 
 def learn_style(sent_texts: Iterable[str], owner_name: str = "") -> Style:

@@ -139,3 +139,21 @@ def test_analysis_stores_the_drift_models_figures_on_the_card() -> None:
     established = {**DRIFT, "silence_days": 45.0}
     assert card_figures(result(established)) == (10.0, 1.5)  # 45 days over a 30-day threshold
     assert card_figures(result({"drifting": False, "reason": "no rhythm yet"})) == (1.0, 6.0)
+
+
+def test_no_dear_without_a_name() -> None:
+    from rapportd.agent.suggest.style import Style
+
+    assert Style(greeting="Dear").greet("") == "Hello,"
+    assert Style(greeting="Dear").greet("Ana") == "Dear Ana,"
+
+
+def test_a_late_promise_to_the_owner_that_names_nothing_gets_no_nudge(
+    store: Store, settings: Settings
+) -> None:
+    m = store.message(NOW - 9 * D, sender="jeff@x.test", to=[store.owner.email], thread="n",
+                      subject="WPTF Friday Burrito")  # fmt: skip
+    store.commitment(
+        m, direction="to_owner", text="I'll be there Friday, promise.", due=NOW - 4 * D
+    )
+    assert run(store, "nudge", settings) == []
