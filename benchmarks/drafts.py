@@ -62,7 +62,9 @@ DRIFT_KINDS = ("check_in", "reconnect_hold")
 # months of each); the replay of each takes ~15 s.
 REPLAYS = (
     "kean:2000-09-21T18:00Z",
+    "kean:2000-12-13T18:00Z",
     "kean:2001-01-17T18:00Z",
+    "kean:2001-02-14T18:00Z",
     "kean:2001-03-14T18:00Z",
     "kean:2001-04-25T18:00Z",
     "kean:2001-07-18T18:00Z",

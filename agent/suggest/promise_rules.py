@@ -128,6 +128,10 @@ def _base_context(snap: Snapshot, p: PromiseSnap, address: str, name: str) -> di
     promised = promised_object(p.text) if p.kind == "commitment" else ""
     if p.direction == "to_owner":
         promised = their_object(promised)
+    elif promised.startswith("an answer"):
+        promised = (
+            "my answer" + promised[len("an answer") :]
+        )  # "Sorry for the delay with my answer"
     return {
         "first_name": snap.greeting_for(address, name),
         "stage": contact.stage if contact else "",
