@@ -64,8 +64,23 @@ _TO_SOMEONE_ELSE = re.compile(
 _REPLY = re.compile(r"^\s*(?:re|aw|sv|antw|r|rif|rv)\s*:", re.I)
 
 
+# A courtesy offer or a conditional "let me know": an answer comes only if there is
+# something to say, so silence is no debt ("Let me know what I can do to help", "Let me
+# know, though, if there are requests you consider inappropriate", "... if you have any
+# questions").
+_COURTESY = re.compile(
+    r"\blet (?:me|us) know\b,?(?:\s*though,?)?\s+(?:what (?:I|we) can do|how (?:I|we) can help|"
+    r"if (?:there (?:is|are|'s|were)|you (?:need|have|want|would like|'d like|require)|"
+    r"I can|we can|anything|any )|should you)",
+    re.I,
+)
+
+
 def asks_for_answer(text: str) -> bool:
-    """Whether an ask expects a written answer to the asker (see :data:`_ANSWER`)."""
+    """Whether an ask expects a written answer to the asker (see :data:`_ANSWER`); a
+    courtesy offer (:data:`_COURTESY`) does not."""
+    if _COURTESY.search(text) and "?" not in text:
+        return False
     if _TO_SOMEONE_ELSE.search(text):
         return False  # "please provide Ray your comments": the answer goes to Ray
     return bool(_ANSWER.search(text) or _DELIVERABLE.search(text))

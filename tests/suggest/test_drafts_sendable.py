@@ -157,3 +157,16 @@ def test_a_late_promise_to_the_owner_that_names_nothing_gets_no_nudge(
         m, direction="to_owner", text="I'll be there Friday, promise.", due=NOW - 4 * D
     )
     assert run(store, "nudge", settings) == []
+
+
+def test_a_courtesy_offer_is_no_question_to_nudge_or_answer() -> None:
+    from rapportd.agent.suggest.promise_rules import asks_for_answer
+
+    for offer in (
+        "Let me know what I can do to help.",
+        "Let me know, though, if there are requests for information you consider inappropriate.",
+        "Let me know if you have any questions.",
+    ):
+        assert not asks_for_answer(offer), offer
+    assert asks_for_answer("Let me know if Thursday works.")
+    assert asks_for_answer("Could you send me the deck?")
