@@ -59,6 +59,8 @@ def _clean_object(obj: str) -> str:
         return ""
     if words[0] in ("This", "That", "The", "My", "Our", "Your", "A", "An", "Those", "These"):
         words[0] = words[0].lower()
+    if words[0] == "our":
+        words[0] = "the"  # "I owe you the travel plans", not "our travel plans"
     return " ".join(words)
 
 

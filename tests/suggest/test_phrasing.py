@@ -43,6 +43,7 @@ from rapportd.agent.suggest.phrasing import (
         ("Let me check and come back to you by the end of the month.", "an answer"),
         ("I'll put together a proposal for the board by Monday.", "a proposal for the board"),
         ("We will have the term sheet to you by Friday.", "the term sheet"),
+        ("I'll send you our travel plans tomorrow.", "the travel plans"),
         # no deliverable: a plan, a pronoun, a call
         ("Baby, I'm going to San Francisco on Aug 14 returning Wednesday.", ""),
         ("I'll send it over tomorrow", ""),
