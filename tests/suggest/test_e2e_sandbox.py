@@ -358,7 +358,10 @@ def test_drafts_holds_exclusions_and_a_second_cycle_changes_nothing(
         (msg,) = tagged_drafts(w.sandbox, address_of(w, s.account_id), tag_of(s))
         text = str(parsed(msg)["Subject"]) + draft_text(msg)
         title = meeting_title(event.summary)
-        people = [str(a.get("name") or "") for a in event.attendees or []]
+        people = [str(a.get("name") or "") for a in event.attendees or []] + [
+            " ".join(re.split(r"[._\-]", str(a.get("email", "")).split("@")[0]))
+            for a in event.attendees or []
+        ]
         if names_someone(title, people):  # "Call with Jonas Núñez" says who, not what
             assert title not in text and "Thank you for your time" in text, s.title
         else:
