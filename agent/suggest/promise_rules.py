@@ -70,8 +70,9 @@ _REPLY = re.compile(r"^\s*(?:re|aw|sv|antw|r|rif|rv)\s*:", re.I)
 # questions").
 _COURTESY = re.compile(
     r"\blet (?:me|us) know\b,?(?:\s*though,?)?\s+(?:what (?:I|we) can do|how (?:I|we) can help|"
-    r"if (?:there (?:is|are|'s|were)|you (?:need|have|want|would like|'d like|require)|"
-    r"I can|we can|anything|any )|should you)",
+    r"if (?:there (?:is|are|'s|were) (?:anything|any\b|requests|questions|problems|issues)|"
+    r"you (?:need|have|want|require) (?:anything|any|more|further|help)|"
+    r"I can (?:help|do anything|be of)|anything (?:else )?(?:comes up|changes)))",
     re.I,
 )
 

@@ -169,4 +169,6 @@ def test_a_courtesy_offer_is_no_question_to_nudge_or_answer() -> None:
     ):
         assert not asks_for_answer(offer), offer
     assert asks_for_answer("Let me know if Thursday works.")
+    assert asks_for_answer("Let me know if any of these dates work.")
+    assert asks_for_answer("Let me know if we can move the launch.")
     assert asks_for_answer("Could you send me the deck?")
