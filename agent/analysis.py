@@ -55,7 +55,7 @@ from rapportd.agent.inference.people import (
     merge_identities,
     reply_as_pairs,
 )
-from rapportd.agent.inference.relationship import analyse_contact, personal_times
+from rapportd.agent.inference.relationship import ContactAnalysis, analyse_contact, personal_times
 from rapportd.agent.inference.threads import reply_latencies, thread_states
 from rapportd.agent.inference.timeline import build_timeline
 from rapportd.agent.inference.types import Msg, OwnerProfile
@@ -325,8 +325,7 @@ def analyse_owner(
         contact.automated_reasons = []
         contact.strength = result.strength
         contact.stage = result.stage
-        contact.typical_gap_days = result.typical_gap_days
-        contact.overdue_score = result.overdue_score
+        contact.typical_gap_days, contact.overdue_score = card_figures(result)
         contact.next_expected_at = result.next_expected_at
         contact.first_interaction_at = result.first_at
         contact.last_interaction_at = result.last_at
@@ -364,6 +363,18 @@ def analyse_owner(
         seconds=round(summary.seconds, 2),
     )
     return summary
+
+
+def card_figures(result: ContactAnalysis) -> tuple[float | None, float | None]:
+    """(usual gap, overdue score) shown for a contact: one model with the drift verdict.
+    When the drift model judged an established rhythm, the usual gap is its typical quiet
+    spell between conversations and the overdue score the silence over the silence it
+    calls drifting (above 1 = drifting); else the cadence model's figures."""
+    drift = result.reasons.get("drift") or {}
+    typical, threshold = drift.get("typical_quiet_days"), drift.get("threshold_days")
+    if typical is not None and threshold:
+        return float(typical), round(float(drift.get("silence_days") or 0.0) / float(threshold), 2)
+    return result.typical_gap_days, result.overdue_score
 
 
 def _promise_counts(session: Session, owner_id: int) -> dict[int, tuple[int, int]]:

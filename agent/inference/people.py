@@ -155,6 +155,21 @@ def message_signals(msg: Msg) -> list[str]:
     return reasons
 
 
+def list_addresses(msg: Msg) -> list[str]:
+    """The recipients of a list message that are the list itself: an address whose local
+    part names the message's List-Id ("parents-school@groups.example.org" on
+    ``List-Id: <parents-school.groups.example.org>``)."""
+    list_id = msg.list_id.lower()
+    if not list_id:
+        return []
+    out = []
+    for r in msg.recipients:
+        local = r.lower().rpartition("@")[0]
+        if len(local) >= 3 and local in list_id:
+            out.append(r.lower())
+    return out
+
+
 def address_signals(address: str) -> list[str]:
     local, _, domain = address.lower().rpartition("@")
     if NO_REPLY.match(local):
@@ -177,6 +192,7 @@ class _Tally:
     flagged: int = 0
     sent_to: int = 0
     met: int = 0
+    list_posts: int = 0  # their posts to a mailing list (bulk by the list's headers)
     signals: Counter[str] = field(default_factory=Counter)
 
 
@@ -189,7 +205,8 @@ def classify_senders(
 ) -> dict[str, SenderVerdict]:
     """A verdict for every address the owner exchanged mail with.
 
-    Automated when: a no-reply style address; or at least half of its mail carries bulk
+    Automated when: a mailing list's own address (:func:`list_addresses`); a no-reply style
+    address; or at least half of its mail carries bulk
     signals (List-Id, List-Unsubscribe, Precedence, Auto-Submitted other than an auto-reply,
     Gmail Promotions/Social/Updates/Forums, or the message-level reasons in ``flagged``: see
     :mod:`.bulk`); or a one-way sender (at least ``ONE_WAY_MIN``
@@ -197,7 +214,13 @@ def classify_senders(
     """
     tally: dict[str, _Tally] = defaultdict(_Tally)
     direct: Counter[str] = Counter()
+    lists: dict[str, str] = {}  # list address -> its List-Id
     for m in msgs:
+        posted = list_addresses(m)
+        for r in posted:
+            lists.setdefault(r, m.list_id)
+        if posted and m.direction == "in" and m.sender:
+            tally[m.sender].list_posts += 1
         if m.direction == "out":
             for r in set(m.recipients):
                 if not is_owner(r, profile):
@@ -219,7 +242,14 @@ def classify_senders(
     out: dict[str, SenderVerdict] = {}
     for addr, t in tally.items():
         reasons = address_signals(addr)
-        if t.received and t.flagged / t.received >= BULK_SHARE:
+        if addr in lists:
+            out[addr] = SenderVerdict(addr, True, (f"a mailing list (List-Id {lists[addr]})",))
+            continue  # a list is no person, however often the owner posts to it
+        received, flagged_n = t.received, t.flagged
+        if t.list_posts and received > t.list_posts:
+            # a member who also writes to the owner: judged by that mail, not by the list's
+            received, flagged_n = received - t.list_posts, max(0, flagged_n - t.list_posts)
+        if received and flagged_n / received >= BULK_SHARE:
             top = ", ".join(s for s, _ in t.signals.most_common(3))
             reasons.append(f"{t.flagged} of {t.received} messages look bulk ({top})")
         if t.received >= ONE_WAY_MIN and not t.sent_to and not t.met and not direct[addr]:

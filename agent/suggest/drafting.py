@@ -2,14 +2,18 @@
 
 Templates live in ``templates/`` (package data): ``<kind>.<stage>.jinja`` wins over
 ``<kind>.jinja``. Drafts start with a ``Subject:`` line, holds with ``Summary:``. The LLM
-drafter (``settings.drafter = "llm"``) gets the same context and the template's draft as a
-model; its answer is length-checked and any failure falls back to the template.
+drafter (``settings.drafter = "llm"``, off by default) gets the same facts, the template's
+draft as a model and up to three of the owner's own messages to that person as style
+examples; its answer must pass the checks of :mod:`draft_checks` (no placeholder, no quoted
+first-person sentence, no address-made name, the template's greeting) and be of a sane
+length, else the template's draft is used.
 Nothing here sends anything.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,8 @@ import jinja2
 
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import LLMSettings, Settings
+from rapportd.agent.suggest.draft_checks import problems
+from rapportd.agent.suggest.phrasing import join_names
 from rapportd.agent.suggest.style import Style
 
 log = get_logger(__name__)
@@ -26,6 +32,15 @@ log = get_logger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 MIN_LLM_CHARS = 20
 MAX_LLM_CHARS = 1500
+MAX_EXAMPLES = 3  # the owner's own messages to this person shown as style examples
+EXAMPLE_CHARS = 800
+PRIVATE_FACTS = frozenset({"promise_text", "last_topic", "variant"})  # quotes and plumbing
+
+
+def _clip(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
+
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -77,7 +92,11 @@ def render_template(
     """A draft (or a hold's summary + description) from the kind's template."""
     ctx = dict(context)
     ctx.setdefault("stage", "")
-    ctx["greeting"] = style.greet(str(ctx.get("first_name") or ""))
+    names = [str(n) for n in ctx.get("names") or [] if n]
+    ctx["greeting"] = style.greet(
+        join_names(names) if len(names) > 1 else str(ctx.get("first_name") or "")
+    )
+    ctx.setdefault("tone", style.tone)
     ctx["sign_off"] = style.sign_off
     ctx["signature"] = style.signature
     ctx["subject"] = subject
@@ -109,16 +128,32 @@ class LLMDrafter:
         self.client.close()
 
     def body(
-        self, kind: str, context: dict[str, Any], style: Style, model_draft: Draft
+        self,
+        kind: str,
+        context: dict[str, Any],
+        style: Style,
+        model_draft: Draft,
+        examples: Sequence[str] = (),
     ) -> str | None:
-        """The LLM's body for this draft, or None (error, time-out, or an unusable answer)."""
-        facts = {k: v for k, v in context.items() if isinstance(v, str | int | float | bool | list)}
+        """The LLM's body for this draft, or None (error, time-out, or an answer that fails
+        the checks of :mod:`draft_checks` or that the template's draft passes and it does not)."""
+        facts = {
+            k: v
+            for k, v in context.items()
+            if k not in PRIVATE_FACTS and isinstance(v, str | int | float | bool | list) and v != ""
+        }
+        greeting = model_draft.body.strip().splitlines()[0] if model_draft.body.strip() else ""
+        shown = "\n\n".join(
+            f"Example {i + 1}:\n{_clip(t)}" for i, t in enumerate(list(examples)[:MAX_EXAMPLES])
+        )
         prompt = (
-            f"Write the body of a short, warm, plain-text email of kind '{kind}'. "
-            f"Start with the greeting '{style.greet(str(context.get('first_name') or ''))}' and end "
-            f"with '{style.sign_off}' and the signature {style.signature!r}. Do not invent facts; "
-            f"no subject line. Facts: {json.dumps(facts, ensure_ascii=False, default=str)}\n"
-            f"A template version for reference:\n{model_draft.body}"
+            f"Write the body of a short plain-text email of kind '{kind}' that the owner could "
+            f"send as written. Start with the greeting {greeting!r} and end with "
+            f"{style.sign_off!r} and the signature {style.signature!r}. Use only these facts; "
+            "no placeholders or brackets, no quotation of earlier mail, no subject line. "
+            f"Facts: {json.dumps(facts, ensure_ascii=False, default=str)}\n"
+            + (f"How the owner writes to this person:\n{shown}\n" if shown else "")
+            + f"A template version for reference:\n{model_draft.body}"
         )
         try:
             resp = self.client.post(
@@ -147,6 +182,12 @@ class LLMDrafter:
         if not (MIN_LLM_CHARS <= len(text) <= limit):
             log.warning("llm_draft_rejected", kind=kind, chars=len(text))
             return None
+        found = problems(text, known_names=[str(context.get("first_name") or "")])
+        if found or (greeting and not text.startswith(greeting)):
+            log.warning(
+                "llm_draft_rejected", kind=kind, problems=len(found), greeting=bool(greeting)
+            )
+            return None
         return _tidy(text)
 
 
@@ -159,6 +200,7 @@ def compose(
     subject: str = "",
     llm: LLMDrafter | None = None,
     is_hold: bool = False,
+    examples: Sequence[str] = (),
 ) -> Draft:
     """The words of a suggestion: the template's, or the LLM's when configured and usable."""
     draft = render_template(kind, context, style, subject=subject)
@@ -167,7 +209,7 @@ def compose(
     own = llm is None
     drafter = llm or LLMDrafter(settings.llm)
     try:
-        body = drafter.body(kind, context, style, draft)
+        body = drafter.body(kind, context, style, draft, examples)
     finally:
         if own:
             drafter.close()

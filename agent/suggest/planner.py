@@ -6,7 +6,7 @@ nothing the second time. It never talks to a provider; the outbox does the writi
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -66,6 +66,7 @@ LIVE = ("proposed", "pending", "written", "snoozed")
 REVIVABLE = ("dismissed", "moot", "expired")
 OPEN_STATUSES = ("proposed", "pending", "written", "snoozed")  # waiting for the owner
 STYLE_SAMPLES = 200
+RECIPIENT_SAMPLES = 20
 
 
 @dataclass
@@ -114,18 +115,55 @@ def _style(session: Session, owner: Owner) -> Style:
     return style
 
 
-def _style_for(style: Style, owner: Owner, p: Proposal) -> Style:
-    """The owner's style, signed as they sign to this recipient when that differs."""
+def _style_for(style: Style, owner: Owner, p: Proposal, snap: Snapshot) -> Style:
+    """The owner's style as they write to this recipient: greeting, sign-off and tone
+    learned from the owner's sent mail to them (two messages at least), else the owner's
+    general style with the tone of the relationship's stage; signed as they sign to this
+    recipient when that differs."""
     per = (owner.identity or {}).get("sign_off_by_recipient") or {}
     special = per.get(p.to[0][0]) if len(p.to) == 1 else None
-    return replace(style, signature=str(special)) if special else style
+    if special:
+        style = replace(style, signature=str(special))
+    if len(p.to) != 1:
+        return style
+    contact = snap.contact_for(p.to[0][0])
+    addresses = contact.addresses | {p.to[0][0]} if contact is not None else {p.to[0][0]}
+    texts = [
+        m.text
+        for m in snap.messages
+        if m.direction == "out" and m.text and addresses.intersection(m.to)
+    ][-RECIPIENT_SAMPLES:]
+    if len(texts) >= 2:
+        own = learn_style(texts)
+        return replace(style, greeting=own.greeting, sign_off=own.sign_off, tone=own.tone)
+    stage = contact.stage if contact is not None else ""
+    return replace(style, tone="casual" if stage in ("trust", "bond") else style.tone)
+
+
+def _examples(snap: Snapshot, p: Proposal) -> list[str]:
+    """Up to three of the owner's own recent messages to this person (style examples for
+    the LLM drafter)."""
+    if len(p.to) != 1:
+        return []
+    contact = snap.contact_for(p.to[0][0])
+    addresses = contact.addresses | {p.to[0][0]} if contact is not None else {p.to[0][0]}
+    texts = [
+        m.text.strip()
+        for m in snap.messages
+        if m.direction == "out"
+        and m.text.strip()
+        and not m.rapportd_tag
+        and addresses.intersection(m.to)
+    ]
+    return texts[-3:]
 
 
 def _subject(snap: Snapshot, p: Proposal) -> str:
     msg = snap.message(p.reply_to_message_id)
     if msg is None:
         return ""
-    return f"Re: {clean_subject(msg.subject)}" if msg.subject else ""
+    cleaned = clean_subject(msg.subject)
+    return f"Re: {cleaned}" if cleaned else ""  # "Re:" alone: the template writes one
 
 
 def _fill(
@@ -136,9 +174,18 @@ def _fill(
     settings: Settings,
     llm: LLMDrafter | None,
     now: datetime,
+    variant: int = 0,
 ) -> None:
+    context = {**p.context, "variant": variant}
     draft = compose(
-        p.kind, p.context, style, settings, subject=_subject(snap, p), llm=llm, is_hold=p.is_hold
+        p.kind,
+        context,
+        style,
+        settings,
+        subject=_subject(snap, p),
+        llm=llm,
+        is_hold=p.is_hold,
+        examples=_examples(snap, p),
     )
     reasons = dict(p.reasons)
     reasons["drafter"] = draft.drafter
@@ -153,7 +200,7 @@ def _fill(
     s.commitment_id = p.commitment_id
     s.event_id = p.event_id
     s.reply_to_message_id = p.reply_to_message_id
-    s.to_addrs = [[e, n] for e, n in p.to]
+    s.to_addrs = [[e, snap.name_for(e, n)] for e, n in p.to]  # "Henrik Weber", never the address
     s.subject = draft.subject
     s.body = draft.body
     s.hold_start = p.hold_start
@@ -264,6 +311,8 @@ def plan_owner(
         open_keys=open_keys,
     )
     style: Style | None = None
+    # each new draft of a kind gets the next wording, so no two open drafts read alike
+    variants = Counter(s.kind for s in existing.values() if s.status in OPEN_STATUSES)
     llm = LLMDrafter(settings.llm) if settings.drafter == "llm" and settings.llm.enabled else None
     try:
         for p in sorted(proposals, key=lambda p: p.dedupe_key):
@@ -283,7 +332,10 @@ def plan_owner(
                 summary.created += 1
             else:
                 summary.revived += 1
-            _fill(s, p, snap, _style_for(style, owner, p), settings, llm, now)
+            _fill(
+                s, p, snap, _style_for(style, owner, p, snap), settings, llm, now, variants[p.kind]
+            )
+            variants[p.kind] += 1
             s.status = "proposed"
             s.score = round(score, 4)
             s.created_at = now

@@ -11,6 +11,15 @@ import re
 from datetime import datetime, timedelta
 
 from rapportd.agent.inference.commitments import WEAK_ASK_RULES
+from rapportd.agent.suggest.phrasing import (
+    ask_phrase,
+    date_words,
+    day_phrase,
+    promised_object,
+    pronoun,
+    their_object,
+    topic_of,
+)
 from rapportd.agent.suggest.proposal import Proposal, clean_subject, evidence_of
 from rapportd.agent.suggest.rules import busy_intervals
 from rapportd.agent.suggest.snapshot import MessageSnap, PromiseSnap, Snapshot
@@ -22,7 +31,8 @@ HOLD_LEAD = timedelta(days=3)  # look for a slot in the last days before the due
 HOLD_MIN_NOTICE = timedelta(hours=2)  # never a hold that starts before the owner can see it
 FOLLOW_UP_LEAD = timedelta(days=1)  # a follow-up when the due date is this near, or past
 STALE = timedelta(days=30)  # older promises / requests are left alone
-NUDGE_EXTRA_BUSINESS_DAYS = 1  # an owner's question waits this much longer than a reply
+NUDGE_EXTRA_BUSINESS_DAYS = 1
+REPLY_BY_BUSINESS_DAYS = 2  # an acknowledgement promises the answer this many working days on  # an owner's question waits this much longer than a reply
 # Reply debts need an explicit ask ("could you", "please", "let me know", "I need your"): a
 # bare question ("Are you around this weekend?", "How was the trip?"), a proposal ("let's
 # grab lunch", "we should do dinner soon") or a classifier's guess without a rule is often
@@ -57,8 +67,24 @@ _TO_SOMEONE_ELSE = re.compile(
 _REPLY = re.compile(r"^\s*(?:re|aw|sv|antw|r|rif|rv)\s*:", re.I)
 
 
+# A courtesy offer or a conditional "let me know": an answer comes only if there is
+# something to say, so silence is no debt ("Let me know what I can do to help", "Let me
+# know, though, if there are requests you consider inappropriate", "... if you have any
+# questions").
+_COURTESY = re.compile(
+    r"\blet (?:me|us) know\b,?(?:\s*though,?)?\s+(?:what (?:I|we) can do|how (?:I|we) can help|"
+    r"if (?:there (?:is|are|'s|were) (?:anything|any\b|requests|questions|problems|issues)|"
+    r"you (?:need|have|want|require) (?:anything|any|more|further|help)|"
+    r"I can (?:help|do anything|be of)|anything (?:else )?(?:comes up|changes)))",
+    re.I,
+)
+
+
 def asks_for_answer(text: str) -> bool:
-    """Whether an ask expects a written answer to the asker (see :data:`_ANSWER`)."""
+    """Whether an ask expects a written answer to the asker (see :data:`_ANSWER`); a
+    courtesy offer (:data:`_COURTESY`) does not."""
+    if _COURTESY.search(text) and "?" not in text:
+        return False
     if _TO_SOMEONE_ELSE.search(text):
         return False  # "please provide Ray your comments": the answer goes to Ray
     return bool(_ANSWER.search(text) or _DELIVERABLE.search(text))
@@ -117,12 +143,26 @@ def _counterpart(snap: Snapshot, p: PromiseSnap) -> tuple[str, str]:
 def _base_context(snap: Snapshot, p: PromiseSnap, address: str, name: str) -> dict[str, object]:
     contact = snap.contact_for(address)
     origin = _origin(snap, p)
+    asked = origin.sent_at if origin else p.created_at
+    promised = promised_object(p.text) if p.kind == "commitment" else ""
+    if p.direction == "to_owner":
+        promised = their_object(promised)
+    elif promised.startswith("an answer"):
+        promised = (
+            "my answer" + promised[len("an answer") :]
+        )  # "Sorry for the delay with my answer"
     return {
         "first_name": snap.greeting_for(address, name),
         "stage": contact.stage if contact else "",
-        "promise_text": _quote(p.text),
+        "promise_text": _quote(p.text),  # for the owner's own hold, never for a message
+        "promised": promised,
+        "it": pronoun(promised),
+        # what an ask is about; the owner's own question is kept in the owner's words
+        "ask": ask_phrase(p.text, flip=p.direction == "to_owner") if p.kind == "request" else "",
         "due_text": p.due_text,
         "due_date": _local(snap, p.due_at) if p.due_at else "",
+        "asked_on": date_words(asked, snap.cfg.tz) if asked else "",
+        "topic": topic_of(origin.subject) if origin else "",
         "last_topic": clean_subject(origin.subject) if origin else "",
     }
 
@@ -208,7 +248,7 @@ def promise_hold(snap: Snapshot, now: datetime) -> list[Proposal]:
                 kind="promise_hold",
                 dedupe_key=f"promise_hold:{p.key}",
                 evidence=evidence_of(p.due_at, p.text),
-                title=f"Time to do what you promised {name or address or 'someone'}",
+                title=f"Time to do what you promised {snap.display_for(address, name) if address else 'someone'}",
                 reasons={
                     "why": f"You promised “{_quote(p.text, 160)}” by {_local(snap, p.due_at)}; "
                     f"this is a free {cfg.hold_minutes}-minute slot before then.",
@@ -238,18 +278,21 @@ def promise_follow_up(snap: Snapshot, now: datetime) -> list[Proposal]:
         address, name = _counterpart(snap, p)
         if not address:
             continue
+        ctx = _base_context(snap, p, address, name)
+        if not ctx["promised"]:
+            continue  # no deliverable to name ("I'm going to San Francisco"): better no draft
         reply_to, account = _reply_fields(snap, p)
         past = p.due_at <= now
-        ctx = _base_context(snap, p, address, name)
         ctx["overdue"] = past
         new_due = add_business_days(max(now, p.due_at), 2, snap.cfg.working_days, snap.cfg.tz)
-        ctx["new_date"] = _local(snap, new_due)
+        ctx["new_date"] = day_phrase(new_due, now, snap.cfg.tz)
+        ctx["due_day"] = day_phrase(p.due_at, now, snap.cfg.tz)
         out.append(
             Proposal(
                 kind="promise_follow_up",
                 dedupe_key=f"promise_follow_up:{p.key}",
                 evidence=evidence_of(p.due_at, p.text),
-                title=f"{'Deliver or re-set' if past else 'Deliver'} your promise to {name or address}",
+                title=f"{'Deliver or re-set' if past else 'Deliver'} your promise to {snap.display_for(address, name)}",
                 reasons={
                     "why": f"You promised “{_quote(p.text, 160)}” by {_local(snap, p.due_at)}"
                     + ("; that date has passed." if past else "; that is close."),
@@ -296,9 +339,9 @@ def reply_needed(snap: Snapshot, now: datetime) -> list[Proposal]:
                 kind="reply_needed",
                 dedupe_key=f"reply_needed:{p.key}",
                 evidence=evidence_of(p.text, latest_in),
-                title=f"Answer {name or address}",
+                title=f"Answer {snap.display_for(address, name)}",
                 reasons={
-                    "why": f"{name or address} asked “{_quote(p.text, 160)}” on "
+                    "why": f"{snap.display_for(address, name)} asked “{_quote(p.text, 160)}” on "
                     f"{_local(snap, origin.sent_at)}; unanswered for {waited} business days.",
                     "request": p.text,
                     "asked_at": origin.sent_at.isoformat(),
@@ -311,7 +354,14 @@ def reply_needed(snap: Snapshot, now: datetime) -> list[Proposal]:
                 commitment_id=p.id,
                 reply_to_message_id=reply_to,
                 score=min(1.0, 0.6 + 0.1 * waited),
-                context=_base_context(snap, p, address, name),
+                context={
+                    **_base_context(snap, p, address, name),
+                    "reply_by": day_phrase(
+                        add_business_days(now, REPLY_BY_BUSINESS_DAYS, cfg.working_days, cfg.tz),
+                        now,
+                        cfg.tz,
+                    ),
+                },
             )
         )
     return out
@@ -356,8 +406,10 @@ def nudge(snap: Snapshot, now: datetime) -> list[Proposal]:
             continue
         if not they_write_to_owner(snap, address):
             continue
-        reply_to, account = _reply_fields(snap, p)
         ctx = _base_context(snap, p, address, name)
+        if p.kind == "commitment" and not ctx["promised"]:
+            continue  # a nudge that cannot say what was promised reads as a form letter
+        reply_to, account = _reply_fields(snap, p)
         ctx["their_promise"] = p.kind == "commitment"
         due = _local(snap, p.due_at) if p.due_at else ""
         out.append(
@@ -365,9 +417,10 @@ def nudge(snap: Snapshot, now: datetime) -> list[Proposal]:
                 kind="nudge",
                 dedupe_key=f"nudge:{p.key}",
                 evidence=evidence_of(p.due_at, p.state == "late", p.text),
-                title=f"Nudge {name or address}",
+                title=f"Nudge {snap.display_for(address, name)}",
                 reasons={
-                    "why": f"{name or address} " + why.format(text=_quote(p.text, 160), due=due),
+                    "why": f"{snap.display_for(address, name)} "
+                    + why.format(text=_quote(p.text, 160), due=due),
                     "quoted": p.text,
                     "baseline_at": baseline.isoformat(),
                 },

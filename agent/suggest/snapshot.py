@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from rapportd.agent.inference.names import given_name
+from rapportd.agent.inference.names import given_name, readable_name
 from rapportd.agent.store.models import (
     Account,
     CalendarEvent,
@@ -148,6 +148,21 @@ class Snapshot:
         if contact is not None and contact.greeting:
             return contact.greeting
         return given_name(name, address) or given_name(contact.name if contact else "", address)
+
+    def display_for(self, address: str, name: str = "") -> str:
+        """A readable name for a header or a title ("Henrik Weber"): ``name``, else the
+        contact's display name, made readable; the address only when no name is known."""
+        contact = self.contact_for(address) if address else None
+        return (
+            readable_name(name, address)
+            or readable_name(contact.name if contact else "", address)
+            or address
+        )
+
+    def name_for(self, address: str, name: str = "") -> str:
+        """Like :meth:`display_for`, but "" instead of the address (for a To header)."""
+        shown = self.display_for(address, name)
+        return "" if shown == address else shown
 
     def message(self, message_id: int | None) -> MessageSnap | None:
         if message_id is None:

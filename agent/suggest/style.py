@@ -43,9 +43,12 @@ class Style:
     sign_off: str = "Best,"
     signature: str = ""  # the lines after the sign-off (name, title)
     samples: int = 0
+    tone: str = "plain"  # "casual" when the owner writes briefly and warmly, else "plain"
 
     def greet(self, first_name: str) -> str:
-        return f"{self.greeting} {first_name}," if first_name else f"{self.greeting},"
+        if first_name:
+            return f"{self.greeting} {first_name},"
+        return "Hello," if self.greeting == "Dear" else f"{self.greeting},"  # never "Dear,"
 
 
 def learn_style(sent_texts: Iterable[str], owner_name: str = "") -> Style:
@@ -53,12 +56,14 @@ def learn_style(sent_texts: Iterable[str], owner_name: str = "") -> Style:
     greetings: Counter[str] = Counter()
     sign_offs: Counter[str] = Counter()
     signatures: Counter[str] = Counter()
+    lengths: list[int] = []
     n = 0
     for text in sent_texts:
         lines = [ln.rstrip() for ln in text.strip().splitlines()]
         if not lines:
             continue
         n += 1
+        lengths.append(len(text.split()))
         g = GREETING.match(lines[0])
         if g:
             greetings[g.group(1).capitalize()] += 1
@@ -73,6 +78,7 @@ def learn_style(sent_texts: Iterable[str], owner_name: str = "") -> Style:
                     signatures[tail] += 1
                 break
     greeting = greetings.most_common(1)[0][0] if greetings else "Hi"
+    tone = _tone(greeting if greetings else "", lengths, sign_offs)
     sign_off = sign_offs.most_common(1)[0][0] if sign_offs else "Best,"
     signature = ""
     if signatures:
@@ -81,4 +87,20 @@ def learn_style(sent_texts: Iterable[str], owner_name: str = "") -> Style:
             signature = block
     if not signature and owner_name:
         signature = owner_name.split()[0]
-    return Style(greeting=greeting, sign_off=sign_off, signature=signature, samples=n)
+    return Style(greeting=greeting, sign_off=sign_off, signature=signature, samples=n, tone=tone)
+
+
+CASUAL_GREETINGS = frozenset({"Hey", "Hiya", "Hi"})
+CASUAL_SIGN_OFFS = frozenset({"Cheers,", "Thanks,", "Take care,", "Talk soon,", "Speak soon,"})
+CASUAL_WORDS = 60  # a median message this short reads as a note between people who know each other
+
+
+def _tone(greeting: str, lengths: list[int], sign_offs: Counter[str]) -> str:
+    """Casual when the owner's mail is short and greets or signs off informally (or not at
+    all); "Dear" and long letters are plain."""
+    if not lengths or greeting == "Dear":
+        return "plain"
+    short = sorted(lengths)[len(lengths) // 2] <= CASUAL_WORDS
+    sign = sign_offs.most_common(1)[0][0] if sign_offs else ""
+    informal = greeting in CASUAL_GREETINGS or not greeting or sign in CASUAL_SIGN_OFFS
+    return "casual" if short and informal else "plain"

@@ -161,3 +161,18 @@ def test_notifier_domains_are_automated_but_a_companys_staff_are_not() -> None:
     assert not address_signals("jane@linkedin.com")
     assert not address_signals("bob@google.com")
     assert not address_signals("anna@mail.ru")
+
+
+def test_a_mailing_list_the_owner_posts_to_is_no_person() -> None:
+    group = "parents-school@groups.example.org"
+    lid = "parents-school <parents-school.groups.example.org>"
+    msgs = [
+        msg(1, "ann@gmail.com", [group], list_id=lid),
+        msg(2, "bob@proton.me", [group], list_id=lid),
+        msg(3, OWNER, [group], list_id=lid),  # the owner posts to it now and then
+        msg(4, OWNER, [group, "ann@gmail.com"]),
+        msg(5, "ann@gmail.com", [OWNER]),
+    ]
+    v = classify_senders(msgs, PROFILE)
+    assert v[group].automated and "mailing list" in v[group].reasons[0]
+    assert not v["ann@gmail.com"].automated  # a member who writes to the owner is a person

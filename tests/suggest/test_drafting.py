@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from rapportd.agent.settings import load_settings
+from rapportd.agent.suggest.draft_checks import problems, sentences
 from rapportd.agent.suggest.drafting import LLMDrafter, compose, render_template
 from rapportd.agent.suggest.style import Style, learn_style
 
@@ -42,37 +43,87 @@ def test_template_uses_real_context_and_style() -> None:
     d = render_template("thank_you", CTX, st)
     assert d.subject == "Thank you — Quote review"
     assert d.body.startswith("Hello Jane,\n")
-    assert "Tuesday 11 June" in d.body and "“Quote review”" in d.body
+    assert st.tone == "casual"  # short notes signed "Cheers,"
+    assert "Tuesday" in d.body and "“Quote review”" in d.body
+    plain = render_template("thank_you", CTX, Style())
+    assert "Tuesday 11 June" in plain.body and "“Quote review”" in plain.body
     assert d.body.rstrip().endswith("Cheers,\nOlivia Owner\nHead of Sales, Acme")
 
 
-def test_stage_changes_the_template() -> None:
-    st = Style()
-    warm = render_template(
-        "check_in", {"first_name": "Sam", "stage": "bond", "last_topic": "Lisbon"}, st
-    )
-    formal = render_template(
-        "check_in", {"first_name": "Sam", "stage": "acknowledge", "last_topic": "Lisbon"}, st
-    )
-    plain = render_template(
-        "check_in", {"first_name": "Sam", "stage": "respect", "last_topic": "Lisbon"}, st
-    )
-    assert len({warm.body, formal.body, plain.body}) == 3
-    assert "Lisbon" in warm.body and "Lisbon" in formal.body
+def test_tone_changes_the_check_in_and_topic_is_named() -> None:
+    ctx = {"first_name": "Sam", "topic": "Lisbon office", "silence_words": "six weeks"}
+    casual = render_template("check_in", {**ctx, "tone": "casual"}, Style())
+    plain = render_template("check_in", {**ctx, "tone": "plain"}, Style())
+    assert casual.body != plain.body
+    assert "“Lisbon office”" in casual.body and "“Lisbon office”" in plain.body
+    assert casual.subject == "Lisbon office"
+    bare = render_template("check_in", {"first_name": "Sam", "silence_words": "six weeks"}, Style())
+    assert "“" not in bare.body and bare.subject and "None" not in bare.body
+
+
+def test_check_ins_of_a_batch_share_no_sentence() -> None:
+    bodies = [
+        render_template(
+            "check_in",
+            {"first_name": n, "variant": i, "tone": tone, "silence_words": "five weeks"},
+            Style(),
+        ).body
+        for tone in ("casual", "plain")
+        for i, n in enumerate(["Ana", "Ben", "Cy", "Di", "Ed", "Flo"])
+    ]
+    for tone_bodies in (bodies[:6], bodies[6:]):
+        seen: set[str] = set()
+        for body in tone_bodies:
+            mine = set(sentences(body))
+            assert mine and not (mine & seen)
+            seen |= mine
+
+
+REPLY_CTX = {
+    "first_name": "Jane",
+    "promise_text": "I'll send the revised quote by Friday",
+    "promised": "the revised quote",
+    "ask": "about the revised quote",
+    "due_date": "Friday 12 June",
+    "due_day": "Friday",
+    "new_date": "Tuesday",
+    "reply_by": "Thursday",
+    "asked_on": "Monday 8 June",
+    "overdue": True,
+    "their_promise": True,
+}
 
 
 @pytest.mark.parametrize("kind", ["promise_follow_up", "reply_needed", "nudge"])
-def test_reply_templates_quote_the_promise_and_keep_thread_subject(kind: str) -> None:
-    ctx = {
-        "first_name": "Jane",
-        "promise_text": "send the revised quote",
-        "due_date": "Friday",
-        "overdue": True,
-        "their_promise": True,
-    }
-    d = render_template(kind, ctx, Style(), subject="Re: Quote")
+@pytest.mark.parametrize("variant", [0, 1, 2, 3])
+def test_reply_templates_name_the_thing_and_keep_thread_subject(kind: str, variant: int) -> None:
+    d = render_template(kind, {**REPLY_CTX, "variant": variant}, Style(), subject="Re: Quote")
     assert d.subject == "Re: Quote"
-    assert "send the revised quote" in d.body
+    assert "the revised quote" in d.body
+    assert problems(d.body) == []  # no placeholder, no quoted first-person sentence
+    assert "I'll send the revised quote" not in d.body
+    if kind != "nudge":
+        assert ("Tuesday" if kind == "promise_follow_up" else "Thursday") in d.body
+
+
+def test_reply_needed_without_a_phrase_names_the_message_date() -> None:
+    ctx = {**REPLY_CTX, "ask": "", "topic": ""}
+    d = render_template("reply_needed", ctx, Style())
+    assert "Monday 8 June" in d.body and "Thursday" in d.body and problems(d.body) == []
+    assert d.subject == "Your message"
+
+
+def test_thank_you_to_several_people_greets_them_by_name_with_next_step() -> None:
+    ctx = {
+        **CTX,
+        "names": ["Jane", "Raj"],
+        "next_step": "the revised quote",
+        "next_step_by": "Friday",
+    }
+    d = render_template("thank_you", ctx, Style())
+    assert d.body.startswith("Hi Jane and Raj,\n")
+    assert "As agreed, you'll have the revised quote by Friday." in d.body
+    assert "I'll follow up on what we discussed" not in d.body
 
 
 def test_hold_template_has_summary() -> None:

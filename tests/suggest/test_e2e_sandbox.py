@@ -58,6 +58,7 @@ from rapportd.agent.store.models import (
 from rapportd.agent.suggest.config import HOLD_KINDS
 from rapportd.agent.suggest.feedback import detect_fates
 from rapportd.agent.suggest.outbox import LEASE, process_operation, ready_operations
+from rapportd.agent.suggest.phrasing import meeting_title, names_someone
 from rapportd.agent.suggest.planner import plan_owner
 from rapportd.agent.suggest.queue import tag_of
 from rapportd.connectors.factory import connector_for
@@ -355,7 +356,16 @@ def test_drafts_holds_exclusions_and_a_second_cycle_changes_nothing(
         event = events[s.event_id] if s.event_id is not None else None
         assert event is not None
         (msg,) = tagged_drafts(w.sandbox, address_of(w, s.account_id), tag_of(s))
-        assert event.summary in str(parsed(msg)["Subject"]) + draft_text(msg), s.title
+        text = str(parsed(msg)["Subject"]) + draft_text(msg)
+        title = meeting_title(event.summary)
+        people = [str(a.get("name") or "") for a in event.attendees or []] + [
+            " ".join(re.split(r"[._\-]", str(a.get("email", "")).split("@")[0]))
+            for a in event.attendees or []
+        ]
+        if names_someone(title, people):  # "Call with Jonas Núñez" says who, not what
+            assert title not in text and "Thank you for your time" in text, s.title
+        else:
+            assert title in text, s.title
         if s.event_id == kickoff.id:
             assert recipients(msg) == {guest.lower()}
             assert msg.header("X-Rapportd-Id") == tag_of(s)  # Gmail: the tag header

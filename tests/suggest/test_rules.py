@@ -332,7 +332,7 @@ def test_check_in_for_unusual_silence_with_stage_tone(store: Store, settings: Se
     )
     [p] = run(store, "check_in", settings)
     assert p.contact_id == c.id
-    assert p.context["stage"] == "bond" and p.context["last_topic"] == "Lisbon trip"
+    assert p.context["stage"] == "bond" and p.context["topic"] == "Lisbon trip"
     assert p.dedupe_key == f"check_in:{c.id}:{last:%Y-%m-%d}"
     assert run(store, "reconnect_hold", settings) == []  # not a strong tie
 
