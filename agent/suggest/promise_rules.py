@@ -66,6 +66,19 @@ _TO_SOMEONE_ELSE = re.compile(
 
 _REPLY = re.compile(r"^\s*(?:re|aw|sv|antw|r|rif|rv)\s*:", re.I)
 
+# A question that asks for a deed, not for words: "Jeff -- could you coordinate with Rosie
+# to get the time and place nailed down?", "Could you put someone in touch with them?". It
+# is done (or not) without a word back, unless it also asks to hear back.
+_DEED_QUESTION = re.compile(
+    r"^\W*(?:[A-Z][a-z]+\s*(?:--|-|,|:)\s*)?(?:could|can|would|will) you (?:please )?(?:also )?"
+    r"(?:coordinate|arrange|schedule|set up|organi[sz]e|handle|take care of|book|print|call|"
+    r"contact|reach out|talk to|speak (?:to|with)|meet|follow up with|work with|check with|"
+    r"get with|ask|tell|remind|invite|pick up|drop off|sign|file|put (?:someone|somebody|me|us)"
+    r" in touch)\b",
+    re.I,
+)
+_HEAR_BACK = re.compile(r"\b(?:let (?:me|us) know|get back to (?:me|us)|tell (?:me|us)\b)", re.I)
+
 
 # A courtesy offer or a conditional "let me know": an answer comes only if there is
 # something to say, so silence is no debt ("Let me know what I can do to help", "Let me
@@ -87,6 +100,8 @@ def asks_for_answer(text: str) -> bool:
         return False
     if _TO_SOMEONE_ELSE.search(text):
         return False  # "please provide Ray your comments": the answer goes to Ray
+    if _DEED_QUESTION.search(text) and not _HEAR_BACK.search(text):
+        return False  # "could you coordinate with Rosie …?": a deed, done without a word
     return bool(_ANSWER.search(text) or _DELIVERABLE.search(text))
 
 

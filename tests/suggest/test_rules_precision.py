@@ -117,6 +117,10 @@ def test_check_in_without_drift_falls_back_to_the_score(store: Store, settings: 
         ("Rosie - please print and have signed.", False),
         ("Ask Karen for the distribution list she would like for today's meeting.", False),
         ("Please tell Rick the date.", False),
+        ("Jeff -- could you coordinate with Rosie to get the time and place nailed down?", False),
+        ("Could you put someone in touch with them?", False),
+        ("Could you call Rick and let me know what he says?", True),
+        ("Could you send me the agenda?", True),
     ],
 )
 def test_a_reply_is_owed_only_for_asks_answered_by_mail(
