@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rapportd.agent import clock
@@ -20,7 +21,7 @@ from rapportd.agent.errors import ConfigError
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.db import transaction
-from rapportd.agent.store.models import Owner
+from rapportd.agent.store.models import Account, CalendarEvent, Owner
 from rapportd.agent.web.auth import Viewer, require_viewer, sessions_of
 from rapportd.agent.web.csrf import require_csrf
 
@@ -74,19 +75,48 @@ def view_of(brief: Brief) -> BriefView:
     return BriefView(brief, f"{start:%a %d %b %H:%M}–{end:%H:%M}", sections)
 
 
+# Built briefs by what they depend on (the section is on every inbox load; building reads
+# the owner's whole snapshot): the store and the owner, their last analysis, their accounts' last sync,
+# their calendar rows and a ten-minute bucket of the clock (the window moves with "now").
+_CACHE: dict[tuple[Any, ...], list[BriefView]] = {}
+_CACHE_SIZE = 128
+_BUCKET_SECONDS = 600
+
+
+def _cache_key(db: Session, owner: Owner, now: datetime) -> tuple[Any, ...]:
+    synced = db.scalar(select(func.max(Account.last_sync_at)).where(Account.owner_id == owner.id))
+    events = db.execute(
+        select(
+            func.count(CalendarEvent.id),
+            func.max(CalendarEvent.id),
+            func.max(CalendarEvent.updated_at),
+        ).where(CalendarEvent.owner_id == owner.id)
+    ).one()
+    bucket = int(now.timestamp()) // _BUCKET_SECONDS
+    store = str(db.get_bind().engine.url)
+    return (store, owner.id, owner.email, owner.analysed_at, synced, tuple(events), bucket)
+
+
 def coming_up(db: Session, owner_id: int, settings: Settings, now: datetime) -> list[BriefView]:
     """The briefs of the owner's meetings from now to the end of tomorrow, in order; nothing
     (never an error page, the failure logged) when they cannot be built."""
     owner = db.get(Owner, owner_id)
     if owner is None:
         return []
+    key = _cache_key(db, owner, now)
+    if key in _CACHE:
+        return _CACHE[key]
     try:
-        return [view_of(b) for b in load_briefs(db, owner, settings, now=now)]
+        views = [view_of(b) for b in load_briefs(db, owner, settings, now=now)]
     except ConfigError:
         return []
     except Exception:  # the section is an aside: the review page must still serve
         log.exception("coming_up failed", owner_id=owner_id)
         return []
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = views
+    return views
 
 
 @router.get("/briefs")

@@ -5,6 +5,7 @@ added for tomorrow)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -112,3 +113,32 @@ def test_a_failing_brief_leaves_the_review_page_serving(
     client, _ = client_a
     page = client.get("/suggestions")
     assert page.status_code == 200 and 'id="coming-up"' not in page.text
+
+
+def test_briefs_are_built_once_until_what_they_read_changes(
+    world: World, client_a: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The section is on every inbox load: the briefs are built again only after a sync, an
+    analysis or a calendar change (or ten minutes), not on each load."""
+    from rapportd.agent.web import briefs
+
+    calls: list[int] = []
+    real = briefs.load_briefs
+
+    def counting(*a: Any, **k: Any) -> Any:
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(briefs, "load_briefs", counting)
+    client, _ = client_a
+    mid = _meeting(world, world.a.owner_id, world.a.account_id, world.a.contacts["chloe"])
+    first = client.get("/suggestions").text
+    second = client.get("/suggestions").text
+    assert len(calls) == 1 and 'id="coming-up"' in first and 'id="coming-up"' in second
+    with transaction(world.sessions) as db:  # the meeting moves (a sync updates its row)
+        event = db.get(CalendarEvent, mid)
+        assert event is not None and event.start_at is not None and event.end_at is not None
+        event.start_at += timedelta(minutes=30)
+        event.end_at += timedelta(minutes=30)
+    client.get("/suggestions")
+    assert len(calls) == 2
