@@ -65,11 +65,12 @@ _NO_VETO = ("assignee_me", "assignee_you", "you_get_from_me")
 WEAK_ASK_RULES = frozenset({"question", "proposal", "lets", "courtesy", "model"})
 EXPLICIT_ASK_MIN = 0.6
 WEAK_ASK_MAX = 0.5
+# a character the mail's charset lost, shown as "?" inside words or after a full stop
+_LOST_CHAR = re.compile(r"(?<=[A-Za-z])\?(?=[A-Za-z])|(?<=[.!])\?(?=\s|$)")
 # Exclusions the model may not overrule on its own (see intent_model.exclusions). A request
 # the model adds alone is a weak ask (the product never acts on it), so only what is never an
 # ask blocks it: a social or rhetorical question, an attachment note, thanks or wishes, and a
 # first-person future (the writer's own plan or promise, judged by the rules).
-_LOST_CHAR = re.compile(r"(?<=[A-Za-z])\?(?=[A-Za-z])|(?<=[.!])\?(?=\s|$)")
 _BLOCKED = {
     "request": frozenset({"EXCL:social", "EXCL:pleasantry", "EXCL:has_head"}),
     "commitment": frozenset(
