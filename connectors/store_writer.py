@@ -361,7 +361,11 @@ def persist(session: Session, account: Account, batch: SyncBatch) -> Applied:
     _unskip(session, account, batch)
     _skip(session, account, batch, applied)
     cursor = save_cursor(session, account, batch)
-    if batch.present_ids is not None:  # a full pass of the stream ends here
+    if batch.present_ids is not None or (
+        cursor.phase == "delta" and cursor.last_verified_complete_at is None
+    ):
+        # a full pass of the stream ends here; or its backfill, resumed after a crash from
+        # its saved page (so without the whole pass's ids), has ended and deltas follow
         _stream_complete(session, account, cursor)
     applied.addresses.discard("")
     mark_dirty(session, account.owner_id, applied.addresses)

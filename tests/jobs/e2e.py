@@ -61,7 +61,20 @@ STREAMS = {"google": {"gmail", "gcal"}, "microsoft": {"graph_inbox", "graph_cale
 
 
 def settled(factory: sessionmaker[Session]) -> bool:
-    """Every account synced completely at least once (every stream), every owner analysed
+    """:func:`settle_state` says nothing is left to do."""
+    st = settle_state(factory)
+    return (
+        st["unsynced"] == 0
+        and st["behind"] == 0
+        and st["writing"] == 0
+        and st["ready"] == 0
+        and st["written"] > 0
+        and st["suggestions"] > 0
+    )
+
+
+def settle_state(factory: sessionmaker[Session]) -> dict[str, int]:
+    """What :func:`settled` checks, as counts (printed when a run does not settle). Every account synced completely at least once (every stream), every owner analysed
     since, something written, and no outbox item ready now or being written (items deferred on purpose, e.g. to the owner's quiet hours or
     a daily cap, wait for their time)."""
     from datetime import UTC, datetime
@@ -106,14 +119,14 @@ def settled(factory: sessionmaker[Session]) -> bool:
                 or (due is not None and due <= _aware(datetime.now(UTC), due))
             ):
                 behind += 1
-    return (
-        unsynced == 0
-        and behind == 0
-        and writing == 0
-        and not ready
-        and bool(written)
-        and bool(suggestions)
-    )
+    return {
+        "unsynced": int(unsynced or 0),
+        "behind": behind,
+        "writing": int(writing or 0),
+        "ready": len(ready),
+        "written": int(written or 0),
+        "suggestions": int(suggestions or 0),
+    }
 
 
 def _aware(now: Any, like: Any) -> Any:
@@ -132,7 +145,10 @@ def wait_settled(factory: sessionmaker[Session], timeout: float, what: str) -> N
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()
-        wait_for(lambda: settled(factory), max(remaining, 0.1), what)
+        try:
+            wait_for(lambda: settled(factory), max(remaining, 0.1), what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; {settle_state(factory)}") from None
         before = snapshot()
         time.sleep(1.5)
         if settled(factory) and snapshot() == before:

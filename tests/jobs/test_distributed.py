@@ -44,6 +44,7 @@ from .e2e import (
     original_message_ids,
     outbox_summary,
     outcome,
+    settle_state,
     sync_overlaps,
     sync_runs,
     wait_for,
@@ -198,6 +199,7 @@ def run_distributed(
             from rapportd.jobs.demo import stage
 
             sys.stderr.write(f"stage: {stage(factory)}\noutbox: {outbox_summary(factory)}\n")
+            sys.stderr.write(f"settle state: {settle_state(factory)}\n")
             sys.stderr.write(procs.dump())
             raise
         finally:

@@ -154,8 +154,8 @@ def test_demo_scenario_review_writes_back(demo: DemoStore, site: str, page: Any)
         assert hold_confirmed(demo.provider_of(hold), event), (event.status, event.show_as)
         assert demo.suggestion(hold.id).status == "accepted"
 
-    # ---- edit a thank-you draft: the mailbox's draft holds the new words
-    thanks = pick(live, ("thank_you",), set())
+    # ---- edit a thank-you draft (another draft when the hour gave none): the mailbox holds the new words
+    thanks = pick(live, ("thank_you", "promise_follow_up", "reply_needed", "nudge"), set())
     (before,) = demo.drafts(thanks)
     new_words = f"Hi,\n\nThank you again for today; edited in the browser ({thanks.id}).\n"
     open_row(page, thanks.id).locator("details.edit summary").click()
