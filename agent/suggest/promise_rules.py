@@ -43,9 +43,11 @@ REPLY_BY_BUSINESS_DAYS = 2  # an acknowledgement promises the answer this many w
 # An ask whose answer comes back by mail: a question; a request for information, an opinion
 # or a reply; or for something to be sent, shared or attached (to the writer). "Please
 # schedule", "please print and sign", "please forward this to Michael" ask for a deed that
-# may be done without a word back: silence is no evidence it was not.
+# may be done without a word back: silence is no evidence it was not. _HEAR_BACK_WORDS ask to
+# hear back, whatever else the sentence asks (see _DEED_QUESTION).
+_HEAR_BACK_WORDS = r"let (?:me|us) know|get back to (?:me|us)|tell (?:me|us)\b"
 _ANSWER = re.compile(
-    r"\?|\b(?:let (?:me|us) know|get back to (?:me|us)|tell (?:me|us)\b|"
+    rf"\?|\b(?:{_HEAR_BACK_WORDS}|"
     r"your (?:thoughts|comments|views|input|feedback|opinion|answer|reply|response|reaction|"
     r"suggestions|revisions|edits|advice|recommendation)|reply|respond|confirm|advise)",
     re.I,
@@ -77,7 +79,7 @@ _DEED_QUESTION = re.compile(
     r" in touch)\b",
     re.I,
 )
-_HEAR_BACK = re.compile(r"\b(?:let (?:me|us) know|get back to (?:me|us)|tell (?:me|us)\b)", re.I)
+_HEAR_BACK = re.compile(rf"\b(?:{_HEAR_BACK_WORDS})", re.I)
 
 
 # A courtesy offer or a conditional "let me know": an answer comes only if there is
