@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from rapportd.agent import clock
-from rapportd.agent.inference.names import fits, greeted_name
+from rapportd.agent.inference.names import fits, greeted_name, relayed_to
 from rapportd.agent.inference.people import Decision, is_owner
 from rapportd.agent.inference.types import Meeting, Msg, OwnerProfile, Participant
 from rapportd.agent.segment import segment
@@ -405,8 +405,22 @@ def _addressee(m: Msg, profile: OwnerProfile) -> str:
     name = greeted_name(m.text)
     if not name:
         return ""
+    return _recipient_named(m, profile, name)
+
+
+def _recipient_named(m: Msg, profile: OwnerProfile, name: str) -> str:
     fitting = [a for a in m.recipients if not is_owner(a, profile) and fits(name, a, m.name_of(a))]
     return fitting[0] if len(fitting) == 1 else ""
+
+
+def _relayed(m: Msg, profile: OwnerProfile, text: str) -> tuple[bool, str]:
+    """Whether the owner's message hands itself on ("Bonnie: Please forward to Michael
+    Kirby.") and, if so, the recipient it is handed to ("" when that person is not on it):
+    the owner's asks after that line are that person's, not the addressee's."""
+    if m.direction != "out":
+        return False, ""
+    name = relayed_to(text)
+    return (True, _recipient_named(m, profile, name)) if name else (False, "")
 
 
 def commitment_key(msg: Msg, kind: str, text: str) -> str:
@@ -452,8 +466,9 @@ def store_commitments(
         people = [m.sender] if m.direction == "in" else list(m.recipients)
         if not any(p in contact_id_of for p in people):
             continue
+        own = own_words(m.text)
         found = detect(
-            own_words(m.text),
+            own,
             sent_at=m.sent_at,
             tz=profile.timezone,
             sender=m.sender,
@@ -462,6 +477,7 @@ def store_commitments(
             already_stripped=True,
         )
         addressee = _addressee(m, profile)
+        relayed, relay_to = _relayed(m, profile, own)
         for d in found:
             if courtesy_invitation(d.kind, d.text) or quoted_text(d.text):
                 continue
@@ -478,7 +494,12 @@ def store_commitments(
                 continue  # asked of the people in To:, not of the owner in Cc:
             if by_owner:
                 others = [a for a in to_all if not is_owner(a, profile)]
-                if addressee and addressee in others:
+                if relayed and d.kind == "request" and not relayed_to(d.text):
+                    # the rest of a message handed on speaks to its new reader
+                    if not relay_to:
+                        continue  # asks someone who is not on the message
+                    others = [relay_to]
+                elif addressee and addressee in others:
                     others = [addressee]  # "Maureen - please schedule." asks Maureen
                 other = next((a for a in others if a in contact_id_of), others[0] if others else "")
             else:

@@ -364,8 +364,9 @@ def persist(session: Session, account: Account, batch: SyncBatch) -> Applied:
     if batch.present_ids is not None or (
         cursor.phase == "delta" and cursor.last_verified_complete_at is None
     ):
-        # a full pass of the stream ends here; or its backfill, resumed after a crash from
-        # its saved page (so without the whole pass's ids), has ended and deltas follow
+        # a full pass of the stream ends here (every connector's backfill ends with the
+        # whole id list, resumed or not); a stream found in its delta phase without the mark
+        # (a cursor written by an older version) has finished its backfill too
         _stream_complete(session, account, cursor)
     applied.addresses.discard("")
     mark_dirty(session, account.owner_id, applied.addresses)

@@ -288,6 +288,17 @@ def _mark_analysis_due(rt: Runtime, owner_id: int, now: datetime) -> None:
             owner.analysis_due_at = now
 
 
+def _due_again(rt: Runtime, owner_id: int) -> None:
+    now = rt.now()
+    with rt.session_factory() as session, session.begin():
+        session.execute(
+            update(Owner)
+            .where(Owner.id == owner_id, Owner.analysis_due_at > now)
+            .values(analysis_due_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def _analysis_waiting(rt: Runtime, owner_id: int) -> bool:
     with rt.session_factory() as session:
         owner = session.get(Owner, owner_id)
@@ -331,7 +342,10 @@ def run_analysis(rt: Runtime, owner_id: int) -> str:
     no sync marked it again meanwhile."""
     with owner_lock(rt, owner_id) as got:
         if not got:
-            return "busy"  # the holder or the scheduler's next look will cover it
+            # the scheduler's next look covers it: a due time it pushed ahead when it sent
+            # this message comes back to now (else news would wait out the whole grace)
+            _due_again(rt, owner_id)
+            return "busy"
         now = rt.now()
         with rt.session_factory() as session, session.begin():
             owner = session.get(Owner, owner_id)

@@ -158,6 +158,26 @@ def greeted_name(text: str) -> str:
     return first
 
 
+# "Please forward to Michael Kirby.", "pass this along to Jim", "Can you send it on to Ann
+# Lee?": the first words of a message hand it to someone who is not its addressee.
+_RELAY = re.compile(
+    rf"(?:^|[.!?:;\-–—]\s+|\b(?i:please|pls|kindly|can you|could you|would you|will you)\s+)"
+    rf"(?i:forward|pass|send|give)(?:\s+(?i:this|it|these|them|the\s+\w+))?"
+    rf"(?:\s+(?i:on|along))?\s+(?i:to)\s+({_WORD}(?:[ \t]+(?:[A-Z]\.[ \t]+)?{_WORD})?)"
+)
+
+
+def relayed_to(text: str) -> str:
+    """The person a message asks its addressee to pass it to, in its first two lines
+    ("Bonnie: Please forward to Michael Kirby."): what follows speaks to that person, so an
+    ask in it is theirs, not the addressee's. "" when the message opens otherwise."""
+    head = " ".join([ln for ln in text.splitlines() if ln.strip()][:2])
+    m = _RELAY.search(head)
+    if not m or m.group(1).split()[0].lower() in _NOT_NAMES:
+        return ""
+    return m.group(1)
+
+
 def signed_name(text: str) -> str:
     """The name a message's author signs with: the last line a single name ("Jeff",
     "- Jeff", "Thanks, Jeff"); "" when there is none."""

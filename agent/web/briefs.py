@@ -150,10 +150,7 @@ def _owner_row(db: Session, viewer: Viewer) -> Owner:
 def get_prep_holds(request: Request, viewer: Viewer = Depends(require_viewer)) -> PrepHoldSettings:
     """The prep-hold setting (off until switched on)."""
     with transaction(sessions_of(request)) as db:
-        try:
-            return prep_settings(_owner_row(db, viewer).preferences)
-        except ConfigError:
-            return PrepHoldSettings()
+        return current_prep(_owner_row(db, viewer))
 
 
 @router.put(
@@ -170,6 +167,19 @@ def put_prep_holds(
 ) -> PrepHoldSettings:
     """Replace the prep-hold setting; the next plan creates or removes the holds."""
     with transaction(sessions_of(request)) as db:
-        owner = _owner_row(db, viewer)
-        owner.preferences = {**(owner.preferences or {}), "prep_holds": new.model_dump()}
+        store_prep(_owner_row(db, viewer), new)
     return new
+
+
+def store_prep(owner: Owner, new: PrepHoldSettings) -> None:
+    """Save the prep-hold setting and ask for a plan soon: it creates or removes the holds."""
+    owner.preferences = {**(owner.preferences or {}), "prep_holds": new.model_dump()}
+    owner.analysis_due_at = clock.now()
+
+
+def current_prep(owner: Owner) -> PrepHoldSettings:
+    """The owner's prep-hold setting; the default when what is stored no longer reads."""
+    try:
+        return prep_settings(owner.preferences)
+    except ConfigError:
+        return PrepHoldSettings()

@@ -27,7 +27,9 @@ from rapportd.agent.store.models import Owner
 from rapportd.agent.suggest import actions
 from rapportd.agent.suggest.config import owner_overrides
 from rapportd.agent.suggest.feedback import kind_status, resume_kind
+from rapportd.agent.brief.prep import MEETING_KINDS, PrepHoldSettings
 from rapportd.agent.web.auth import Viewer, require_viewer, sessions_of
+from rapportd.agent.web.briefs import current_prep, store_prep
 from rapportd.agent.web.csrf import require_csrf
 from rapportd.agent.web.identity import identity_context
 from rapportd.agent.web.presenters import KIND_LABELS
@@ -144,6 +146,7 @@ def page(
     viewer: Viewer,
     *,
     values: Any = None,
+    prep: PrepHoldSettings | None = None,
     errors: list[str] | None = None,
     notice: str = "",
     status_code: int = 200,
@@ -152,6 +155,7 @@ def page(
     with transaction(sessions_of(request)) as db:
         owner = _owner(db, viewer)
         shown = values if values is not None else current(owner, settings)
+        prep_shown = prep if prep is not None else current_prep(owner)
         statuses = kind_status(db, viewer.owner_id, settings=settings)
         identity = identity_context(db, owner)
         muted = [
@@ -170,6 +174,8 @@ def page(
             "days": list(enumerate(DAYS)),
             "muted": muted,
             "identity": identity,
+            "prep": prep_shown,
+            "meeting_kinds": [(k, MEETING_KIND_LABELS.get(k, k)) for k in MEETING_KINDS],
         },
         active="settings",
         status_code=status_code,
@@ -220,6 +226,35 @@ def settings_submit(
 
 def _ints(values: list[str]) -> list[int]:
     return [int(v) for v in values if v.isdigit()]
+
+
+MEETING_KIND_LABELS = {"one_off": "One-off meetings", "recurring": "Recurring meetings"}
+
+
+@router.post("/settings/prep-holds", dependencies=[Depends(require_csrf)])
+def prep_holds_submit(
+    request: Request,
+    enabled: Annotated[str, Form(max_length=10)] = "",
+    minutes: Annotated[str, Form(max_length=10)] = "15",
+    min_size: Annotated[str, Form(max_length=10)] = "2",
+    meeting_kinds: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
+    viewer: Viewer = Depends(require_viewer),
+) -> Response:
+    """Prep holds before meetings: on/off, their length, the smallest meeting, which kinds."""
+    raw: dict[str, Any] = {
+        "enabled": enabled == "on",
+        "minutes": minutes,
+        "min_size": min_size,
+        "kinds": meeting_kinds,
+    }
+    try:
+        new = PrepHoldSettings(**raw)
+    except ValidationError as exc:
+        shown = PrepHoldSettings.model_construct(**raw)
+        return page(request, viewer, prep=shown, errors=describe(exc), status_code=422)
+    with transaction(sessions_of(request)) as db:
+        store_prep(_owner(db, viewer), new)
+    return RedirectResponse("/settings?saved=1#prep", status_code=303)
 
 
 @router.post("/settings/unmute/{mute_id}", dependencies=[Depends(require_csrf)])

@@ -363,6 +363,46 @@ def test_kept_promise_is_judged_by_fulfilment(sessions: sessionmaker[Session]) -
         assert "fulfilment" in promise[0].reasons
 
 
+@pytest.mark.parametrize(
+    ("opening", "cc", "asked"),
+    [
+        ("Bonnie:  Please forward to Michael Kirby.", [], None),  # asks someone not on it
+        ("Bonnie:  Please forward to Michael Kirby.", ["mkirby@law.example"], "mkirby"),
+        ("Bonnie:  Thanks for this.", [], "blh"),  # no relay: Bonnie is asked
+    ],
+)
+def test_an_ask_after_a_relay_line_belongs_to_the_person_it_is_handed_to(
+    sessions: sessionmaker[Session], opening: str, cc: list[str], asked: str | None
+) -> None:
+    with sessions.begin() as s:
+        owner, acc = seed(s)
+        add_msg(s, acc, 5, "blh@law.example", ["me@acme.com"], out=False, from_name="Bonnie Hugyez")
+        m = add_msg(
+            s,
+            acc,
+            3,
+            "me@acme.com",
+            ["blh@law.example", *cc],
+            out=True,
+            thread_id="k1",
+            new_text=f"{opening}\nI think the draft looks good.  Could you also prepare a "
+            "draft of the letter we discussed yesterday to convey the proposal to the committee?",
+        )
+        m.to_addrs = [{"email": "blh@law.example", "name": "Bonnie Hugyez"}] + [
+            {"email": a, "name": "Michael L. Kirby"} for a in cc
+        ]
+        s.flush()
+        analyse_owner(s, owner.id, now=NOW, detector=True)
+        by_id = {c.id: a for a, c in contacts_by_address(s, owner.id).items()}
+        rows = s.scalars(
+            select(Commitment).where(
+                Commitment.owner_id == owner.id, Commitment.text.contains("prepare a draft")
+            )
+        ).all()
+        got = [by_id.get(r.contact_id or 0, "").split("@")[0] for r in rows]
+        assert got == ([asked] if asked else []), [(r.text, r.to_addr) for r in rows]
+
+
 def test_courtesy_invitations_are_not_requests() -> None:
     from rapportd.agent.analysis_store import courtesy_invitation
 

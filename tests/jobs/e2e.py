@@ -106,22 +106,33 @@ def settle_state(factory: sessionmaker[Session]) -> dict[str, int]:
             .where(OutboxOperation.state == "written")
         )
         suggestions = s.scalar(select(func.count()).select_from(Suggestion))
-        # every owner analysed since its accounts' last sync (and nothing marked due)
-        behind = 0
-        for due, analysed, last_sync in s.execute(
-            select(Owner.analysis_due_at, Owner.analysed_at, func.max(Account.last_sync_at))
+        # every owner analysed since the last sync that brought news, and no analysis
+        # waiting (a sync that stores anything marks one due; a quiet sync, e.g. a second
+        # sync message the scheduler sent while the first waited in the queue, needs none)
+        news = (
+            select(SyncRun.account_id, func.max(SyncRun.finished_at).label("at"))
+            .where(SyncRun.status == "ok", (SyncRun.upserted + SyncRun.deleted) > 0)
+            .group_by(SyncRun.account_id)
+            .subquery()
+        )
+        reasons: Counter[str] = Counter()
+        for due, analysed, last_news in s.execute(
+            select(Owner.analysis_due_at, Owner.analysed_at, func.max(news.c.at))
             .join(Account, Account.owner_id == Owner.id)
+            .join(news, news.c.account_id == Account.id, isouter=True)
             .group_by(Owner.id, Owner.analysis_due_at, Owner.analysed_at)
         ):
-            if (
-                analysed is None
-                or (last_sync is not None and analysed < last_sync)
-                or (due is not None and due <= _aware(datetime.now(UTC), due))
-            ):
-                behind += 1
+            if analysed is None:
+                reasons["never_analysed"] += 1
+            elif due is not None:
+                reasons["analysis_due"] += 1
+            elif last_news is not None and analysed < last_news:
+                reasons["news_since_analysis"] += 1
+        behind = sum(reasons.values())
     return {
         "unsynced": int(unsynced or 0),
         "behind": behind,
+        **{f"behind_{k}": v for k, v in sorted(reasons.items())},
         "writing": int(writing or 0),
         "ready": len(ready),
         "written": int(written or 0),
@@ -348,3 +359,4 @@ def _ts(value: Any) -> float:
 def log_entries(sandbox: Any) -> list[dict[str, Any]]:
     with sandbox.lock:
         return [e.as_json() for e in sandbox.log]
+

@@ -203,6 +203,22 @@ def test_analysis_clears_due_only_if_no_sync_marked_it_again(
         assert s.get(Owner, owner).analysis_due_at is None  # type: ignore[union-attr]
 
 
+def test_a_busy_analysis_brings_a_pushed_due_time_back_to_now(
+    sessions, make_runtime, recorder
+) -> None:
+    # the scheduler pushed the due time a grace ahead when it sent the message; the owner is
+    # busy (a plan holds the lock): the next look of the scheduler must send it again
+    owner = add_owner(sessions, analysis_due_at=NOW + timedelta(minutes=10))
+    rt = make_runtime(make_parts(), clock=lambda: NOW)
+    with tasks.owner_lock(rt, owner) as got:
+        assert got
+        assert tasks.run_analysis(rt, owner) == "busy"
+    with sessions() as s:
+        row = s.get(Owner, owner)
+        assert row is not None and row.analysis_due_at == NOW and row.analysed_at is None
+    assert recorder.sent == []
+
+
 def test_plan_wakes_writers_for_ready_operations(sessions, make_runtime, recorder) -> None:
     owner = add_owner(sessions)
     planned: list[int] = []

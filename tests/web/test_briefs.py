@@ -142,3 +142,41 @@ def test_briefs_are_built_once_until_what_they_read_changes(
         event.end_at += timedelta(minutes=30)
     client.get("/suggestions")
     assert len(calls) == 2
+
+
+def test_prep_hold_setting_on_the_settings_page(
+    world: World, client_a: tuple[TestClient, str]
+) -> None:
+    client, token = client_a
+    page = client.get("/settings")
+    assert 'id="prep"' in page.text and 'id="prep-enabled"' in page.text
+    assert 'name="enabled" value="on" checked' not in page.text  # off until switched on
+    form = {
+        "csrf_token": token,
+        "enabled": "on",
+        "minutes": "25",
+        "min_size": "3",
+        "meeting_kinds": ["recurring"],
+    }
+    r = client.post("/settings/prep-holds", data=form, follow_redirects=False)
+    assert r.status_code == 303
+    assert client.get("/api/prep-holds").json() == {
+        "enabled": True,
+        "minutes": 25,
+        "min_size": 3,
+        "kinds": ["recurring"],
+    }
+    with transaction(world.sessions) as db:
+        from rapportd.agent.store.models import Owner
+
+        owner = db.get(Owner, world.a.owner_id)
+        assert owner is not None and owner.analysis_due_at is not None  # the plan comes soon
+    page = client.get("/settings")
+    assert 'name="enabled" value="on" checked' in page.text and 'value="25"' in page.text
+    bad = client.post("/settings/prep-holds", data={**form, "minutes": "500"})
+    assert bad.status_code == 422 and "minutes" in bad.text and 'value="500"' in bad.text
+    assert client.get("/api/prep-holds").json()["minutes"] == 25  # nothing saved
+    no_token = client.post("/settings/prep-holds", data={**form, "csrf_token": ""})
+    assert no_token.status_code == 403
+    off = client.post("/settings/prep-holds", data={"csrf_token": token, "minutes": "25"})
+    assert off.status_code == 200 and client.get("/api/prep-holds").json()["enabled"] is False
