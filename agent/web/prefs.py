@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy.orm import Session
 
 from rapportd.agent import clock
+from rapportd.agent.brief.prep import MEETING_KINDS, PrepHoldSettings
 from rapportd.agent.errors import NotFound
 from rapportd.agent.settings import SUGGESTION_KINDS, Settings, SuggestionSettings
 from rapportd.agent.store.db import transaction
@@ -27,7 +28,6 @@ from rapportd.agent.store.models import Owner
 from rapportd.agent.suggest import actions
 from rapportd.agent.suggest.config import owner_overrides
 from rapportd.agent.suggest.feedback import kind_status, resume_kind
-from rapportd.agent.brief.prep import MEETING_KINDS, PrepHoldSettings
 from rapportd.agent.web.auth import Viewer, require_viewer, sessions_of
 from rapportd.agent.web.briefs import current_prep, store_prep
 from rapportd.agent.web.csrf import require_csrf

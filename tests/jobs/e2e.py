@@ -359,4 +359,3 @@ def _ts(value: Any) -> float:
 def log_entries(sandbox: Any) -> list[dict[str, Any]]:
     with sandbox.lock:
         return [e.as_json() for e in sandbox.log]
-
