@@ -29,6 +29,7 @@ from rapportd.agent.analysis_store import (
     load_meetings,
     load_messages,
     load_owner_decisions,
+    settle_acknowledged,
     store_commitments,
     store_duplicates,
 )
@@ -294,6 +295,7 @@ def analyse_owner(
             now=now,
             meetings=meetings,
         )
+    settle_acknowledged(session, owner_id, now=now)
     promise_counts = _promise_counts(session, owner_id)
     for key in sorted(dirty_keys):
         contact = assignment.contacts[key]

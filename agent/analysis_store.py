@@ -24,6 +24,7 @@ from rapportd.agent.inference.people import Decision, is_owner
 from rapportd.agent.inference.types import Meeting, Msg, OwnerProfile, Participant
 from rapportd.agent.segment import segment
 from rapportd.agent.store.models import (
+    ACKNOWLEDGED_PREFIX,
     CalendarEvent,
     Commitment,
     Contact,
@@ -533,3 +534,45 @@ def store_commitments(
             count += 1
     session.flush()
     return count
+
+
+def settle_acknowledged(session: Session, owner_id: int, *, now: datetime) -> int:
+    """Judge the promises the owner made from a reply owed ("I'll come back to you by
+    Thursday"): kept once the owner writes in the thread after the question with anything
+    but that acknowledgement (its rapportd tag tells it apart), late once the date passed.
+    Returns how many changed state."""
+    rows = session.scalars(
+        select(Commitment).where(
+            Commitment.owner_id == owner_id,
+            Commitment.dedupe_key.startswith(ACKNOWLEDGED_PREFIX),
+            Commitment.state.in_(("open", "late")),
+        )
+    ).all()
+    changed = 0
+    for c in rows:
+        reasons = dict(c.reasons or {})
+        asked = session.get(Message, c.message_id) if c.message_id is not None else None
+        since = asked.sent_at if asked is not None and asked.sent_at else c.created_at
+        answer = None
+        if c.thread_id:
+            answer = session.scalar(
+                select(Message.id)
+                .where(
+                    Message.owner_id == owner_id,
+                    Message.thread_id == c.thread_id,
+                    Message.direction == "out",
+                    Message.deleted.is_(False),
+                    Message.sent_at > since,
+                    Message.rapportd_tag != str(reasons.get("ack_tag") or ""),
+                )
+                .order_by(Message.sent_at)
+                .limit(1)
+            )
+        if answer is not None:
+            c.state, c.resolved_by_message_id = "kept", answer
+        elif c.due_at is not None and c.due_at < now and c.state == "open":
+            c.state = "late"
+        else:
+            continue
+        changed += 1
+    return changed

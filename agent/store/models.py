@@ -353,6 +353,12 @@ class ContactDecision(OwnedMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=clock_now)
 
 
+# Commitment.dedupe_key prefix of a promise the owner made from a reply owed on the review
+# page ("I'll come back to you by Thursday"): agent.suggest.actions.promise_to_answer makes
+# it, agent.analysis_store.settle_acknowledged judges it.
+ACKNOWLEDGED_PREFIX = "acknowledged:"
+
+
 class Commitment(OwnedMixin, Base):
     """A promise or a request found in a message, with its due date and state."""
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -24,6 +25,8 @@ from sqlalchemy.orm import Session
 from rapportd.agent import clock
 from rapportd.agent.errors import Conflict, NotFound
 from rapportd.agent.store.models import (
+    ACKNOWLEDGED_PREFIX,
+    Commitment,
     Contact,
     Feedback,
     Mute,
@@ -40,8 +43,9 @@ from rapportd.agent.suggest.feedback import (
     person_edited,
     resume_kind,
 )
+from rapportd.agent.suggest.phrasing import ask_phrase
 from rapportd.agent.suggest.planner import retire, write_op
-from rapportd.agent.suggest.queue import create_op, draft_payload, enqueue
+from rapportd.agent.suggest.queue import create_op, draft_payload, enqueue, tag_of
 
 __all__ = [
     "DISMISS_REASONS",
@@ -323,6 +327,74 @@ def accept(
         log.feedback.append("accepted")
     _log(session, s, "accept", log, source=source, batch=batch, now=now)
     return s
+
+
+def promise_to_answer(
+    session: Session, owner_id: int, suggestion_id: int, *, now: datetime | None = None
+) -> Commitment:
+    """Turn a reply-owed acknowledgement ("… I'll come back to you by Thursday") into a
+    promise of the owner's, due on the date the draft names: the next plan places a hold to
+    do the work before then (``promise_hold``), and the analysis marks it kept when the owner
+    writes in the thread again other than with the acknowledgement itself. Asking twice
+    gives the same promise."""
+    now = _now(now)
+    s = get_suggestion(session, owner_id, suggestion_id)
+    r = dict(s.reasons or {})
+    if s.kind != "reply_needed" or s.commitment_id is None:
+        raise Conflict(f"suggestion {s.id} is not a reply owed; there is nothing to promise")
+    _live(s, "promise an answer to")
+    ask = session.get(Commitment, s.commitment_id)
+    if ask is None or ask.owner_id != owner_id:
+        raise NotFound(f"the question of suggestion {s.id} is gone")
+    key = f"{ACKNOWLEDGED_PREFIX}{ask.dedupe_key}"[:200]
+    made = session.scalar(
+        select(Commitment).where(Commitment.owner_id == owner_id, Commitment.dedupe_key == key)
+    )
+    if made is not None:
+        return made
+    try:
+        due = datetime.fromisoformat(str(r["reply_by_at"]))
+    except (KeyError, ValueError):
+        raise Conflict(f"suggestion {s.id} names no date to answer by") from None
+    if due <= now:
+        raise Conflict(f"the date suggestion {s.id} promised ({due:%d %b}) has passed")
+    made = Commitment(
+        owner_id=owner_id,
+        dedupe_key=key,
+        message_id=ask.message_id,
+        contact_id=ask.contact_id,
+        kind="commitment",
+        direction="by_owner",
+        by_addr=ask.to_addr,
+        to_addr=ask.by_addr,
+        text=_answer_promise(ask.text, due, owner_tz=_timezone(session, owner_id)),
+        due_at=due,
+        due_text=f"{due:%A %d %B}",
+        confidence=1.0,
+        state="open",
+        thread_id=ask.thread_id,
+        reasons={
+            "source": "acknowledged",
+            "request_id": ask.id,
+            "suggestion_id": s.id,
+            "ack_tag": tag_of(s),
+            "made_at": now.isoformat(),
+        },
+    )
+    session.add(made)
+    session.flush()
+    s.reasons = {**r, "promise_id": made.id}
+    owner = session.get(Owner, owner_id)
+    if owner is not None:
+        owner.analysis_due_at = now  # the next plan places the hold
+    return made
+
+
+def _answer_promise(question: str, due: datetime, *, owner_tz: str) -> str:
+    """The promise in the owner's words, as the acknowledgement put it: "I'll come back to
+    you about the Q3 numbers by Friday." """
+    about = ask_phrase(question) or "on your question"
+    return f"I'll come back to you {about} by {due.astimezone(ZoneInfo(owner_tz)):%A}."
 
 
 class EditRefused(ValueError):

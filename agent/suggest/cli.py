@@ -231,6 +231,26 @@ def dismiss_cmd(
     _act("dismiss", suggestion_id, owner, reason=reason)
 
 
+@suggestions_app.command("promise")
+def promise_cmd(suggestion_id: IdArg, owner: OwnerOpt = None) -> None:
+    """A reply owed: keep its acknowledgement's "I'll come back to you by …" as your promise
+    (a hold to write the answer is placed before that date)."""
+    from rapportd.agent import clock
+    from rapportd.agent.suggest import actions
+
+    with _session() as session:
+        o = _owner(session, owner)
+        try:
+            made = actions.promise_to_answer(session, o.id, suggestion_id, now=clock.now())
+        except (NotFound, Conflict) as exc:
+            _fail(exc)
+        due = made.due_at.astimezone(ZoneInfo(o.timezone or "UTC")) if made.due_at else None
+        console.print(
+            f"#{suggestion_id}: promised an answer by {due:%A %d %B %H:%M}" if due else "",
+            highlight=False,
+        )
+
+
 @suggestions_app.command("undo")
 def undo_cmd(owner: OwnerOpt = None) -> None:
     """Undo the last action (the review page's or the CLI's) while its writes still wait."""

@@ -11,6 +11,7 @@ import re
 from datetime import datetime, timedelta
 
 from rapportd.agent.inference.commitments import WEAK_ASK_RULES
+from rapportd.agent.suggest.config import SuggestConfig
 from rapportd.agent.suggest.phrasing import (
     ask_phrase,
     date_words,
@@ -32,7 +33,7 @@ HOLD_MIN_NOTICE = timedelta(hours=2)  # never a hold that starts before the owne
 FOLLOW_UP_LEAD = timedelta(days=1)  # a follow-up when the due date is this near, or past
 STALE = timedelta(days=30)  # older promises / requests are left alone
 NUDGE_EXTRA_BUSINESS_DAYS = 1
-REPLY_BY_BUSINESS_DAYS = 2  # an acknowledgement promises the answer this many working days on  # an owner's question waits this much longer than a reply
+REPLY_BY_BUSINESS_DAYS = 2  # an acknowledgement promises the answer this many working days on
 # Reply debts need an explicit ask ("could you", "please", "let me know", "I need your"): a
 # bare question ("Are you around this weekend?", "How was the trip?"), a proposal ("let's
 # grab lunch", "we should do dinner soon") or a classifier's guess without a rule is often
@@ -351,6 +352,7 @@ def reply_needed(snap: Snapshot, now: datetime) -> list[Proposal]:
         latest_in = max(
             (m.id for m in snap.thread(p.thread_id) if m.direction == "in"), default=origin.id
         )
+        reply_by = reply_by_at(now, cfg)
         out.append(
             Proposal(
                 kind="reply_needed",
@@ -364,6 +366,7 @@ def reply_needed(snap: Snapshot, now: datetime) -> list[Proposal]:
                     "asked_at": origin.sent_at.isoformat(),
                     "business_days": waited,
                     "baseline_at": origin.sent_at.isoformat(),
+                    "reply_by_at": reply_by.isoformat(),  # the date the acknowledgement names
                 },
                 account_id=account,
                 to=((address, name),),
@@ -373,15 +376,21 @@ def reply_needed(snap: Snapshot, now: datetime) -> list[Proposal]:
                 score=min(1.0, 0.6 + 0.1 * waited),
                 context={
                     **_base_context(snap, p, address, name),
-                    "reply_by": day_phrase(
-                        add_business_days(now, REPLY_BY_BUSINESS_DAYS, cfg.working_days, cfg.tz),
-                        now,
-                        cfg.tz,
-                    ),
+                    "reply_by": day_phrase(reply_by, now, cfg.tz),
                 },
             )
         )
     return out
+
+
+def reply_by_at(now: datetime, cfg: SuggestConfig) -> datetime:
+    """When an acknowledgement promises the answer: the end of the working day
+    :data:`REPLY_BY_BUSINESS_DAYS` working days on, in the owner's time zone."""
+    day = add_business_days(now, REPLY_BY_BUSINESS_DAYS, cfg.working_days, cfg.tz).astimezone(
+        cfg.tz
+    )
+    end = min(cfg.working_hours[1], 23 * 60 + 59)
+    return day.replace(hour=end // 60, minute=end % 60, second=0, microsecond=0)
 
 
 def nudge(snap: Snapshot, now: datetime) -> list[Proposal]:

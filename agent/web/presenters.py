@@ -152,6 +152,8 @@ class Card:
     when_line: str = ""
     to_text: str = ""
     snooze_note: str = ""
+    promise_offer: str = ""  # a reply owed: "Hold time to answer by Thursday 10 December"
+    promise_made: str = ""
 
 
 @dataclass
@@ -261,6 +263,15 @@ def build_card(ctx: CardContext, s: Suggestion, *, with_chart: bool = True) -> C
         to_text=", ".join(address_text(a) for a in (s.to_addrs or [])),
     )
     card.person = card.contact_name or (_name_of(s.to_addrs[0]) if s.to_addrs else "")
+    reply_by = _parse(r.get("reply_by_at")) if s.kind == "reply_needed" else None
+    if reply_by is not None:
+        day = f"{reply_by.astimezone(zone(ctx.tz)):%A %-d %B}"
+        if r.get("promise_id"):
+            card.promise_made = (
+                f"You promised an answer by {day}: a hold to write it is placed before then."
+            )
+        elif card.live and reply_by > ctx.now:
+            card.promise_offer = f"Hold time to answer by {day}"
     if is_hold:
         end = f" – {s.hold_end.astimezone(zone(ctx.tz)):%H:%M}" if s.hold_end else ""
         card.hold_when = when(s.hold_start, ctx.tz) + end

@@ -38,7 +38,9 @@ NOTICES = {
     "snooze": "Snoozed.",
     "dismiss": "Dismissed; it is removed from your mailbox.",
     "undo": "Undone: nothing reached your mailbox.",
+    "promise": "Promise kept in view: a hold to write the answer comes before the date.",
 }
+NO_UNDO = frozenset({"promise"})  # not a write of the draft or hold: nothing to take back
 HOLD_NOTICES = {
     "accept": "Accepted: it is confirmed in your calendar in about 20 seconds.",
     "snooze": "Snoozed; the hold stays in your calendar.",
@@ -259,6 +261,8 @@ def run_action(
         return Answer(error=str(exc), status_code=409)
     except ValueError as exc:
         return Answer(error=str(exc), status_code=409)
+    if verb in NO_UNDO:
+        return Answer(notice=NOTICES[verb])
     return Answer(notice=NOTICES[verb], batch=batch, undo_until_ms=_ms(_now(), UNDO_SECONDS))
 
 
@@ -357,6 +361,21 @@ def accept_action(
         ),
     )
     return answer_row(request, viewer, suggestion_id, "accept", answer)
+
+
+@router.post("/suggestions/{suggestion_id}/promise", dependencies=[Depends(require_csrf)])
+def promise_action(
+    request: Request, suggestion_id: int, viewer: Viewer = Depends(require_viewer)
+) -> Response:
+    """A reply owed: keep the acknowledgement's "I'll come back to you by …" as a promise."""
+    answer = run_action(
+        request,
+        viewer,
+        suggestion_id,
+        "promise",
+        lambda db, batch: actions.promise_to_answer(db, viewer.owner_id, suggestion_id),
+    )
+    return answer_row(request, viewer, suggestion_id, "promise", answer)
 
 
 @router.post("/suggestions/{suggestion_id}/edit", dependencies=[Depends(require_csrf)])

@@ -126,3 +126,15 @@ def test_parse_until() -> None:
     now = datetime(2024, 6, 12, 10, tzinfo=UTC)
     assert parse_until("3d", now=now) == now + 3 * D
     assert parse_until("2024-06-20T09:00", "Europe/Paris") == datetime(2024, 6, 20, 7, tzinfo=UTC)
+
+
+def test_promise_keeps_a_reply_owed_as_a_dated_promise(
+    cli: CliRunner, factory: sessionmaker[Session]
+) -> None:
+    first = ids(factory)[0]
+    code, out = invoke(cli, "promise", str(first))
+    assert code == 0 and f"#{first}: promised an answer by" in out, out
+    code, again = invoke(cli, "promise", str(first))
+    assert code == 0 and again == out  # the same promise
+    code, out = invoke(cli, "promise", "99999")
+    assert code != 0 and "99999" in out

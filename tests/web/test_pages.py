@@ -494,3 +494,61 @@ def test_cli_and_page_show_the_same_numbers(world: World, client_a: tuple[TestCl
     assert any(r["promised_by_you"] for r in cli)
     html = client.get("/suggestions").text
     assert {f'id="s-{s.id}"' for s in waiting} == set(re.findall(r'id="s-\d+"', html))
+
+
+def test_a_reply_owed_offers_to_keep_its_acknowledgement_as_a_promise(
+    world: World, client_a: tuple[TestClient, str]
+) -> None:
+    from rapportd.agent.store.db import transaction
+    from rapportd.agent.store.models import Commitment
+
+    client, token = client_a
+    reply_by = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    with transaction(world.sessions) as db:
+        row = db.scalars(
+            select(Suggestion).where(
+                Suggestion.owner_id == world.a.owner_id, Suggestion.kind == "reply_needed"
+            )
+        ).one()
+        ask = Commitment(
+            owner_id=world.a.owner_id,
+            dedupe_key="ask-ben",
+            contact_id=row.contact_id,
+            kind="request",
+            direction="to_owner",
+            by_addr=row.to_addrs[0][0],
+            to_addr=world.a.email,
+            text="Could we have lunch on Thursday?",
+            thread_id="lunch",
+        )
+        db.add(ask)
+        db.flush()
+        row.commitment_id = ask.id
+        row.reasons = {**row.reasons, "reply_by_at": reply_by.isoformat()}
+        sid = row.id
+    page = client.get("/suggestions")
+    assert f'action="/suggestions/{sid}/promise"' in page.text
+    assert "Hold time to answer by" in page.text
+    assert client.post(f"/suggestions/{sid}/promise", data={}).status_code == 403  # no token
+    r = client.post(
+        f"/suggestions/{sid}/promise", data={"csrf_token": token}, headers={"HX-Request": "true"}
+    )
+    assert r.status_code == 200 and "You promised an answer by" in r.text
+    assert f'action="/suggestions/{sid}/promise"' not in r.text  # offered once
+    with world.sessions() as db:
+        made = db.scalars(
+            select(Commitment).where(
+                Commitment.owner_id == world.a.owner_id, Commitment.direction == "by_owner"
+            )
+        ).all()
+        mine = [c for c in made if c.dedupe_key == "acknowledged:ask-ben"]
+        assert len(mine) == 1 and mine[0].due_at == reply_by
+    # another owner cannot reach it
+    with TestClient(world.app, base_url="http://127.0.0.1") as other:
+        from .conftest import sign_in
+
+        other_token = sign_in(other, world.b.email)
+        assert (
+            other.post(f"/suggestions/{sid}/promise", data={"csrf_token": other_token}).status_code
+            == 404
+        )
