@@ -156,13 +156,21 @@ def next_step(snap: Snapshot, m: MeetingSnap, people: set[str], now: datetime) -
     return "", ""
 
 
+TOPIC_MAX_RECIPIENTS = 5  # wider than this, a message is a circular, not a conversation
+
+
 def last_topic(snap: Snapshot, c: ContactSnap) -> str:
-    """The subject of the last exchange with ``c`` when it is a real topic (not a greeting,
-    small talk or a logistics question: :func:`phrasing.topic_of`), else ""."""
+    """The subject of the last exchange between the owner and ``c`` when it is a real topic
+    (not a greeting, small talk or a logistics question: :func:`phrasing.topic_of`), else "".
+    An exchange is the owner writing to ``c`` or ``c`` writing to the owner, among a few
+    people: a digest a third person sends to a list with both on it is no conversation of
+    theirs ("How did “Energy Issues” turn out?" asked of a colleague on a news circular)."""
     for msg in reversed(snap.messages):
-        if msg.is_automated:
+        if msg.is_automated or len(msg.recipients) > TOPIC_MAX_RECIPIENTS:
             continue
-        if msg.sender in c.addresses or c.addresses.intersection(msg.recipients):
+        if (msg.direction == "out" and c.addresses.intersection(msg.recipients)) or (
+            msg.direction == "in" and msg.sender in c.addresses
+        ):
             return topic_of(msg.subject)
     return ""
 

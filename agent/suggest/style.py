@@ -35,6 +35,11 @@ SIGN_OFF = re.compile(
     r"^\s*(" + "|".join(re.escape(s) for s in SIGN_OFFS) + r")\s*[,!.]?\s*$", re.I
 )
 MAX_SIGNATURE_LINES = 4
+# An owner who signs fewer than this share of at least this many sent messages does not sign.
+UNSIGNED_SAMPLES = 8
+UNSIGNED_SHARE = 0.2
+# A last line that is a name ("Steve", "- Steve", "Jeff D."): the message is signed.
+_NAME_LINE = re.compile(r"^[-–—~]?\s*[A-Z][a-zà-ÿ'’\-]+(?:\s+[A-Z][a-zà-ÿ'’\-]*\.?)?\.?$")
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ def learn_style(sent_texts: Iterable[str], owner_name: str = "") -> Style:
     sign_offs: Counter[str] = Counter()
     signatures: Counter[str] = Counter()
     lengths: list[int] = []
-    n = 0
+    n = signed = 0
     for text in sent_texts:
         lines = [ln.rstrip() for ln in text.strip().splitlines()]
         if not lines:
@@ -67,6 +72,8 @@ def learn_style(sent_texts: Iterable[str], owner_name: str = "") -> Style:
         g = GREETING.match(lines[0])
         if g:
             greetings[g.group(1).capitalize()] += 1
+        if _NAME_LINE.match(lines[-1].strip()):
+            signed += 1
         for i in range(len(lines) - 1, max(-1, len(lines) - 2 - MAX_SIGNATURE_LINES), -1):
             if SIGN_OFF.match(lines[i]):
                 word = lines[i].strip()
@@ -76,6 +83,8 @@ def learn_style(sent_texts: Iterable[str], owner_name: str = "") -> Style:
                 tail = "\n".join(ln.strip() for ln in lines[i + 1 :] if ln.strip())
                 if tail:
                     signatures[tail] += 1
+                    if not _NAME_LINE.match(lines[-1].strip()):
+                        signed += 1  # a signature block ("Jeff Dasovich\nDirector")
                 break
     greeting = greetings.most_common(1)[0][0] if greetings else "Hi"
     tone = _tone(greeting if greetings else "", lengths, sign_offs)
@@ -85,7 +94,11 @@ def learn_style(sent_texts: Iterable[str], owner_name: str = "") -> Style:
         block, count = signatures.most_common(1)[0]
         if count >= 2 or n <= 2:
             signature = block
-    if not signature and owner_name:
+    unsigning = n >= UNSIGNED_SAMPLES and signed < UNSIGNED_SHARE * n
+    if not signature and owner_name and not unsigning:
+        # a guess from the display name ("Steven J Kean" -> "Steven"), only for an owner
+        # whose mail shows too little to tell: one who ends messages without a name is not
+        # signed with a name they may not go by ("Steven" for a "Steve")
         signature = owner_name.split()[0]
     return Style(greeting=greeting, sign_off=sign_off, signature=signature, samples=n, tone=tone)
 

@@ -38,6 +38,16 @@ def test_learn_style_defaults_without_mail() -> None:
     assert (st.greeting, st.sign_off, st.signature) == ("Hi", "Best,", "Olivia")
 
 
+def test_an_owner_who_does_not_sign_is_not_given_a_guessed_name() -> None:
+    # real mail (an executive's sent items): short notes, no name at the end of any
+    unsigned = ["fyi", "Attached are my edits.", "Is Jeff available?", "per my voicemail"] * 3
+    assert learn_style(unsigned, "Steven J Kean").signature == ""
+    # the same owner when most messages end with a name, or too few messages to tell
+    signed = [f"{t}\nSteve" for t in unsigned[:6]] + unsigned[:4]
+    assert learn_style(signed, "Steven J Kean").signature == "Steven"  # no block: the guess
+    assert learn_style(unsigned[:3], "Steven J Kean").signature == "Steven"
+
+
 def test_template_uses_real_context_and_style() -> None:
     st = learn_style(SENT, "Olivia Owner")
     d = render_template("thank_you", CTX, st)

@@ -337,6 +337,33 @@ def test_check_in_for_unusual_silence_with_stage_tone(store: Store, settings: Se
     assert run(store, "reconnect_hold", settings) == []  # not a strong tie
 
 
+def test_check_in_topic_comes_from_an_exchange_with_them_not_a_circular(
+    store: Store, settings: Settings
+) -> None:
+    last = NOW - 40 * D
+    store.contact("sam@friend.test", "Sam Lee", stage="bond", overdue=1.8, last=last)
+    store.message(
+        last - 5 * D, sender=store.owner.email, to=["sam@friend.test"], subject="Lisbon trip"
+    )
+    # later: a third person's news digest to a list with Sam and the owner on it
+    store.message(
+        last,
+        sender="desk@corp.test",
+        to=[store.owner.email, "sam@friend.test", *(f"p{i}@corp.test" for i in range(8))],
+        subject="Energy Issues",
+        thread="digest",
+    )
+    store.message(
+        last - D,
+        sender="other@corp.test",
+        to=["sam@friend.test", store.owner.email],
+        subject="Budget review",
+        thread="cc",
+    )  # someone else writing to Sam, the owner copied: not an exchange between the two
+    [p] = run(store, "check_in", settings)
+    assert p.context["topic"] == "Lisbon trip"
+
+
 @pytest.mark.parametrize("case", ["not_overdue", "automated", "few_interactions", "never"])
 def test_check_in_negative(store: Store, settings: Settings, case: str) -> None:
     store.contact(
