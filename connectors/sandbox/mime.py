@@ -12,6 +12,7 @@ import email
 import email.policy
 import html
 import re
+from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesHeaderParser
@@ -42,8 +43,8 @@ def decode_value(value: str) -> str:
         return value.strip()
     try:
         return str(make_header(decode_header(value))).strip()
-    except (ValueError, LookupError, UnicodeDecodeError):
-        return value.strip()
+    except (ValueError, LookupError, UnicodeDecodeError, HeaderParseError):
+        return value.strip()  # a broken encoded word is kept as sent
 
 
 def parse_headers(raw: bytes) -> list[tuple[str, str]]:

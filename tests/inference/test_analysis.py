@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rapportd.agent.analysis import analyse_owner, mark_dirty
+from rapportd.agent.inference import commitments, fulfilment
 from rapportd.agent.settings import load_settings
 from rapportd.agent.store.models import (
     Account,
@@ -269,22 +270,45 @@ def test_commitments_are_upserted_once(sessions: sessionmaker[Session]) -> None:
 
 
 def test_owners_never_see_each_other(sessions: sessionmaker[Session]) -> None:
+    later = NOW + timedelta(hours=1)
     with sessions.begin() as s:
-        one, _ = seed(s, "me@acme.com")
+        one, acc1 = seed(s, "me@acme.com")
+        add_msg(s, acc1, 3, "secret@one.org", ["me@acme.com"], out=False)  # only one knows them
         two, _ = seed(s, "you@acme.com")
         analyse_owner(s, one.id, now=NOW, detector=None)
         assert s.scalars(select(Contact).where(Contact.owner_id == two.id)).all() == []
-        analyse_owner(s, two.id, now=NOW, detector=None)
-        a1 = contacts_by_address(s, one.id)["ann@client.com"]
-        a2 = contacts_by_address(s, two.id)["ann@client.com"]
-        assert a1.id != a2.id
-        assert "me@acme.com" not in contacts_by_address(s, two.id) or True
+        analyse_owner(s, two.id, now=later, detector=None)
+        by_one, by_two = contacts_by_address(s, one.id), contacts_by_address(s, two.id)
+        # owner two's contacts are exactly the people of owner two's own mail: nothing of
+        # owner one's mailbox (owner one's address, owner one's private correspondent)
+        assert set(by_two) == {
+            "ann@client.com",
+            "bob@old.com",
+            "bob@new.com",
+            "carl@acme.com",
+            "deals@shop.com",
+            "dora@partner.org",
+        }
+        assert set(by_one) == set(by_two) | {"secret@one.org"}
+        a1, a2 = by_one["ann@client.com"], by_two["ann@client.com"]
+        assert a1.id != a2.id and a1.owner_id == one.id and a2.owner_id == two.id
+        assert a2.interaction_count == a1.interaction_count  # not fed owner one's messages
+        assert all(c.analysed_at == NOW for c in by_one.values())  # two's run left one alone
+        foreign = s.scalars(
+            select(ContactIdentity)
+            .join(Contact, Contact.id == ContactIdentity.contact_id)
+            .where(Contact.owner_id == two.id, ContactIdentity.owner_id != two.id)
+        ).all()
+        assert foreign == []
         mark_dirty(s, two.id, ["ann@client.com"])
         assert not s.get(Contact, a1.id).dirty  # type: ignore[union-attr]
 
 
 def test_real_detector_finds_the_request(sessions: sessionmaker[Session]) -> None:
-    pytest.importorskip("rapportd.agent.inference.commitments")
+    found = commitments.detect(
+        "Can you review it?", sent_at=NOW, sender="carl@acme.com", recipients=["alias@acme.com"]
+    )
+    assert [(d.kind, d.by) for d in found] == [("request", "carl@acme.com")]
     with sessions.begin() as s:
         owner, _ = seed(s)
         summary = analyse_owner(s, owner.id, now=NOW, detector=True)
@@ -293,6 +317,7 @@ def test_real_detector_finds_the_request(sessions: sessionmaker[Session]) -> Non
         req = [r for r in rows if r.kind == "request"]
         assert req and req[0].direction == "to_owner" and req[0].by_addr == "carl@acme.com"
         assert req[0].contact_id == contacts_by_address(s, owner.id)["carl@acme.com"].id
+        assert req[0].reasons["rule"] == found[0].reasons["rule"]  # the real detector's finding
 
 
 def test_contacts_command_lists_the_analysis(
@@ -325,7 +350,6 @@ def test_contacts_command_lists_the_analysis(
 
 
 def test_kept_promise_is_judged_by_fulfilment(sessions: sessionmaker[Session]) -> None:
-    pytest.importorskip("rapportd.agent.inference.fulfilment")
     with sessions.begin() as s:
         owner, acc = seed(s)
         add_msg(
@@ -338,7 +362,7 @@ def test_kept_promise_is_judged_by_fulfilment(sessions: sessionmaker[Session]) -
             thread_id="d1",
             new_text="I will send you the pricing sheet by Friday.",
         )
-        add_msg(
+        delivery = add_msg(
             s,
             acc,
             4,
@@ -359,8 +383,9 @@ def test_kept_promise_is_judged_by_fulfilment(sessions: sessionmaker[Session]) -
         ).all()
         promise = [r for r in rows if r.kind == "commitment" and r.direction == "by_owner"]
         assert promise, [(r.kind, r.direction, r.text) for r in rows]
-        assert promise[0].state == "kept" and promise[0].resolved_by_message_id is not None
-        assert "fulfilment" in promise[0].reasons
+        assert promise[0].state == "kept" and promise[0].resolved_by_message_id == delivery.id
+        shared = fulfilment.key_words(promise[0].text) & fulfilment.key_words(delivery.new_text)
+        assert promise[0].reasons["fulfilment"]["shared_words"] == sorted(shared) != []
 
 
 @pytest.mark.parametrize(

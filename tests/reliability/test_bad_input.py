@@ -196,19 +196,20 @@ def _internal_id(provider_id: str, provider: str) -> str:
 
 def deliver(sandbox: Any, address: str, items: list[tuple[str, bytes]]) -> dict[str, str]:
     """Deliver each raw message into the INBOX now (as SMTP would: the provider's date is the
-    time of arrival, whatever the Date header says); name -> provider id. Items the sandbox
-    itself refuses (an empty message) are left out. The corpus's owner becomes ``address``,
-    so that a forged owner address is this mailbox's own."""
+    time of arrival, whatever the Date header says); name -> provider id. The corpus's owner
+    becomes ``address``, so that a forged owner address is this mailbox's own.
+
+    Every item is delivered: a provider's intake takes any bytes (the empty message too), so
+    the sandbox refuses none, and an error here (an item the sync would then never see) fails
+    the test instead of being left out."""
     mb = sandbox.mailbox(address)
     ids = {}
     for name, raw in ((n, r.replace(OWNER.encode(), address.encode())) for n, r in items):
-        try:
-            stored = mb.add_message(
-                raw, labels=["INBOX"], folder="inbox", internal_date_ms=sandbox.clock.now_ms()
-            )
-        except Exception:
-            continue
+        stored = mb.add_message(
+            raw, labels=["INBOX"], folder="inbox", internal_date_ms=sandbox.clock.now_ms()
+        )
         ids[name] = stored.id
+    assert len(ids) == len(items), "duplicate names in the corpus"
     return ids
 
 
