@@ -242,8 +242,14 @@ def topic_of(subject: str) -> str:
 
 
 def day_phrase(when: datetime, now: datetime, tz: ZoneInfo) -> str:
-    """ "Tuesday" within the coming week, else "Tuesday 15 December"."""
+    """ "the end of today", "tomorrow", "Tuesday" within the coming week, else "Tuesday 15
+    December" (in the owner's zone; it follows "by" or "for" in a draft)."""
     local = when.astimezone(tz)
+    days = (local.date() - now.astimezone(tz).date()).days
+    if timedelta(0) <= when - now and days == 0:
+        return "the end of today"  # "all on track for Thursday" written on a Thursday
+    if timedelta(0) <= when - now and days == 1:
+        return "tomorrow"
     if timedelta(0) <= when - now < timedelta(days=6):
         return f"{local:%A}"
     return date_words(when, tz)

@@ -115,6 +115,9 @@ def test_small_words() -> None:
     now = datetime(2026, 12, 3, 15, tzinfo=UTC)  # a Thursday
     assert day_phrase(datetime(2026, 12, 7, 15, tzinfo=UTC), now, tz) == "Monday"
     assert day_phrase(datetime(2026, 12, 15, 15, tzinfo=UTC), now, tz) == "Tuesday 15 December"
+    assert day_phrase(datetime(2026, 12, 3, 22, tzinfo=UTC), now, tz) == "the end of today"
+    assert day_phrase(datetime(2026, 12, 4, 3, tzinfo=UTC), now, tz) == "the end of today"  # NY
+    assert day_phrase(datetime(2026, 12, 4, 15, tzinfo=UTC), now, tz) == "tomorrow"
     assert span_words(35) == "five weeks" and span_words(70) == "a couple of months"
     assert join_names(["Ana", "Ben", "Cy"]) == "Ana, Ben and Cy"
     assert pronoun("the API docs") == "them" and pronoun("the pricing sheet") == "it"
