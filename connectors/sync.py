@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from rapportd.agent import clock
@@ -34,7 +34,7 @@ from rapportd.agent.logs import get_logger
 from rapportd.agent.records import Connector
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.db import transaction
-from rapportd.agent.store.models import Account, SyncRun
+from rapportd.agent.store.models import Account, SyncCursor, SyncRun
 from rapportd.connectors import store_writer
 from rapportd.connectors.aliases import refresh_aliases
 
@@ -125,7 +125,7 @@ def _mark_reconsent(sessions: sessionmaker[Session], account_id: int, reason: st
     log.warning("sync.needs_reconsent", account_id=account_id)
 
 
-def _sync_stream(
+def _stream_pass(
     sessions: sessionmaker[Session],
     account_id: int,
     connector: Connector,
@@ -133,7 +133,11 @@ def _sync_stream(
     result: StreamResult,
     progress: Progress | None,
     changed: set[str],
-) -> None:
+) -> Iterator[bool]:
+    """One pass of ``stream``; yields after every stored batch whether that batch completed
+    the stream's recent window, so that :func:`sync_account` can take every stream's recent
+    window first and the rest of the backfills after (a pass left open in between goes on
+    where it was; one closed is recorded as stopped)."""
     with transaction(sessions) as session:
         state = store_writer.load_cursor(session, account_id, stream)
         result.kind = "delta" if state is not None and state.phase == "delta" else "backfill"
@@ -172,6 +176,7 @@ def _sync_stream(
                     changed |= applied.addresses
                     if progress is not None:
                         progress(stream, result.fetched, batch.provider_total)
+                    yield batch.recent_complete
                 break
             except CursorExpired:
                 if restarted:
@@ -198,6 +203,41 @@ def _sync_stream(
             # fail: nothing to show
             if account is not None and (error is None or isinstance(error, Exception)):
                 store_writer.note_stream(session, account, stream, _reason(error))
+
+
+def _sync_stream(
+    sessions: sessionmaker[Session],
+    account_id: int,
+    connector: Connector,
+    stream: str,
+    result: StreamResult,
+    progress: Progress | None,
+    changed: set[str],
+) -> None:
+    """One whole pass of ``stream``."""
+    for _ in _stream_pass(sessions, account_id, connector, stream, result, progress, changed):
+        pass
+
+
+def _recent_pending(
+    sessions: sessionmaker[Session], account_id: int, streams: Sequence[str], settings: Settings
+) -> list[str]:
+    """The streams whose recent window is not in yet (none without such a window)."""
+    if not settings.sync.recent_window_days:
+        return []
+    with sessions() as session:
+        done = set(
+            session.scalars(
+                select(SyncCursor.stream).where(
+                    SyncCursor.account_id == account_id,
+                    or_(
+                        SyncCursor.recent_complete_at.is_not(None),
+                        SyncCursor.last_verified_complete_at.is_not(None),
+                    ),
+                )
+            )
+        )
+    return [s for s in streams if s not in done]
 
 
 def _reason(error: BaseException | None) -> str:
@@ -230,13 +270,17 @@ def sync_account(
     progress: Progress | None = None,
     connector: Connector | None = None,
     lease_held: bool = False,
+    on_recent: Callable[[SyncResult], None] | None = None,
 ) -> SyncResult:
     """Run every stream of the account once; see the module docstring for the rules.
 
     ``lease_held``: the caller already holds the account's sync lease (as ``host:pid``)
     and renews and releases it itself (rapportd.jobs does, with a short expiry, so that a
     killed worker's accounts are free again within seconds); this function then neither
-    takes nor releases it."""
+    takes nor releases it.
+
+    ``on_recent(result)`` is called once the recent window (``sync.recent_days``) of every
+    stream that had not finished it is in, before the rest of the backfills."""
     with transaction(session_factory) as session:
         account = session.get(Account, account_id)
         if account is None:
@@ -252,38 +296,69 @@ def sync_account(
         _take_lease(session_factory, account_id)
     result = SyncResult(account_id)
     first_error: BaseException | None = None
+    names = list(streams or connector.streams)
+    passes: dict[str, Iterator[bool]] = {}
     try:
         refresh_aliases(session_factory, account_id, connector)  # first sync, then daily
-        for stream in streams or connector.streams:
-            stream_result = result.streams[stream] = StreamResult(stream)
-            try:
-                _sync_stream(
-                    session_factory,
-                    account_id,
-                    connector,
-                    stream,
-                    stream_result,
-                    progress,
-                    result.changed_addresses,
-                )
-            except ReconsentNeeded as exc:
-                _mark_reconsent(session_factory, account_id, str(exc))
-                exc.sync_result = result
-                raise
-            except Exception as exc:
-                log.warning(
-                    "sync.stream_failed", account_id=account_id, stream=stream, error=str(exc)
-                )
-                first_error = first_error or exc
+        for stream in names:
+            result.streams[stream] = StreamResult(stream)
+        # Recent first: every stream's recent window, then (``on_recent``: the owner may be
+        # analysed for the window's kinds meanwhile) the rest of every stream, each pass
+        # going on where it stopped.
+        pending = _recent_pending(session_factory, account_id, names, settings)
+        reached = False
+        for phase in ("recent", "rest"):
+            for stream in names:
+                if phase == "recent" and stream not in pending:
+                    continue
+                if result.streams[stream].error:
+                    continue  # failed in the first phase: once per sync, as before
+                steps = passes.get(stream)
+                if steps is None:
+                    steps = passes[stream] = _stream_pass(
+                        session_factory,
+                        account_id,
+                        connector,
+                        stream,
+                        result.streams[stream],
+                        progress,
+                        result.changed_addresses,
+                    )
+                try:
+                    for recent_done in steps:
+                        if phase == "recent" and recent_done:
+                            reached = True
+                            break
+                    else:
+                        passes.pop(stream)
+                except ReconsentNeeded as exc:
+                    passes.pop(stream)
+                    _mark_reconsent(session_factory, account_id, str(exc))
+                    exc.sync_result = result
+                    raise
+                except Exception as exc:
+                    passes.pop(stream)
+                    log.warning(
+                        "sync.stream_failed", account_id=account_id, stream=stream, error=str(exc)
+                    )
+                    first_error = first_error or exc
+            if phase == "recent" and reached and on_recent is not None:
+                on_recent(result)
     finally:
         try:
-            _save_tokens(session_factory, account_id, connector, settings)
+            for steps in passes.values():  # stopped from outside: recorded as stopped
+                close = getattr(steps, "close", None)
+                if close is not None:
+                    close()
         finally:
-            _finish(session_factory, account_id, first_error, settings)
-            if not lease_held:
-                _release_lease(session_factory, account_id)
-            if owned and hasattr(connector, "close"):
-                connector.close()
+            try:
+                _save_tokens(session_factory, account_id, connector, settings)
+            finally:
+                _finish(session_factory, account_id, first_error, settings)
+                if not lease_held:
+                    _release_lease(session_factory, account_id)
+                if owned and hasattr(connector, "close"):
+                    connector.close()
     if first_error is not None:
         first_error.sync_result = result  # type: ignore[attr-defined]
         raise first_error
