@@ -44,7 +44,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
-from rapportd.agent.store.models import Account, Message, PushSubscription, Suggestion, SyncRun
+from rapportd.agent.store.models import Account, Message, PushSubscription, Suggestion
 from rapportd.agent.vault import generate_key
 from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
 from rapportd.connectors.sandbox.server import start_sandbox
@@ -112,9 +112,7 @@ def store(settings: Any) -> sessionmaker[Session]:
 def synced_completely(factory: sessionmaker[Session], accounts: int) -> bool:
     with factory() as s:
         done = s.scalar(
-            select(func.count(func.distinct(SyncRun.account_id))).where(
-                SyncRun.status == "ok", SyncRun.stream == "gcal"
-            )
+            select(func.count(Account.id)).where(Account.last_verified_complete_at.is_not(None))
         )
     return int(done or 0) >= accounts
 

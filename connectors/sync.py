@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -46,7 +46,7 @@ LEASE = timedelta(minutes=15)
 @dataclass
 class StreamResult:
     stream: str
-    kind: str = "delta"  # backfill | delta | resync
+    kind: str = "delta"  # backfill | delta | resync (a run's kind: also recent)
     fetched: int = 0
     upserted: int = 0
     deleted: int = 0
@@ -125,7 +125,7 @@ def _mark_reconsent(sessions: sessionmaker[Session], account_id: int, reason: st
     log.warning("sync.needs_reconsent", account_id=account_id)
 
 
-def _stream_pass(
+def _sync_stream(
     sessions: sessionmaker[Session],
     account_id: int,
     connector: Connector,
@@ -133,11 +133,12 @@ def _stream_pass(
     result: StreamResult,
     progress: Progress | None,
     changed: set[str],
-) -> Iterator[bool]:
-    """One pass of ``stream``; yields after every stored batch whether that batch completed
-    the stream's recent window, so that :func:`sync_account` can take every stream's recent
-    window first and the rest of the backfills after (a pass left open in between goes on
-    where it was; one closed is recorded as stopped)."""
+    *,
+    until_recent: bool = False,
+) -> bool:
+    """One pass of ``stream`` (its own SyncRun). ``until_recent``: stop, as a finished run
+    of kind ``recent``, after the batch that completes the stream's recent window (the next
+    pass goes on from the cursor stored with it). True when it stopped so."""
     with transaction(sessions) as session:
         state = store_writer.load_cursor(session, account_id, stream)
         result.kind = "delta" if state is not None and state.phase == "delta" else "backfill"
@@ -149,7 +150,9 @@ def _stream_pass(
         session.add(run)
         session.flush()
         run_id = run.id
-    restarted = False
+    restarted = stopped = False
+    run_kind = ""
+    base = replace(result)
     error: BaseException | None = None
     try:
         while True:
@@ -170,13 +173,20 @@ def _stream_pass(
                         result.requests += batch.requests
                         result.quota_units += batch.quota_units
                         result.complete = result.complete or batch.complete
-                        run.fetched, run.upserted = result.fetched, result.upserted
-                        run.deleted, run.skipped = result.deleted, result.skipped
-                        run.requests, run.quota_units = result.requests, result.quota_units
+                        # this run's own share (a stream's two passes share one result)
+                        run.fetched = result.fetched - base.fetched
+                        run.upserted = result.upserted - base.upserted
+                        run.deleted = result.deleted - base.deleted
+                        run.skipped = result.skipped - base.skipped
+                        run.requests = result.requests - base.requests
+                        run.quota_units = result.quota_units - base.quota_units
                     changed |= applied.addresses
                     if progress is not None:
                         progress(stream, result.fetched, batch.provider_total)
-                    yield batch.recent_complete
+                    if until_recent and batch.recent_complete:
+                        stopped = True
+                        run_kind = "recent"
+                        break
                 break
             except CursorExpired:
                 if restarted:
@@ -197,26 +207,13 @@ def _stream_pass(
                 run.finished_at = clock.now()
                 run.status = "error" if error is not None else "ok"
                 run.error = result.error
-                run.kind = result.kind
+                run.kind = run_kind or result.kind
             account = session.get(Account, account_id)
             # a pass stopped from outside (shutdown, a lost lease: BaseExceptions) did not
             # fail: nothing to show
             if account is not None and (error is None or isinstance(error, Exception)):
                 store_writer.note_stream(session, account, stream, _reason(error))
-
-
-def _sync_stream(
-    sessions: sessionmaker[Session],
-    account_id: int,
-    connector: Connector,
-    stream: str,
-    result: StreamResult,
-    progress: Progress | None,
-    changed: set[str],
-) -> None:
-    """One whole pass of ``stream``."""
-    for _ in _stream_pass(sessions, account_id, connector, stream, result, progress, changed):
-        pass
+    return stopped
 
 
 def _recent_pending(
@@ -297,47 +294,41 @@ def sync_account(
     result = SyncResult(account_id)
     first_error: BaseException | None = None
     names = list(streams or connector.streams)
-    passes: dict[str, Iterator[bool]] = {}
     try:
         refresh_aliases(session_factory, account_id, connector)  # first sync, then daily
-        for stream in names:
-            result.streams[stream] = StreamResult(stream)
-        # Recent first: every stream's recent window, then (``on_recent``: the owner may be
-        # analysed for the window's kinds meanwhile) the rest of every stream, each pass
-        # going on where it stopped.
+        # Recent first: every stream's recent window (a run of kind "recent" each), then
+        # (``on_recent``: the owner may be analysed for the window's kinds meanwhile) the
+        # rest of every stream, going on from the cursor stored with its window.
         pending = _recent_pending(session_factory, account_id, names, settings)
+        finished: set[str] = set()
         reached = False
         for phase in ("recent", "rest"):
             for stream in names:
                 if phase == "recent" and stream not in pending:
                     continue
-                if result.streams[stream].error:
-                    continue  # failed in the first phase: once per sync, as before
-                steps = passes.get(stream)
-                if steps is None:
-                    steps = passes[stream] = _stream_pass(
+                if stream in finished:
+                    continue  # done (or failed) in the first phase: once per sync
+                stream_result = result.streams.setdefault(stream, StreamResult(stream))
+                try:
+                    stopped = _sync_stream(
                         session_factory,
                         account_id,
                         connector,
                         stream,
-                        result.streams[stream],
+                        stream_result,
                         progress,
                         result.changed_addresses,
+                        until_recent=phase == "recent",
                     )
-                try:
-                    for recent_done in steps:
-                        if phase == "recent" and recent_done:
-                            reached = True
-                            break
-                    else:
-                        passes.pop(stream)
+                    reached = reached or stopped
+                    if not stopped:
+                        finished.add(stream)
                 except ReconsentNeeded as exc:
-                    passes.pop(stream)
                     _mark_reconsent(session_factory, account_id, str(exc))
                     exc.sync_result = result
                     raise
                 except Exception as exc:
-                    passes.pop(stream)
+                    finished.add(stream)
                     log.warning(
                         "sync.stream_failed", account_id=account_id, stream=stream, error=str(exc)
                     )
@@ -346,19 +337,13 @@ def sync_account(
                 on_recent(result)
     finally:
         try:
-            for steps in passes.values():  # stopped from outside: recorded as stopped
-                close = getattr(steps, "close", None)
-                if close is not None:
-                    close()
+            _save_tokens(session_factory, account_id, connector, settings)
         finally:
-            try:
-                _save_tokens(session_factory, account_id, connector, settings)
-            finally:
-                _finish(session_factory, account_id, first_error, settings)
-                if not lease_held:
-                    _release_lease(session_factory, account_id)
-                if owned and hasattr(connector, "close"):
-                    connector.close()
+            _finish(session_factory, account_id, first_error, settings)
+            if not lease_held:
+                _release_lease(session_factory, account_id)
+            if owned and hasattr(connector, "close"):
+                connector.close()
     if first_error is not None:
         first_error.sync_result = result  # type: ignore[attr-defined]
         raise first_error
