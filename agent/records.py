@@ -153,6 +153,8 @@ class SyncBatch:
     cursor: CursorState = field(default_factory=CursorState)
     resync: bool = False  # the cursor expired: this batch starts a full re-sync
     complete: bool = False  # the stream is caught up after this batch
+    # this batch ends the stream's recent window (``sync.recent_days``, synced first)
+    recent_complete: bool = False
     provider_total: int | None = None  # the provider's own count, to verify completeness
     # Reconciliation: every id the provider has in this stream right now. Stored items of the
     # stream missing from it are marked deleted, and the account is "verified complete".

@@ -24,6 +24,16 @@ DONE = ("accepted", "sent", "sent_edited", "dismissed", "expired", "moot")
 VIEWS = ("inbox", "snoozed", "done")
 VIEW_LABELS = {"inbox": "Waiting", "snoozed": "Snoozed", "done": "Done"}
 
+
+def basis_text(reasons: dict[str, Any]) -> str:
+    """One short line for a suggestion planned on the recent window alone (recent first:
+    ``reasons["window_days"]``), "" for the others."""
+    days = reasons.get("window_days")
+    if not days:
+        return ""
+    return f"Based on the last {days} days: older mail was still syncing."
+
+
 CONTACT_SORTS: dict[str, Any] = {
     "name": func.lower(Contact.display_name),
     "strength": Contact.strength,

@@ -140,6 +140,18 @@ class SyncSettings(BaseModel):
     interval_seconds: int = Field(default=300, ge=5)
     gmail_batch_size: int = Field(default=50, ge=1, le=100)
     graph_batch_size: int = Field(default=20, ge=1, le=20)
+    # "Recent first": each stream of a new account syncs its last ``recent_days`` first; once
+    # that window of every stream of every account of the owner is complete, the owner is
+    # analysed and planned for the kinds such a window supports (replies owed, promises,
+    # thank-yous, promise holds), then the rest of the backfill follows. 0: no such window
+    # (nothing is analysed before the whole backfill, as before).
+    recent_days: int = Field(default=14, ge=0, le=365)
+
+    @property
+    def recent_window_days(self) -> int:
+        """The recent window in days, 0 when there is none (off, or as long as the whole
+        backfill: then the first window is the backfill itself)."""
+        return self.recent_days if 0 < self.recent_days < self.backfill_days else 0
 
 
 class SuggestionSettings(BaseModel):

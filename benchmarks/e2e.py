@@ -57,7 +57,6 @@ from rapportd.agent.store.models import (
     Message,
     PushSubscription,
     Suggestion,
-    SyncRun,
 )
 from rapportd.agent.suggest.coherence import PERSONAL_KINDS
 from rapportd.agent.suggest.planner import OPEN_STATUSES
@@ -128,9 +127,7 @@ def store(settings: Any) -> sessionmaker[Session]:
 def synced_completely(factory: sessionmaker[Session], accounts: int) -> bool:
     with factory() as s:
         done = s.scalar(
-            select(func.count(func.distinct(SyncRun.account_id))).where(
-                SyncRun.status == "ok", SyncRun.stream == "gcal"
-            )
+            select(func.count(Account.id)).where(Account.last_verified_complete_at.is_not(None))
         )
     return int(done or 0) >= accounts
 

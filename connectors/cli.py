@@ -100,7 +100,7 @@ def accounts_list() -> None:
     from rapportd.agent.store.models import Account, Owner
     from rapportd.agent.sync_status import unfinished_streams, waiting_text
 
-    _, sessions = _store()
+    settings, sessions = _store()
     table = Table(
         "id", "provider", "address", "status", "last sync", "verified complete",
         title="accounts (times in each owner's zone)",
@@ -111,7 +111,10 @@ def accounts_list() -> None:
         )
         waits: list[str] = []
         for a, tz in sorted(rows, key=lambda r: r[0].id):
-            waiting = waiting_text(unfinished_streams(session, a.owner_id, account_id=a.id))
+            waiting = waiting_text(
+                unfinished_streams(session, a.owner_id, account_id=a.id),
+                window_days=settings.sync.recent_window_days,
+            )
             if waiting:
                 waits.append(f"account {a.id} ({a.address}): {waiting}")
             table.add_row(

@@ -361,6 +361,9 @@ def persist(session: Session, account: Account, batch: SyncBatch) -> Applied:
     _unskip(session, account, batch)
     _skip(session, account, batch, applied)
     cursor = save_cursor(session, account, batch)
+    if batch.recent_complete and cursor.recent_complete_at is None:
+        # the stream's recent window is in (sync.recent_days): enough for the window's kinds
+        cursor.recent_complete_at = clock.now()
     if batch.present_ids is not None or (
         cursor.phase == "delta" and cursor.last_verified_complete_at is None
     ):
@@ -378,6 +381,8 @@ def _stream_complete(session: Session, account: Account, cursor: SyncCursor) -> 
     one of its streams has (``PROVIDER_STREAMS``)."""
     now = clock.now()
     cursor.last_verified_complete_at = now
+    if cursor.recent_complete_at is None:  # a full pass holds the recent window too
+        cursor.recent_complete_at = now
     cursor.last_error, cursor.consecutive_errors = "", 0
     session.flush()
     done = set(

@@ -21,11 +21,11 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from rapportd.agent import clock
@@ -34,7 +34,7 @@ from rapportd.agent.logs import get_logger
 from rapportd.agent.records import Connector
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.db import transaction
-from rapportd.agent.store.models import Account, SyncRun
+from rapportd.agent.store.models import Account, SyncCursor, SyncRun
 from rapportd.connectors import store_writer
 from rapportd.connectors.aliases import refresh_aliases
 
@@ -46,7 +46,7 @@ LEASE = timedelta(minutes=15)
 @dataclass
 class StreamResult:
     stream: str
-    kind: str = "delta"  # backfill | delta | resync
+    kind: str = "delta"  # backfill | delta | resync (a run's kind: also recent)
     fetched: int = 0
     upserted: int = 0
     deleted: int = 0
@@ -133,7 +133,12 @@ def _sync_stream(
     result: StreamResult,
     progress: Progress | None,
     changed: set[str],
-) -> None:
+    *,
+    until_recent: bool = False,
+) -> bool:
+    """One pass of ``stream`` (its own SyncRun). ``until_recent``: stop, as a finished run
+    of kind ``recent``, after the batch that completes the stream's recent window (the next
+    pass goes on from the cursor stored with it). True when it stopped so."""
     with transaction(sessions) as session:
         state = store_writer.load_cursor(session, account_id, stream)
         result.kind = "delta" if state is not None and state.phase == "delta" else "backfill"
@@ -145,7 +150,9 @@ def _sync_stream(
         session.add(run)
         session.flush()
         run_id = run.id
-    restarted = False
+    restarted = stopped = False
+    run_kind = ""
+    base = replace(result)
     error: BaseException | None = None
     try:
         while True:
@@ -166,12 +173,20 @@ def _sync_stream(
                         result.requests += batch.requests
                         result.quota_units += batch.quota_units
                         result.complete = result.complete or batch.complete
-                        run.fetched, run.upserted = result.fetched, result.upserted
-                        run.deleted, run.skipped = result.deleted, result.skipped
-                        run.requests, run.quota_units = result.requests, result.quota_units
+                        # this run's own share (a stream's two passes share one result)
+                        run.fetched = result.fetched - base.fetched
+                        run.upserted = result.upserted - base.upserted
+                        run.deleted = result.deleted - base.deleted
+                        run.skipped = result.skipped - base.skipped
+                        run.requests = result.requests - base.requests
+                        run.quota_units = result.quota_units - base.quota_units
                     changed |= applied.addresses
                     if progress is not None:
                         progress(stream, result.fetched, batch.provider_total)
+                    if until_recent and batch.recent_complete:
+                        stopped = True
+                        run_kind = "recent"
+                        break
                 break
             except CursorExpired:
                 if restarted:
@@ -192,12 +207,34 @@ def _sync_stream(
                 run.finished_at = clock.now()
                 run.status = "error" if error is not None else "ok"
                 run.error = result.error
-                run.kind = result.kind
+                run.kind = run_kind or result.kind
             account = session.get(Account, account_id)
             # a pass stopped from outside (shutdown, a lost lease: BaseExceptions) did not
             # fail: nothing to show
             if account is not None and (error is None or isinstance(error, Exception)):
                 store_writer.note_stream(session, account, stream, _reason(error))
+    return stopped
+
+
+def _recent_pending(
+    sessions: sessionmaker[Session], account_id: int, streams: Sequence[str], settings: Settings
+) -> list[str]:
+    """The streams whose recent window is not in yet (none without such a window)."""
+    if not settings.sync.recent_window_days:
+        return []
+    with sessions() as session:
+        done = set(
+            session.scalars(
+                select(SyncCursor.stream).where(
+                    SyncCursor.account_id == account_id,
+                    or_(
+                        SyncCursor.recent_complete_at.is_not(None),
+                        SyncCursor.last_verified_complete_at.is_not(None),
+                    ),
+                )
+            )
+        )
+    return [s for s in streams if s not in done]
 
 
 def _reason(error: BaseException | None) -> str:
@@ -230,13 +267,17 @@ def sync_account(
     progress: Progress | None = None,
     connector: Connector | None = None,
     lease_held: bool = False,
+    on_recent: Callable[[SyncResult], None] | None = None,
 ) -> SyncResult:
     """Run every stream of the account once; see the module docstring for the rules.
 
     ``lease_held``: the caller already holds the account's sync lease (as ``host:pid``)
     and renews and releases it itself (rapportd.jobs does, with a short expiry, so that a
     killed worker's accounts are free again within seconds); this function then neither
-    takes nor releases it."""
+    takes nor releases it.
+
+    ``on_recent(result)`` is called once the recent window (``sync.recent_days``) of every
+    stream that had not finished it is in, before the rest of the backfills."""
     with transaction(session_factory) as session:
         account = session.get(Account, account_id)
         if account is None:
@@ -252,29 +293,48 @@ def sync_account(
         _take_lease(session_factory, account_id)
     result = SyncResult(account_id)
     first_error: BaseException | None = None
+    names = list(streams or connector.streams)
     try:
         refresh_aliases(session_factory, account_id, connector)  # first sync, then daily
-        for stream in streams or connector.streams:
-            stream_result = result.streams[stream] = StreamResult(stream)
-            try:
-                _sync_stream(
-                    session_factory,
-                    account_id,
-                    connector,
-                    stream,
-                    stream_result,
-                    progress,
-                    result.changed_addresses,
-                )
-            except ReconsentNeeded as exc:
-                _mark_reconsent(session_factory, account_id, str(exc))
-                exc.sync_result = result
-                raise
-            except Exception as exc:
-                log.warning(
-                    "sync.stream_failed", account_id=account_id, stream=stream, error=str(exc)
-                )
-                first_error = first_error or exc
+        # Recent first: every stream's recent window (a run of kind "recent" each), then
+        # (``on_recent``: the owner may be analysed for the window's kinds meanwhile) the
+        # rest of every stream, going on from the cursor stored with its window.
+        pending = _recent_pending(session_factory, account_id, names, settings)
+        finished: set[str] = set()
+        reached = False
+        for phase in ("recent", "rest"):
+            for stream in names:
+                if phase == "recent" and stream not in pending:
+                    continue
+                if stream in finished:
+                    continue  # done (or failed) in the first phase: once per sync
+                stream_result = result.streams.setdefault(stream, StreamResult(stream))
+                try:
+                    stopped = _sync_stream(
+                        session_factory,
+                        account_id,
+                        connector,
+                        stream,
+                        stream_result,
+                        progress,
+                        result.changed_addresses,
+                        until_recent=phase == "recent",
+                    )
+                    reached = reached or stopped
+                    if not stopped:
+                        finished.add(stream)
+                except ReconsentNeeded as exc:
+                    _mark_reconsent(session_factory, account_id, str(exc))
+                    exc.sync_result = result
+                    raise
+                except Exception as exc:
+                    finished.add(stream)
+                    log.warning(
+                        "sync.stream_failed", account_id=account_id, stream=stream, error=str(exc)
+                    )
+                    first_error = first_error or exc
+            if phase == "recent" and reached and on_recent is not None:
+                on_recent(result)
     finally:
         try:
             _save_tokens(session_factory, account_id, connector, settings)

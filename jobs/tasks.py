@@ -38,7 +38,7 @@ from rapportd.agent.errors import (
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings
 from rapportd.agent.store.models import Account, OutboxOperation, Owner, PushSubscription
-from rapportd.agent.sync_status import unfinished_streams
+from rapportd.agent.sync_status import Scope, sync_scope
 from rapportd.jobs import locks
 from rapportd.jobs.metrics import ERRORS
 from rapportd.jobs.push_auth import client_state_hash
@@ -215,12 +215,26 @@ def _run_sync_leased(rt: Runtime, account_id: int) -> str:
                     raise LeaseLost()
 
             progress("", 0, None)
+
+            def on_recent(partial: Any) -> None:
+                # recent first: this account's recent window is in; once every account's
+                # is, the owner is analysed for the window's kinds while the rest of the
+                # backfill goes on (run_analysis checks the owner's other accounts)
+                if getattr(partial, "news", False):
+                    _mark_analysis_due(rt, owner_id, rt.now())
+                    rt.enqueue(ANALYSE, owner_id)
+
             try:
                 # lease_held: connectors.sync would otherwise take the lease again under
                 # the same holder name with its own, much longer expiry, and a worker
                 # killed in between would block the account for that long.
                 result = rt.parts.sync_account(
-                    rt.session_factory, account_id, rt.settings, progress=progress, lease_held=True
+                    rt.session_factory,
+                    account_id,
+                    rt.settings,
+                    progress=progress,
+                    lease_held=True,
+                    on_recent=on_recent,
                 )
             except Interrupted:
                 # Resume as soon as a worker is back; what was committed stays. A partial
@@ -330,11 +344,13 @@ def owner_lock(rt: Runtime, owner_id: int) -> Iterator[bool]:
             lock.release()
 
 
-def _in_first_sync(session: Any, owner_id: int) -> bool:
-    """Whether a stream of a syncable account of the owner has not finished its first full
-    pass yet (its backfill is running, was interrupted or keeps failing): every stream
-    counts, a finished calendar does not make up for an unfinished mailbox."""
-    return bool(unfinished_streams(session, owner_id))
+def _scope(session: Any, rt: Runtime, owner_id: int) -> Scope:
+    """How far the owner's first sync got: ``waiting`` while a stream of a syncable account
+    has not even its recent window (its backfill is running, was interrupted or keeps
+    failing: every stream counts, a finished calendar does not make up for an unfinished
+    mailbox); ``recent`` when every stream's recent window is in; ``full`` after every
+    backfill."""
+    return sync_scope(session, owner_id, window_days=rt.settings.sync.recent_window_days)
 
 
 def run_analysis(rt: Runtime, owner_id: int) -> str:
@@ -351,10 +367,11 @@ def run_analysis(rt: Runtime, owner_id: int) -> str:
             owner = session.get(Owner, owner_id)
             if owner is None:
                 return "gone"
-            if _in_first_sync(session, owner_id):
+            if _scope(session, rt, owner_id) == "waiting":
                 # Half a mailbox would plan on half the evidence (a promise whose delivery
-                # is not synced yet looks open). Wait: the backfill's end enqueues analysis,
-                # and analysis_due_at stays set for the scheduler.
+                # is not synced yet looks open). Wait: the end of the recent windows (or of
+                # the backfill) enqueues analysis, and analysis_due_at stays set for the
+                # scheduler.
                 return "waiting_first_sync"
             seen_due = owner.analysis_due_at
             rt.parts.analyse_owner(session, owner_id, now=now, settings=rt.settings)
@@ -389,7 +406,13 @@ def run_plan(rt: Runtime, owner_id: int) -> str:
         with rt.session_factory() as session, session.begin():
             if session.get(Owner, owner_id) is None:
                 return "gone"
-            rt.parts.plan_owner(session, owner_id, now=now, settings=rt.settings)
+            scope = _scope(session, rt, owner_id)
+            if scope == "waiting":
+                return "waiting_first_sync"  # nothing is planned on a half-synced window
+            extra: dict[str, Any] = {}
+            if scope == "recent":  # the window's kinds only, marked as based on it
+                extra["window_days"] = rt.settings.sync.recent_window_days
+            rt.parts.plan_owner(session, owner_id, now=now, settings=rt.settings, **extra)
         with rt.session_factory() as session:
             # this owner's ops only: waking every owner's writers on each plan multiplied
             # the queue under load (the scheduler wakes the rest)

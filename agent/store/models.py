@@ -166,6 +166,9 @@ class SyncCursor(OwnedMixin, Base):
     # provider's list): None until its first backfill is done. The owner is analysed only
     # when every stream of every account has one (half a mailbox is no evidence).
     last_verified_complete_at: Mapped[datetime | None]
+    # When this stream's recent window (``sync.recent_days``, synced first) was complete:
+    # the owner may be analysed for the window's kinds once every stream has one.
+    recent_complete_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(Text, default="")  # why its last pass failed
     consecutive_errors: Mapped[int] = mapped_column(default=0)
 

@@ -178,6 +178,8 @@ def show_cmd(suggestion_id: IdArg, owner: OwnerOpt = None) -> None:
         d = _describe(s)
         console.print(f"[bold]#{s.id} {s.kind}[/] ({s.status}) — {s.title}", highlight=False)
         console.print(f"why: {(s.reasons or {}).get('why', '')}", highlight=False)
+        if review.basis_text(s.reasons or {}):
+            console.print(review.basis_text(s.reasons or {}), highlight=False)
         if s.hold_start:
             end = f"{s.hold_end.astimezone(review.zone(o.timezone)):%H:%M}" if s.hold_end else ""
             console.print(

@@ -43,6 +43,7 @@ from rapportd.agent.suggest.queue import (
 from rapportd.agent.suggest.snapshot import Snapshot, load_snapshot
 from rapportd.agent.suggest.style import Style, learn_style
 from rapportd.agent.suggest.timeutil import local_day_bounds, quiet_end
+from rapportd.agent.sync_status import WINDOW_KINDS
 
 log = get_logger(__name__)
 
@@ -277,9 +278,13 @@ def write_op(
 
 
 def plan_owner(
-    session: Session, owner_id: int, *, now: datetime, settings: Settings
+    session: Session, owner_id: int, *, now: datetime, settings: Settings, window_days: int = 0
 ) -> PlanSummary:
-    """Turn the owner's current inferences into suggestions and outbox operations."""
+    """Turn the owner's current inferences into suggestions and outbox operations.
+
+    ``window_days``: only the last days of the owner's history are synced yet (recent
+    first, :mod:`rapportd.agent.sync_status`): only the kinds such a window supports are
+    planned, each marked as based on it (``reasons["window_days"]``)."""
     owner = session.get(Owner, owner_id)
     if owner is None:
         raise NotFound(f"no owner {owner_id}")
@@ -294,6 +299,8 @@ def plan_owner(
     paused = {k.kind for k in statuses if k.paused}
     summary.paused_kinds = sorted(paused)
     active_kinds = [k for k in RULES if k in cfg.kinds and k not in paused]
+    if window_days:
+        active_kinds = [k for k in active_kinds if k in WINDOW_KINDS]
     snap = load_snapshot(session, owner, cfg, now=now)
     muted = _muted(session, owner_id)
     history = verdicts(session, owner_id)
@@ -335,6 +342,8 @@ def plan_owner(
             _fill(
                 s, p, snap, _style_for(style, owner, p, snap), settings, llm, now, variants[p.kind]
             )
+            if window_days:
+                s.reasons = {**(s.reasons or {}), "window_days": window_days}
             variants[p.kind] += 1
             s.status = "proposed"
             s.score = round(score, 4)
@@ -345,7 +354,8 @@ def plan_owner(
             llm.close()
 
     _retire_moot_and_expired(session, snap, existing.values(), now=now, summary=summary)
-    _plan_prep_holds(session, owner, snap, now=now, summary=summary)
+    if not window_days:  # a meeting's prep brief reads the contact's whole history
+        _plan_prep_holds(session, owner, snap, now=now, summary=summary)
     _enqueue_proposed(session, existing.values(), cfg, now=now, paused=paused, summary=summary)
     session.flush()
     log.info(

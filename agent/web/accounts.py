@@ -55,8 +55,15 @@ class AccountView:
 
 
 def account_views(
-    db: Session, owner_id: int, tz: str, rows: list[Account], *, now: datetime
+    db: Session,
+    owner_id: int,
+    tz: str,
+    rows: list[Account],
+    *,
+    now: datetime,
+    window_days: int = 0,
 ) -> list[AccountView]:
+    """``window_days``: the recent window synced first (``sync.recent_window_days``)."""
     spent = queries.quota_spent(db, owner_id, now=now)
     out = []
     for a in rows:
@@ -80,7 +87,9 @@ def account_views(
                     {"at": when(r.started_at, tz), "stream": r.stream, "error": r.error}
                     for r in queries.last_sync_errors(db, owner_id, a.id)
                 ],
-                waiting=waiting_text(unfinished_streams(db, owner_id, account_id=a.id)),
+                waiting=waiting_text(
+                    unfinished_streams(db, owner_id, account_id=a.id), window_days=window_days
+                ),
             )
         )
     return out
@@ -102,7 +111,12 @@ def accounts_page(
     now = clock.now()
     with transaction(sessions_of(request)) as db:
         views = account_views(
-            db, viewer.owner_id, viewer.timezone, queries.accounts_of(db, viewer.owner_id), now=now
+            db,
+            viewer.owner_id,
+            viewer.timezone,
+            queries.accounts_of(db, viewer.owner_id),
+            now=now,
+            window_days=request.app.state.settings.sync.recent_window_days,
         )
     return render(
         request,
@@ -123,7 +137,14 @@ def account_page(
     now = clock.now()
     with transaction(sessions_of(request)) as db:
         row = queries.owned(db, Account, viewer.owner_id, account_id)
-        view = account_views(db, viewer.owner_id, viewer.timezone, [row], now=now)[0]
+        view = account_views(
+            db,
+            viewer.owner_id,
+            viewer.timezone,
+            [row],
+            now=now,
+            window_days=request.app.state.settings.sync.recent_window_days,
+        )[0]
     return render(request, "account.html", {"a": view}, active="accounts")
 
 

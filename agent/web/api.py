@@ -369,7 +369,14 @@ def list_accounts(
 ) -> list[dict[str, Any]]:
     with transaction(sessions_of(request)) as db:
         rows = queries.accounts_of(db, viewer.owner_id)
-        views = account_views(db, viewer.owner_id, viewer.timezone, rows, now=clock.now())
+        views = account_views(
+            db,
+            viewer.owner_id,
+            viewer.timezone,
+            rows,
+            now=clock.now(),
+            window_days=request.app.state.settings.sync.recent_window_days,
+        )
     return [v.as_dict() for v in views]
 
 
@@ -379,7 +386,14 @@ def get_account(
 ) -> dict[str, Any]:
     with transaction(sessions_of(request)) as db:
         row = queries.owned(db, Account, viewer.owner_id, account_id)
-        view = account_views(db, viewer.owner_id, viewer.timezone, [row], now=clock.now())
+        view = account_views(
+            db,
+            viewer.owner_id,
+            viewer.timezone,
+            [row],
+            now=clock.now(),
+            window_days=request.app.state.settings.sync.recent_window_days,
+        )
     return view[0].as_dict()
 
 

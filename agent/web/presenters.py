@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from rapportd.agent.review import day, when, zone
+from rapportd.agent.review import basis_text, day, when, zone
 from rapportd.agent.store.models import Account, Commitment, Contact, Message, Suggestion
 from rapportd.agent.suggest.config import HOLD_KINDS
 from rapportd.agent.suggest.feedback import person_edited
@@ -136,6 +136,7 @@ class Card:
     subject: str = ""
     body: str = ""
     why: str = ""
+    basis: str = ""  # "Based on the last 14 days …" while the older history was syncing
     facts: list[Fact] = field(default_factory=list)
     chart: str = ""
     contact_id: int | None = None
@@ -262,6 +263,7 @@ def build_card(ctx: CardContext, s: Suggestion, *, with_chart: bool = True) -> C
         kind_short=KIND_SHORT.get(s.kind, s.kind),
         to_text=", ".join(address_text(a) for a in (s.to_addrs or [])),
     )
+    card.basis = basis_text(r)
     card.person = card.contact_name or (_name_of(s.to_addrs[0]) if s.to_addrs else "")
     reply_by = _parse(r.get("reply_by_at")) if s.kind == "reply_needed" else None
     if reply_by is not None:

@@ -32,6 +32,8 @@ from rapportd.connectors.google.client import GoogleApi
 
 STREAM = "gcal"
 CAL = "primary"
+RECENT = "recent:"  # backfill position inside the recent window's listing
+FULL = "full:"  # the recent window is in; the full listing starts from its beginning
 RESPONSES = {"accepted", "declined", "tentative", "needsAction"}
 
 
@@ -157,9 +159,46 @@ class Calendar:
                 batch.skipped.append(Skipped(str(e.get("id", "?")), f"unreadable event: {exc}"))
         return batch
 
+    def _recent(self, state: CursorState | None, *, resync: bool) -> Iterator[SyncBatch]:
+        """The recent window first (``sync.recent_days`` back, the whole future of the
+        window): a listing of its own, resumable at ``"recent:<page token>"``; the full
+        listing that follows stores its events again (upserts: once each) and reconciles."""
+        now = clock.now().replace(microsecond=0)
+        start = now - timedelta(days=self.settings.sync.recent_window_days)
+        end = now + timedelta(days=365)  # as far ahead as the full window
+        token = (state.page_token or "").removeprefix(RECENT) if state is not None else ""
+        first = True
+        while True:
+            requests0 = self.api.requests
+            page = self._list(
+                singleEvents=True,
+                timeMin=_iso(start),
+                timeMax=_iso(end),
+                maxResults=250,
+                pageToken=token or None,
+            )
+            batch = self._page_batch(page)
+            batch.resync, first = resync and first, False
+            token = page.get("nextPageToken") or ""
+            if token:
+                batch.cursor = CursorState("backfill", None, RECENT + token)
+            else:
+                batch.cursor = CursorState("backfill", None, FULL)
+                batch.recent_complete = True
+            batch.requests = self.api.requests - requests0
+            yield batch
+            if not token:
+                return
+
     def _backfill(self, state: CursorState | None, *, resync: bool) -> Iterator[SyncBatch]:
+        position = (state.page_token or "") if state is not None else ""
+        if self.settings.sync.recent_window_days and (state is None or position.startswith(RECENT)):
+            for batch in self._recent(state, resync=resync):
+                state = batch.cursor
+                yield batch
+            resync, position = False, FULL
         start, end = self.window()
-        token = state.page_token if state is not None else None
+        token = None if position in ("", FULL) else position
         complete_pass = token is None  # a resumed pass has not seen every id itself
         seen: list[str] = []
         first = True

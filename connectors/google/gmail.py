@@ -1,8 +1,10 @@
 """Gmail: backfill + history deltas into MessageRecords, and tagged drafts.
 
 Backfill position (``CursorState.page_token``) is ``"<part>|<list page token>|<offset>"``:
-``part`` is ``text`` (the newest ``text_days``, fetched raw for their text) or ``meta``
-(the rest of the ``backfill_days`` window, headers only); ``offset`` is how far into that
+``part`` is ``recent`` (the newest ``recent_days``, synced first: the owner's first
+suggestions need only them), ``rtext`` (the rest of the newest ``text_days``, fetched raw
+for their text) or ``rmeta`` (the rest of the ``backfill_days`` window, headers only) —
+``text``/``meta`` without a recent window; ``offset`` is how far into that
 list page the stored batches got, so a crash re-fetches at most one batch. The historyId
 read from getProfile BEFORE the backfill (or, without getProfile, from the newest message)
 rides in ``CursorState.cursor``; deltas start there.
@@ -182,16 +184,35 @@ class Gmail:
             except CursorExpired:
                 state, resync = None, True
 
-    def _parts(self) -> list[tuple[str, str]]:
+    def _parts(self, *, legacy: bool = False) -> list[tuple[str, str]]:
+        """The backfill's parts, newest first: ``(name, query)``; ``text``/``recent``/``rtext``
+        are fetched raw (their text is kept), ``meta``/``rmeta`` as headers only.
+
+        With a recent window (``sync.recent_days``) its part comes first and the later parts
+        leave it out (``older_than:``; Gmail counts both from now, so the parts overlap by
+        the time between them and never leave a gap). ``legacy``: the parts of a backfill
+        begun by a version without the window (``text``/``meta`` positions), kept so that
+        its page token goes on with the query it belongs to."""
         sync = self.settings.sync
-        if sync.text_days <= 0:
-            return [("meta", f"newer_than:{sync.backfill_days}d")]
-        if sync.text_days >= sync.backfill_days:
-            return [("text", f"newer_than:{sync.backfill_days}d")]
-        return [
-            ("text", f"newer_than:{sync.text_days}d"),
-            ("meta", f"older_than:{sync.text_days}d newer_than:{sync.backfill_days}d"),
-        ]
+        recent = 0 if legacy else sync.recent_window_days
+        if not recent:
+            if sync.text_days <= 0:
+                return [("meta", f"newer_than:{sync.backfill_days}d")]
+            if sync.text_days >= sync.backfill_days:
+                return [("text", f"newer_than:{sync.backfill_days}d")]
+            return [
+                ("text", f"newer_than:{sync.text_days}d"),
+                ("meta", f"older_than:{sync.text_days}d newer_than:{sync.backfill_days}d"),
+            ]
+        parts = [("recent", f"newer_than:{recent}d")]
+        upper = min(sync.text_days, sync.backfill_days)
+        if upper > recent:
+            parts.append(("rtext", f"older_than:{recent}d newer_than:{upper}d"))
+        if upper < sync.backfill_days:
+            parts.append(
+                ("rmeta", f"older_than:{max(upper, recent)}d newer_than:{sync.backfill_days}d")
+            )
+        return parts
 
     def _backfill(self, state: CursorState | None, *, resync: bool) -> Iterator[SyncBatch]:
         parts = self._parts()
@@ -203,9 +224,16 @@ class Gmail:
             history_id = state.cursor
             part, token, offset_s = (state.page_token or f"{parts[0][0]}||0").split("|")
             offset = int(offset_s or 0)
+            if part in ("text", "meta"):
+                parts = self._parts(legacy=True)
         first = True
         names = [p for p, _ in parts]
-        index = names.index(part) if part in names else (len(parts) if part == "done" else 0)
+        if part in names:
+            index = names.index(part)
+        elif part == "done":
+            index = len(parts)
+        else:  # a part of other settings: its page token means nothing here
+            index, token, offset = 0, "", 0
         while index < len(parts):
             part, query = parts[index]
             page = self.api.call(
@@ -223,7 +251,7 @@ class Gmail:
                 chunk = ids[start : start + size]
                 batch = SyncBatch(STREAM, resync=resync and first)
                 first = False
-                self.fetch(chunk, "raw" if part == "text" else "metadata", batch)
+                self.fetch(chunk, "metadata" if part in ("meta", "rmeta") else "raw", batch)
                 end = start + len(chunk)
                 if end < len(ids):
                     position = f"{part}|{token}|{end}"
@@ -233,6 +261,7 @@ class Gmail:
                     position = f"{parts[index + 1][0]}||0"
                 else:
                     position = "done||0"
+                batch.recent_complete = part == "recent" and not position.startswith("recent|")
                 batch.cursor = CursorState("backfill", history_id, position)
                 batch.requests += self.api.requests - requests0
                 batch.quota_units += self.api.units - units0

@@ -31,6 +31,8 @@ from rapportd.connectors.microsoft.client import PREFER, GraphApi
 from rapportd.connectors.microsoft.mail import RAPPORTD_GUID, TAG_PROPERTY, _tag_filter, parse_time
 
 STREAM = "graph_calendar"
+RECENT = "recent|"  # backfill position inside the recent window's round (then its nextLink)
+FULL = "full|"  # the recent window is in; the full round starts from its beginning
 RESPONSE = {
     "accepted": "accepted",
     "organizer": "accepted",
@@ -144,11 +146,56 @@ class GraphCalendar:
             except CursorExpired:
                 state, resync = None, True
 
+    def _view_url(self, start: datetime, end: datetime) -> str:
+        query = urlencode({"startDateTime": _iso(start) + "Z", "endDateTime": _iso(end) + "Z"})
+        return self.api.url(f"me/calendarView/delta?{query}")
+
+    def _recent(self, state: CursorState | None, resync: bool) -> Iterator[SyncBatch]:
+        """The recent window first: a calendarView delta round over [now - recent_days,
+        the window's end], resumable at ``"recent|<nextLink>"``; its deltaLink is not kept
+        (the full round that follows stores those events again, once each, and reconciles)."""
+        _, end = self.window()
+        start = clock.now().replace(microsecond=0) - timedelta(
+            days=self.settings.sync.recent_window_days
+        )
+        url = (state.page_token or "").removeprefix(RECENT) if state is not None else ""
+        url = url or self._view_url(start, end)
+        first = True
+        while True:
+            requests0 = self.api.requests
+            page = self.api.request(
+                "GET",
+                url,
+                headers={"Prefer": f"{PREFER}, odata.maxpagesize=100"},
+                what="calendar recent",
+            )
+            batch = self._page_batch(page)
+            batch.resync, first = resync and first, False
+            next_link = page.get("@odata.nextLink") or ""
+            if next_link:
+                batch.cursor = CursorState("backfill", None, RECENT + next_link)
+            else:
+                batch.cursor = CursorState("backfill", None, FULL)
+                batch.recent_complete = True
+            batch.requests = self.api.requests - requests0
+            yield batch
+            if not next_link:
+                return
+            url = next_link
+
     def _sync(self, state: CursorState | None, resync: bool) -> Iterator[SyncBatch]:
+        if self.settings.sync.recent_window_days and (
+            state is None
+            or (state.phase == "backfill" and (state.page_token or "").startswith(RECENT))
+        ):
+            for batch in self._recent(state, resync):
+                state = batch.cursor
+                yield batch
+            resync = False
         start, end = self.window()
-        if state is None:
-            query = urlencode({"startDateTime": _iso(start) + "Z", "endDateTime": _iso(end) + "Z"})
-            url, phase = self.api.url(f"me/calendarView/delta?{query}"), "backfill"
+        if state is None or (state.phase == "backfill" and state.page_token == FULL):
+            url, phase = self._view_url(start, end), "backfill"
+            state = None
         elif state.phase == "backfill":
             url, phase = str(state.page_token), "backfill"
         else:

@@ -44,6 +44,8 @@ SELECT = (
     "replyTo,sentDateTime,receivedDateTime,hasAttachments,isDraft,body,internetMessageHeaders"
 )
 PAGE_SIZE = 100
+RECENT = "recent|"  # backfill position inside the recent window's round (then its nextLink)
+FULL = "full|"  # the recent window is in; the full round starts from its beginning
 TAG_EXPAND = f"singleValueExtendedProperties($filter=id eq '{TAG_PROPERTY}')"
 DRAFT_SELECT = "id,subject,body,toRecipients,isDraft,conversationId,webLink"
 
@@ -157,6 +159,13 @@ class GraphMail:
         while True:
             try:
                 if state is None or state.phase == "backfill":
+                    if self.settings.sync.recent_window_days and (
+                        state is None or (state.page_token or "").startswith(RECENT)
+                    ):
+                        for batch in self._recent(stream, state, resync=resync):
+                            state = batch.cursor
+                            yield batch
+                        resync = False
                     if state is None or not state.cursor or state.page_token:
                         for batch in self._round(stream, state, resync=resync):
                             state = batch.cursor
@@ -171,8 +180,40 @@ class GraphMail:
             except CursorExpired:
                 state, resync = None, True
 
-    def _first_url(self, stream: str) -> str:
-        since = clock.now() - timedelta(days=self.settings.sync.backfill_days)
+    def _recent(
+        self, stream: str, state: CursorState | None, *, resync: bool
+    ) -> Iterator[SyncBatch]:
+        """The recent window first: a delta round of its own with ``$filter=receivedDateTime
+        ge <now - recent_days>``, resumable at ``"recent|<nextLink>"``; its deltaLink is
+        not kept (the full round that follows stores those messages again, once each, and
+        its deltaLink is the stream's)."""
+        url = (state.page_token or "").removeprefix(RECENT) if state is not None else ""
+        url = url or self._first_url(stream, days=self.settings.sync.recent_window_days)
+        first = True
+        while True:
+            requests0 = self.api.requests
+            page = self.api.request(
+                "GET",
+                url,
+                headers={"Prefer": f"{PREFER}, odata.maxpagesize={PAGE_SIZE}"},
+                what=f"{stream} recent",
+            )
+            batch = self._page_batch(stream, page)
+            batch.resync, first = resync and first, False
+            next_link = page.get("@odata.nextLink") or ""
+            if next_link:
+                batch.cursor = CursorState("backfill", None, RECENT + next_link)
+            else:
+                batch.cursor = CursorState("backfill", None, FULL)
+                batch.recent_complete = True
+            batch.requests = self.api.requests - requests0
+            yield batch
+            if not next_link:
+                return
+            url = next_link
+
+    def _first_url(self, stream: str, *, days: int = 0) -> str:
+        since = clock.now() - timedelta(days=days or self.settings.sync.backfill_days)
         stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ")
         folder = FOLDERS[stream]
         return self.api.url(
@@ -188,6 +229,8 @@ class GraphMail:
             url, phase = self._first_url(stream), "backfill"
         elif state.phase == "backfill":
             url, phase = state.page_token or self._first_url(stream), "backfill"
+            if url == FULL:
+                url = self._first_url(stream)
         else:
             url, phase = state.page_token or str(state.cursor), "delta"
         first = True

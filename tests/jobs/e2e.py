@@ -20,6 +20,7 @@ from rapportd.agent.store.models import (
     OutboxOperation,
     Owner,
     Suggestion,
+    SyncCursor,
     SyncRun,
 )
 
@@ -87,8 +88,10 @@ def settle_state(factory: sessionmaker[Session]) -> dict[str, int]:
         )
         accounts = {a: p for a, p in s.execute(select(Account.id, Account.provider))}
         complete: dict[int, set[str]] = {}
-        for account_id, stream in s.execute(
-            select(SyncRun.account_id, SyncRun.stream).where(SyncRun.status == "ok").distinct()
+        for account_id, stream in s.execute(  # a full pass, not only the recent window
+            select(SyncCursor.account_id, SyncCursor.stream).where(
+                SyncCursor.last_verified_complete_at.is_not(None)
+            )
         ):
             complete.setdefault(account_id, set()).add(stream)
         unsynced += sum(

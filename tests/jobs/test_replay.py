@@ -77,7 +77,10 @@ def test_the_real_path_ran_to_the_end(kean: ReplayResult) -> None:
     assert kean.tasks["sync_account:ok"] == 1
     assert kean.tasks["analyse_owner:ok"] >= 1 and kean.tasks["plan_owner:ok"] >= 1
     assert kean.suggestions > 0
-    assert kean.tasks["process_operation:written"] == kean.suggestions
+    # every suggestion written once (recent first plans twice, the window's then the whole
+    # history's: a write enqueued by both finds its op written the second time)
+    assert sum(n for k, n in kean.outbox.items() if k.endswith(":written")) == kean.suggestions
+    assert kean.tasks["process_operation:written"] >= kean.suggestions
     assert kean.task_errors == []
     assert OWNER in kean.learned_owner_addresses
     assert clock.now() > AS_OF + timedelta(days=3650)  # the process's clock is given back

@@ -228,3 +228,28 @@ def test_written_draft_expires_as_ignored(store: Store, settings: Settings) -> N
     plan_owner(store.session, store.owner_id, now=NOW + 15 * D, settings=settings)
     assert s.status == "expired"
     assert [f.outcome for f in store.session.scalars(select(Feedback))] == ["ignored"]
+
+
+def test_a_recent_window_plans_its_kinds_only_and_says_so(store: Store, settings: Settings) -> None:
+    """Recent first (issue 18): with only the last 14 days synced, the reconnect hold (which
+    needs Ann's history) waits; the rest is planned and says what it is based on. Once the
+    whole history is in, the reconnect hold comes and the window's suggestions stay as made."""
+    from rapportd.agent.review import basis_text
+    from rapportd.agent.sync_status import WINDOW_KINDS
+
+    scenario(store)
+    plan_owner(store.session, store.owner_id, now=NOW, settings=settings, window_days=14)
+    store.session.commit()
+    first = list(store.session.scalars(select(Suggestion)))
+    assert {s.kind for s in first} == {"thank_you", "promise_hold", "reply_needed"}
+    assert {s.kind for s in first} <= set(WINDOW_KINDS)
+    for s in first:
+        assert s.reasons["window_days"] == 14
+        assert basis_text(s.reasons) == "Based on the last 14 days: older mail was still syncing."
+    plan_owner(store.session, store.owner_id, now=NOW + H, settings=settings)
+    store.session.commit()
+    later = {s.kind: s for s in store.session.scalars(select(Suggestion))}
+    assert set(later) == {"thank_you", "promise_hold", "reply_needed", "reconnect_hold"}
+    assert "window_days" not in later["reconnect_hold"].reasons
+    assert basis_text(later["reconnect_hold"].reasons) == ""
+    assert all(later[s.kind].reasons["window_days"] == 14 for s in first)
