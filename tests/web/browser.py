@@ -88,5 +88,9 @@ def wait_until(page: Any, expression: str, *, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not page.evaluate(expression):
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {expression}")
+            seen = page.evaluate(
+                "(document.activeElement ? document.activeElement.outerHTML.slice(0, 300) : '')"
+                " + ' | flash: ' + (document.getElementById('flash')?.innerText || '')"
+            )
+            pytest.fail(f"timed out after {timeout}s waiting for {expression}; focus: {seen}")
         time.sleep(0.05)
