@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from rapportd.agent.errors import (
     BadData,
@@ -58,6 +58,8 @@ RENEW_PUSH = "renew_push"
 ENSURE_PUSH = "ensure_push"
 
 ANALYSIS_GRACE = timedelta(minutes=5)  # how long an enqueued analysis may take to start
+# While an owner's older history backfills (recent first), news re-analyses it at most this often.
+BACKFILL_REANALYSE = timedelta(minutes=15)
 
 
 class Interrupted(BaseException):
@@ -307,7 +309,10 @@ def _due_again(rt: Runtime, owner_id: int) -> None:
     with rt.session_factory() as session, session.begin():
         session.execute(
             update(Owner)
-            .where(Owner.id == owner_id, Owner.analysis_due_at > now)
+            .where(
+                Owner.id == owner_id,
+                or_(Owner.analysis_due_at.is_(None), Owner.analysis_due_at > now),
+            )
             .values(analysis_due_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -353,13 +358,18 @@ def _scope(session: Any, rt: Runtime, owner_id: int) -> Scope:
     return sync_scope(session, owner_id, window_days=rt.settings.sync.recent_window_days)
 
 
+def _analysed_within(owner: Owner, now: datetime, span: timedelta) -> bool:
+    return owner.analysed_at is not None and now - owner.analysed_at < span
+
+
 def run_analysis(rt: Runtime, owner_id: int) -> str:
     """Re-analyse an owner's dirty contacts, then plan. Clears ``analysis_due_at`` only if
     no sync marked it again meanwhile."""
     with owner_lock(rt, owner_id) as got:
         if not got:
-            # the scheduler's next look covers it: a due time it pushed ahead when it sent
-            # this message comes back to now (else news would wait out the whole grace)
+            # the scheduler's next look covers it: the owner is due now (a due time the
+            # scheduler pushed ahead when it sent this message would make news wait out the
+            # grace; none at all, the sync's request for it would be lost)
             _due_again(rt, owner_id)
             return "busy"
         now = rt.now()
@@ -367,12 +377,20 @@ def run_analysis(rt: Runtime, owner_id: int) -> str:
             owner = session.get(Owner, owner_id)
             if owner is None:
                 return "gone"
-            if _scope(session, rt, owner_id) == "waiting":
+            scope = _scope(session, rt, owner_id)
+            if scope == "waiting":
                 # Half a mailbox would plan on half the evidence (a promise whose delivery
                 # is not synced yet looks open). Wait: the end of the recent windows (or of
                 # the backfill) enqueues analysis, and analysis_due_at stays set for the
                 # scheduler.
                 return "waiting_first_sync"
+            if scope == "recent" and _analysed_within(owner, now, BACKFILL_REANALYSE):
+                # the older history is still coming in, a batch at a time, and each batch
+                # marks the owner due: once per BACKFILL_REANALYSE is enough until it ends
+                # (its end marks the owner due now, and the full analysis follows)
+                assert owner.analysed_at is not None
+                owner.analysis_due_at = owner.analysed_at + BACKFILL_REANALYSE
+                return "later"
             seen_due = owner.analysis_due_at
             rt.parts.analyse_owner(session, owner_id, now=now, settings=rt.settings)
             session.flush()

@@ -109,28 +109,38 @@ def settle_state(factory: sessionmaker[Session]) -> dict[str, int]:
             .where(OutboxOperation.state == "written")
         )
         suggestions = s.scalar(select(func.count()).select_from(Suggestion))
-        # every owner analysed since the last sync that brought news, and no analysis
-        # waiting (a sync that stores anything marks one due; a quiet sync, e.g. a second
-        # sync message the scheduler sent while the first waited in the queue, needs none)
-        news = (
-            select(SyncRun.account_id, func.max(SyncRun.finished_at).label("at"))
-            .where(SyncRun.status == "ok", (SyncRun.upserted + SyncRun.deleted) > 0)
-            .group_by(SyncRun.account_id)
-            .subquery()
-        )
+        # every owner analysed since the last message or event was stored, and no analysis
+        # waiting (storing anything marks one due; a quiet sync, e.g. a second sync message
+        # the scheduler sent while the first waited in the queue, needs none). The time a
+        # row was stored, not the end of its sync: an analysis may begin while a sync
+        # finishes, after the sync's last data.
+        stored = {
+            owner: max(at for at in times if at is not None)
+            for owner, *times in s.execute(
+                select(
+                    Owner.id,
+                    select(func.max(Message.created_at))
+                    .where(Message.owner_id == Owner.id)
+                    .scalar_subquery(),
+                    select(func.max(CalendarEvent.updated_at))
+                    .where(CalendarEvent.owner_id == Owner.id)
+                    .scalar_subquery(),
+                )
+            )
+            if any(at is not None for at in times)
+        }
         reasons: Counter[str] = Counter()
-        for due, analysed, last_news in s.execute(
-            select(Owner.analysis_due_at, Owner.analysed_at, func.max(news.c.at))
-            .join(Account, Account.owner_id == Owner.id)
-            .join(news, news.c.account_id == Account.id, isouter=True)
-            .group_by(Owner.id, Owner.analysis_due_at, Owner.analysed_at)
+        for owner_id, due, analysed in s.execute(
+            select(Owner.id, Owner.analysis_due_at, Owner.analysed_at).where(
+                select(Account.id).where(Account.owner_id == Owner.id).exists()
+            )
         ):
             if analysed is None:
                 reasons["never_analysed"] += 1
             elif due is not None:
                 reasons["analysis_due"] += 1
-            elif last_news is not None and analysed < last_news:
-                reasons["news_since_analysis"] += 1
+            elif owner_id in stored and analysed < stored[owner_id]:
+                reasons["stored_since_analysis"] += 1
         behind = sum(reasons.values())
     return {
         "unsynced": int(unsynced or 0),

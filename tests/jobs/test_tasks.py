@@ -203,12 +203,14 @@ def test_analysis_clears_due_only_if_no_sync_marked_it_again(
         assert s.get(Owner, owner).analysis_due_at is None  # type: ignore[union-attr]
 
 
-def test_a_busy_analysis_brings_a_pushed_due_time_back_to_now(
-    sessions, make_runtime, recorder
+@pytest.mark.parametrize("due", [timedelta(minutes=10), None])
+def test_a_busy_analysis_leaves_the_owner_due_now(
+    sessions, make_runtime, recorder, due: timedelta | None
 ) -> None:
-    # the scheduler pushed the due time a grace ahead when it sent the message; the owner is
-    # busy (a plan holds the lock): the next look of the scheduler must send it again
-    owner = add_owner(sessions, analysis_due_at=NOW + timedelta(minutes=10))
+    # the scheduler pushed the due time a grace ahead when it sent the message, or a sync
+    # sent it without marking the owner due (its news came after an analysis began); the
+    # owner is busy (a plan holds the lock): the scheduler's next look must send it again
+    owner = add_owner(sessions, analysis_due_at=NOW + due if due is not None else None)
     rt = make_runtime(make_parts(), clock=lambda: NOW)
     with tasks.owner_lock(rt, owner) as got:
         assert got
@@ -217,6 +219,30 @@ def test_a_busy_analysis_brings_a_pushed_due_time_back_to_now(
         row = s.get(Owner, owner)
         assert row is not None and row.analysis_due_at == NOW and row.analysed_at is None
     assert recorder.sent == []
+
+
+def test_while_the_older_history_backfills_news_reanalyses_at_most_every_15_minutes(
+    sessions, make_runtime, recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    analysed: list[Any] = []
+    owner = add_owner(sessions, analysis_due_at=NOW)
+    parts = make_parts(analyse_owner=lambda _s, _o, *, now, settings: analysed.append(now))
+    scope = {"now": "recent"}
+    monkeypatch.setattr(tasks, "_scope", lambda *_a: scope["now"])
+    rt = make_runtime(parts, clock=lambda: NOW)
+    assert tasks.run_analysis(rt, owner) == "ok" and analysed == [NOW]
+    # a batch of the backfill brings news a minute later: no second full run yet
+    soon = NOW + timedelta(minutes=1)
+    with sessions.begin() as s:
+        s.execute(update(Owner).where(Owner.id == owner).values(analysis_due_at=soon))
+    rt_soon = make_runtime(parts, clock=lambda: soon)
+    assert tasks.run_analysis(rt_soon, owner) == "later" and analysed == [NOW]
+    with sessions() as s:
+        row = s.get(Owner, owner)
+        assert row is not None and row.analysis_due_at == NOW + tasks.BACKFILL_REANALYSE
+    # the backfill ends: the full analysis runs at once
+    scope["now"] = "full"
+    assert tasks.run_analysis(rt_soon, owner) == "ok" and analysed == [NOW, soon]
 
 
 def test_plan_wakes_writers_for_ready_operations(sessions, make_runtime, recorder) -> None:
