@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,12 +16,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from rapportd.agent.store.models import (
     Account,
     CalendarEvent,
+    Contact,
     Message,
     OutboxOperation,
     Owner,
     Suggestion,
     SyncRun,
 )
+
+T = TypeVar("T")
 
 
 def mailbox_items(sandbox: Any) -> dict[str, Counter[str]]:
@@ -74,9 +77,11 @@ def settled(factory: sessionmaker[Session]) -> bool:
 
 
 def settle_state(factory: sessionmaker[Session]) -> dict[str, int]:
-    """What :func:`settled` checks, as counts (printed when a run does not settle). Every account synced completely at least once (every stream), every owner analysed
-    since, something written, and no outbox item ready now or being written (items deferred on purpose, e.g. to the owner's quiet hours or
-    a daily cap, wait for their time)."""
+    """What :func:`settled` checks, as counts (printed when a run does not settle). Every
+    account synced completely at least once (every stream), every owner analysed with nothing
+    left to analyse, something written, and no outbox item ready now or being written (items
+    deferred on purpose, e.g. to the owner's quiet hours or a daily cap, wait for their
+    time)."""
     from datetime import UTC, datetime
 
     from rapportd.agent.suggest.outbox import ready_operations
@@ -106,16 +111,18 @@ def settle_state(factory: sessionmaker[Session]) -> dict[str, int]:
             .where(OutboxOperation.state == "written")
         )
         suggestions = s.scalar(select(func.count()).select_from(Suggestion))
-        # every owner analysed since its accounts' last sync (and nothing marked due)
+        # every owner analysed, and nothing left for an analysis: none marked due (every
+        # stored batch marks its owner due, in its own transaction) and no contact dirty.
+        # A quiet sync after the analysis (a killed worker's sync made due again, a message
+        # redelivered by the broker) owes no analysis: the last sync's time says nothing.
+        dirty = set(s.scalars(select(Contact.owner_id).where(Contact.dirty).distinct()))
         behind = 0
-        for due, analysed, last_sync in s.execute(
-            select(Owner.analysis_due_at, Owner.analysed_at, func.max(Account.last_sync_at))
-            .join(Account, Account.owner_id == Owner.id)
-            .group_by(Owner.id, Owner.analysis_due_at, Owner.analysed_at)
+        for owner_id, due, analysed in s.execute(
+            select(Owner.id, Owner.analysis_due_at, Owner.analysed_at)
         ):
             if (
                 analysed is None
-                or (last_sync is not None and analysed < last_sync)
+                or owner_id in dirty
                 or (due is not None and due <= _aware(datetime.now(UTC), due))
             ):
                 behind += 1
@@ -157,11 +164,13 @@ def wait_settled(factory: sessionmaker[Session], timeout: float, what: str) -> N
             raise AssertionError(f"timed out after {timeout}s waiting for {what} (not stable)")
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_for(predicate: Callable[[], T | None], timeout: float, what: str) -> T:
+    """Poll ``predicate`` until it gives a true value, and return that value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        value = predicate()
+        if value:
+            return value
         time.sleep(0.25)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
