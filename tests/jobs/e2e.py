@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rapportd.agent.store.models import (
     Account,
     CalendarEvent,
+    Contact,
     Message,
     OutboxOperation,
     Owner,
@@ -23,6 +24,8 @@ from rapportd.agent.store.models import (
     SyncCursor,
     SyncRun,
 )
+
+T = TypeVar("T")
 
 
 def mailbox_items(sandbox: Any) -> dict[str, Counter[str]]:
@@ -75,9 +78,11 @@ def settled(factory: sessionmaker[Session]) -> bool:
 
 
 def settle_state(factory: sessionmaker[Session]) -> dict[str, int]:
-    """What :func:`settled` checks, as counts (printed when a run does not settle). Every account synced completely at least once (every stream), every owner analysed
-    since, something written, and no outbox item ready now or being written (items deferred on purpose, e.g. to the owner's quiet hours or
-    a daily cap, wait for their time)."""
+    """What :func:`settled` checks, as counts (printed when a run does not settle). Every
+    account synced completely at least once (every stream), every owner analysed with nothing
+    left to analyse, something written, and no outbox item ready now or being written (items
+    deferred on purpose, e.g. to the owner's quiet hours or a daily cap, wait for their
+    time)."""
     from datetime import UTC, datetime
 
     from rapportd.agent.suggest.outbox import ready_operations
@@ -129,6 +134,7 @@ def settle_state(factory: sessionmaker[Session]) -> dict[str, int]:
             )
             if any(at is not None for at in times)
         }
+        dirty = set(s.scalars(select(Contact.owner_id).where(Contact.dirty).distinct()))
         reasons: Counter[str] = Counter()
         for owner_id, due, analysed in s.execute(
             select(Owner.id, Owner.analysis_due_at, Owner.analysed_at).where(
@@ -139,6 +145,8 @@ def settle_state(factory: sessionmaker[Session]) -> dict[str, int]:
                 reasons["never_analysed"] += 1
             elif due is not None:
                 reasons["analysis_due"] += 1
+            elif owner_id in dirty:
+                reasons["dirty_contacts"] += 1
             elif owner_id in stored and analysed < stored[owner_id]:
                 reasons["stored_since_analysis"] += 1
         behind = sum(reasons.values())
@@ -181,11 +189,13 @@ def wait_settled(factory: sessionmaker[Session], timeout: float, what: str) -> N
             raise AssertionError(f"timed out after {timeout}s waiting for {what} (not stable)")
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_for(predicate: Callable[[], T | None], timeout: float, what: str) -> T:
+    """Poll ``predicate`` until it gives a true value, and return that value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        value = predicate()
+        if value:
+            return value
         time.sleep(0.25)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 

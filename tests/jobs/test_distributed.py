@@ -1,9 +1,11 @@
 """Distributed: PostgreSQL + Redis (or RabbitMQ), a scheduler and two worker processes
 (`rapportd scheduler` / `rapportd worker` with env settings) sync 3 sandbox accounts and
-write back; one worker is SIGKILLed in the middle of a sync. The run must converge to what
-the embedded daemon (SQLite, in-process) makes of the same world: the same stored
-messages and events, the same suggestions, exactly one draft/hold per suggestion; and the
-sandbox's request log must show no two syncs of one account at once."""
+write back; one worker is SIGKILLed in the middle of a sync, or (issue 16) in the middle of
+a write-back, while its draft is at the provider: another worker must have written that
+item within 60 s. The run must converge to what the embedded daemon (SQLite, in-process)
+makes of the same world: the same stored messages and events, the same suggestions,
+exactly one draft/hold per suggestion; and the sandbox's request log must show no two
+syncs of one account at once."""
 
 from __future__ import annotations
 
@@ -15,17 +17,21 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
-from rapportd.agent.store.models import Account, SyncRun
+from rapportd.agent.store.models import Account, OutboxOperation, SyncRun
 from rapportd.agent.vault import generate_key
 from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
 from rapportd.connectors.sandbox.server import running_sandbox
+from rapportd.connectors.sandbox.state import Sandbox
 from rapportd.jobs.daemon import Daemon, DaemonOptions
 from rapportd.jobs.demo_world import (
     World,
@@ -136,9 +142,55 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
     procs.stop()
 
 
-def run_distributed(
+@dataclass
+class Deployment:
+    """A distributed set-up ready to start: the sandbox serving the world, the store with
+    every owner's Google account connected, and the processes' environment pointing at both
+    (no process started yet)."""
+
+    sandbox: Sandbox
+    factory: sessionmaker[Session]
+    procs: Processes
+    originals: Originals
+
+    def start_scheduler(self) -> subprocess.Popen[bytes]:
+        return self.procs.start("scheduler", "scheduler", "--interval", "0.3", "--grace", "6")
+
+    def start_worker(self, name: str) -> tuple[subprocess.Popen[bytes], str]:
+        """A worker and its holder name (``host:pid``, the name on the leases it takes)."""
+        p = self.procs.start(name, "worker", "--threads", "2", "--lease-seconds", "3")
+        return p, f"{socket.gethostname()}:{p.pid}"
+
+    def slow(self, endpoints: Iterable[str], latency_ms: int) -> list[int]:
+        """Latency on every call of ``endpoints`` (globs); the faults' ids."""
+        with self.sandbox.lock:
+            return [
+                self.sandbox.faults.add_json(
+                    {"kind": "latency", "endpoint": e, "latency_ms": latency_ms}
+                ).id
+                for e in endpoints
+            ]
+
+    def unslow(self, fault_ids: Iterable[int]) -> None:
+        with self.sandbox.lock:
+            for fault_id in fault_ids:
+                self.sandbox.faults.remove(fault_id)
+
+
+def kill(victim: subprocess.Popen[bytes]) -> float:
+    """SIGKILL ``victim`` and reap it (a zombie's pid still looks alive); the wall time."""
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    return time.time()
+
+
+@contextmanager
+def deployment(
     world: World, tmp_path: Path, database_url: str, broker_url: str, procs: Processes
-) -> tuple[Outcome, list[str], Originals]:
+) -> Iterator[Deployment]:
+    """:class:`Deployment` for ``world`` on PostgreSQL ``database_url`` and the broker at
+    ``broker_url`` (its queues flushed first). On a failure inside the block, what the
+    processes and the store were doing is printed; the processes are stopped at the end."""
     sandbox = sandbox_from_scenario(world.scenario, "distributed")
     addresses = [o["accounts"]["google"] for o in world.truth["owners"]]
     originals = (
@@ -163,38 +215,8 @@ def run_distributed(
             oid = add_owner(factory, owner)
             connect_google_with_tokens(sandbox, factory, settings, oid, owner["accounts"]["google"])
         procs.env.update(settings_env(settings), RAPPORTD_LOG_LEVEL="WARNING")
-        # Slow every sync call a little, so that the kill lands inside a sync.
-        with sandbox.lock:
-            slow = sandbox.faults.add_json(
-                {"kind": "latency", "endpoint": "gmail.users.messages.*", "latency_ms": 15}
-            )
         try:
-            procs.start("scheduler", "scheduler", "--interval", "0.3", "--grace", "6")
-            victim = procs.start("worker1", "worker", "--threads", "2", "--lease-seconds", "3")
-            victim_holder = f"{socket.gethostname()}:{victim.pid}"
-
-            def victim_syncing() -> bool:
-                with factory() as s:
-                    leased = s.scalar(
-                        select(Account.id).where(Account.sync_lease_owner == victim_holder)
-                    )
-                    return leased is not None and (
-                        s.scalar(
-                            select(SyncRun.id).where(
-                                SyncRun.account_id == leased, SyncRun.fetched > 0
-                            )
-                        )
-                        is not None
-                    )
-
-            wait_for(victim_syncing, 60, "the first worker to be in the middle of a sync")
-            procs.start("worker2", "worker", "--threads", "2", "--lease-seconds", "3")
-            victim.send_signal(signal.SIGKILL)
-            victim.wait(10)
-            killed_at = time.time()
-            with sandbox.lock:
-                sandbox.faults.remove(slow.id)
-            wait_settled(factory, 180, "the run to converge")
+            yield Deployment(sandbox, factory, procs, originals)
         except BaseException:
             from rapportd.jobs.demo import stage
 
@@ -204,10 +226,39 @@ def run_distributed(
             raise
         finally:
             procs.stop()
-        out = outcome(sandbox, factory)
-        problems = sync_overlaps(log_entries(sandbox), sync_runs(factory), killed_at=killed_at)
-    engine.dispose()
-    return out, problems, originals
+            engine.dispose()
+
+
+def run_distributed(
+    world: World, tmp_path: Path, database_url: str, broker_url: str, procs: Processes
+) -> tuple[Outcome, list[str], Originals]:
+    with deployment(world, tmp_path, database_url, broker_url, procs) as d:
+        # Slow every sync call a little, so that the kill lands inside a sync.
+        slow = d.slow(["gmail.users.messages.*"], 15)
+        d.start_scheduler()
+        victim, victim_holder = d.start_worker("worker1")
+
+        def victim_syncing() -> bool:
+            with d.factory() as s:
+                leased = s.scalar(
+                    select(Account.id).where(Account.sync_lease_owner == victim_holder)
+                )
+                return leased is not None and (
+                    s.scalar(
+                        select(SyncRun.id).where(SyncRun.account_id == leased, SyncRun.fetched > 0)
+                    )
+                    is not None
+                )
+
+        wait_for(victim_syncing, 60, "the first worker to be in the middle of a sync")
+        d.start_worker("worker2")
+        killed_at = kill(victim)
+        d.unslow(slow)
+        wait_settled(d.factory, 180, "the run to converge")
+        procs.stop()
+        out = outcome(d.sandbox, d.factory)
+        problems = sync_overlaps(log_entries(d.sandbox), sync_runs(d.factory), killed_at=killed_at)
+    return out, problems, d.originals
 
 
 def check_converged(out: Outcome, reference: Outcome, originals: Originals) -> None:
@@ -265,4 +316,91 @@ def test_distributed_rabbitmq_converges_after_a_worker_is_killed(
         world, tmp_path, postgres_url, rabbitmq_url, processes
     )
     assert not problems, "\n".join(problems)
+    check_converged(out, embedded, originals)
+
+
+# The calls that write a draft or a hold into the sandbox.
+WRITE_ENDPOINTS = (
+    "gmail.users.drafts.create",
+    "gmail.users.drafts.update",
+    "calendar.events.insert",
+    "calendar.events.patch",
+    "calendar.events.update",
+)
+WRITE_LATENCY_MS = 2000
+
+
+def run_killed_mid_write(
+    world: World, tmp_path: Path, database_url: str, broker_url: str, procs: Processes
+) -> tuple[Outcome, Originals, float, str]:
+    """A worker SIGKILLed while one of its outbox writes is at the provider: the seconds
+    until another worker has written that item, and what was killed (the op, the call)."""
+    with deployment(world, tmp_path, database_url, broker_url, procs) as d:
+        slow = d.slow(WRITE_ENDPOINTS, WRITE_LATENCY_MS)
+        d.start_scheduler()
+        victim, victim_holder = d.start_worker("worker1")
+
+        def victim_writing() -> tuple[int, str] | None:
+            """A create op the victim holds in 'writing' while a write call is in flight
+            (the latency faults fired more often than write calls finished)."""
+            with d.factory() as s:
+                row = s.execute(
+                    select(OutboxOperation.id, OutboxOperation.op).where(
+                        OutboxOperation.state == "writing",
+                        OutboxOperation.op.in_(("create_draft", "create_hold")),
+                        OutboxOperation.lease_owner.like(f"{victim_holder}#%"),
+                    )
+                ).first()
+            if row is None:
+                return None
+            with d.sandbox.lock:
+                fired = sum(f.fired for f in d.sandbox.faults.faults if f.id in slow)
+                done = sum(1 for e in d.sandbox.log if e.endpoint in WRITE_ENDPOINTS)
+            return (row.id, row.op) if fired > done else None
+
+        op_id, op = wait_for(victim_writing, 180, "the first worker to be writing a draft or hold")
+        d.start_worker("worker2")
+        killed_at = kill(victim)
+        d.unslow(slow)
+
+        def op_written() -> bool:
+            with d.factory() as s:
+                row = s.get(OutboxOperation, op_id)
+                return row is not None and row.state == "written"
+
+        wait_for(op_written, 180, f"another worker to write op {op_id} ({op})")
+        resumed = time.time() - killed_at
+        wait_settled(d.factory, 180, "the run to converge")
+        procs.stop()
+        out = outcome(d.sandbox, d.factory)
+        in_flight = [
+            e
+            for e in log_entries(d.sandbox)
+            if e["endpoint"] in WRITE_ENDPOINTS and e["start"] <= killed_at <= e["end"]
+        ]
+    assert in_flight, "the kill did not land while a write call was at the provider"
+    killed_call = f"{in_flight[0]['endpoint']} (answered {in_flight[0]['status']})"
+    return out, d.originals, resumed, f"{op}, {killed_call}"
+
+
+@pytest.mark.xdist_group("distributed")
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_distributed_redis_resumes_within_60_s_after_a_worker_is_killed_mid_write(
+    world: World,
+    embedded: Outcome,
+    tmp_path: Path,
+    postgres_url: str,
+    redis_url: str,
+    processes: Processes,
+) -> None:
+    """Issue 16: the killed worker's outbox lease names a dead process, so the scheduler
+    frees it at its next tick and another worker writes the item at once (not after the
+    5-minute lease), and exactly once."""
+    url = redis_url.rsplit("/", 1)[0] + f"/{random.randint(1, 15)}"
+    out, originals, resumed, op = run_killed_mid_write(
+        world, tmp_path, postgres_url, url, processes
+    )
+    print(f"kill -9 mid-write ({op}) -> written by the other worker after {resumed:.1f} s")
+    assert resumed < 60
     check_converged(out, embedded, originals)

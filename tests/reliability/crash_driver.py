@@ -2,14 +2,16 @@
 against a sandbox served by the test, with settings from RAPPORTD_* variables.
 
     python tests/reliability/crash_driver.py '{"now": ISO, "cycles": 2, "progress": PATH,
-                                               "crash": "op_after_write:3"}'
+                                               "crash": "op_after_write:3", "trace": false}'
 
 ``progress`` records how many cycles are complete, so a restarted driver goes on where the
 killed one was (restarting the interrupted cycle from its start, as the daemon's scheduler
 would). ``crash`` = ``<point>:<n>`` makes the process SIGKILL itself at the n-th time it
 reaches that point: ``sync_batch`` (after a batch's commit), ``commit`` (inside any
 transaction, after its flush, before its commit), ``analysed``, ``planned``,
-``op_claimed``, ``op_before_write``, ``op_after_write``, ``op_recorded``.
+``op_claimed``, ``op_before_write``, ``op_after_write``, ``op_recorded``. ``trace`` prints
+``cycle <n>`` and ``point <name>`` lines as it goes (flushed), so that a kill from outside
+can be placed.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.settings import load_settings
+from rapportd.agent.settings import apply_clock, load_settings
 from rapportd.agent.store.models import Account, Owner
 from reliability import harness as H
 
@@ -38,10 +40,14 @@ def main(argv: list[str]) -> int:
     now = datetime.fromisoformat(args["now"])
     progress = Path(args["progress"])
     crash = args.get("crash", "")
+    trace = bool(args.get("trace"))
     hits: Counter[str] = Counter()
 
     def point(name: str) -> None:
         hits[name] += 1
+        if trace:  # where a kill from outside landed: the last point passed
+            sys.stdout.write(f"point {name}\n")
+            sys.stdout.flush()
         if crash == f"{name}:{hits[name]}":
             sys.stdout.write(f"killing myself at {crash}\n")
             sys.stdout.flush()
@@ -50,6 +56,7 @@ def main(argv: list[str]) -> int:
     if crash.startswith("commit:"):
         event.listen(Session, "before_commit", lambda _s: point("commit"))
     settings = load_settings()
+    apply_clock(settings)  # a replayed archive's held clock (RAPPORTD_CLOCK__*)
     engine, factory = H.store(settings.effective_database_url)
     with factory() as s:
         owners = list(s.scalars(select(Owner.id).order_by(Owner.id)))
@@ -59,6 +66,9 @@ def main(argv: list[str]) -> int:
     failed = False
     done = int(progress.read_text() or 0) if progress.exists() else 0
     for cycle in range(done, int(args["cycles"])):
+        if trace:
+            sys.stdout.write(f"cycle {cycle + 1}\n")
+            sys.stdout.flush()
         report = H.run_cycle(r, now, point)
         if report.errors:
             failed = True

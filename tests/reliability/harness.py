@@ -95,10 +95,12 @@ def rig(
     microsoft: bool = False,
     database_url: str = "",
     oauth: bool = False,
+    sandbox: Any = None,
     **overrides: Any,
 ) -> Iterator[Rig]:
-    """A sandbox serving ``data``, a migrated store, every owner's Google account (and the
-    Outlook one with ``microsoft``) connected. ``oauth`` runs the real consent flows."""
+    """A sandbox serving ``data`` (or the given ``sandbox``), a migrated store, every owner's
+    Google account (and the Outlook one with ``microsoft``) connected. ``oauth`` runs the
+    real consent flows."""
     from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
     from rapportd.connectors.sandbox.server import start_sandbox
     from rapportd.jobs.demo_world import (
@@ -108,7 +110,8 @@ def rig(
         sandbox_settings,
     )
 
-    sandbox = sandbox_from_scenario(data, "reliability")
+    if sandbox is None:
+        sandbox = sandbox_from_scenario(data, "reliability")
     handles = [start_sandbox(sandbox)]
     if microsoft:
         handles.append(start_sandbox(sandbox, tls=True))
@@ -149,6 +152,55 @@ def rig(
     finally:
         for h in handles:
             h.stop()
+
+
+# The limits a replay lifts (rapportd.jobs.replay): every suggestion is written at once, and
+# neither the sandbox nor rapportd waits for Gmail's per-minute quota.
+ARCHIVE_LIMITS: dict[str, Any] = {
+    "suggestions": {"drafts_per_account_per_day": 100_000},
+    "google": {"quota_units_per_minute": 10_000_000},
+}
+ARCHIVE_ENV = {
+    "RAPPORTD_SUGGESTIONS__DRAFTS_PER_ACCOUNT_PER_DAY": "100000",
+    "RAPPORTD_GOOGLE__QUOTA_UNITS_PER_MINUTE": "10000000",
+}
+
+
+@contextmanager
+def archive_rig(
+    tmp_path: Path, messages: list[Any], owner: dict[str, Any], as_of: datetime
+) -> Iterator[Rig]:
+    """:func:`rig` for a real archive: ``messages`` (:class:`ArchiveMessage`, as
+    ``rapportd replay`` reads them) in the Gmail account of ``owner`` (a truth owner: name,
+    timezone, org_domains, accounts.google), with the clock held at ``as_of`` as the replay
+    holds it. This process, its sandbox and the processes given the rig's settings (the
+    ``clock`` section: ``as_of`` and its wall-clock ``anchor``) agree on the time."""
+    from rapportd.agent import clock
+    from rapportd.agent.clock import HeldClock
+    from rapportd.connectors.sandbox.archive import Archive, load_archive
+    from rapportd.connectors.sandbox.state import Sandbox
+
+    anchor = clock.wall_now()
+    held = HeldClock(as_of, anchor=anchor)
+    previous = clock.use(held)
+    try:
+        sandbox = Sandbox(clock=held)
+        sandbox.quota.update({"gmail_units_per_minute": 10_000_000})
+        account = sandbox.add_account(
+            "google",
+            owner["accounts"]["google"],
+            display_name=owner["name"],
+            timezone=owner["timezone"],
+        )
+        refused = load_archive(sandbox, account, Archive(messages=list(messages)))
+        assert refused == [], refused
+        times = {"as_of": as_of.isoformat(), "anchor": anchor.isoformat()}
+        with rig(
+            tmp_path, {}, {"owners": [owner]}, sandbox=sandbox, clock=times, **ARCHIVE_LIMITS
+        ) as r:
+            yield r
+    finally:
+        clock.use(previous)
 
 
 @dataclass
@@ -367,7 +419,8 @@ def duplicates(sandbox: Any) -> dict[str, int]:
 
 def cursor_ahead(r: Rig) -> list[str]:
     """Streams whose cursor says "delta" (backfill done) while a message the provider has had
-    since before the run is missing from the store: the cursor ran ahead of its data."""
+    since before the run is missing from the store (neither stored nor recorded as skipped
+    with its reason, e.g. older than the sync window): the cursor ran ahead of its data."""
     problems: list[str] = []
     with r.factory() as session:
         for account in session.scalars(select(Account)):
@@ -381,6 +434,12 @@ def cursor_ahead(r: Rig) -> list[str]:
                 continue
             stored = set(
                 session.scalars(select(Message.provider_id).where(Message.account_id == account.id))
+            ) | set(
+                session.scalars(
+                    select(SkippedItem.provider_id).where(
+                        SkippedItem.account_id == account.id, SkippedItem.stream == "gmail"
+                    )
+                )
             )
             with r.sandbox.lock:
                 mb = r.sandbox.mailbox(account.address)
