@@ -309,6 +309,9 @@ def test_keyboard_triage(world: DemoStore, desk: Any) -> None:
     focus_row(page, later.id)
     page.keyboard.press("s")  # snooze: until when?
     assert page.evaluate("document.getElementById('snooze-dialog').open")
+    # Enter presses the chooser's first button once the dialog has the focus (under load
+    # showModal's focus can come after the key)
+    wait_until(page, "document.activeElement.closest('#snooze-dialog') !== null", timeout=10)
     page.keyboard.press("Enter")  # a week
     page.locator(f"#s-{later.id} .answer .notice").wait_for()
 
@@ -331,6 +334,7 @@ def test_keyboard_triage(world: DemoStore, desk: Any) -> None:
 
 def test_bulk_accept_then_undo_then_bulk_dismiss(world: DemoStore, desk: Any) -> None:
     page = desk
+    world.jobs.write_after_undo()  # what the tests before this one left to write
     a = take(world, any_draft, "draft")
     b = take(world, any_draft, "another draft")
     before = {s.id: text_of(the_draft(world, s)) for s in (a, b)}
