@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from synth_interactions import generate
 
-from rapportd.agent.settings import load_settings
+from rapportd.agent.core.settings import load_settings
 from rapportd.agent.store.db import make_engine, session_factory, transaction, upgrade
 from rapportd.agent.store.models import Account, CalendarEvent, Message, Owner
 
@@ -159,7 +159,8 @@ def fill(url: str, n_messages: int, n_contacts: int, seed: int = 7) -> dict[str,
 
 def run_analysis(url: str, owner_id: int, delta: bool, detector: bool) -> dict[str, object]:
     """Child process: analyse (optionally after a small delta) and report time and RSS."""
-    from rapportd.agent.analysis import analyse_owner, mark_dirty
+    from rapportd.agent.analysis.analyse import analyse_owner
+    from rapportd.agent.analysis.dirty import mark_dirty
 
     engine = make_engine(url)
     settings = load_settings()

@@ -50,18 +50,18 @@ def main() -> int:
         return 0
     from sqlalchemy import select
 
-    from rapportd.agent import clock
     from rapportd.agent.brief.build import in_own_words
     from rapportd.agent.brief.load import load_briefs
     from rapportd.agent.brief.prep import PrepHoldSettings, prep_targets
     from rapportd.agent.brief.text import as_text
-    from rapportd.agent.settings import load_settings, parse_instant
+    from rapportd.agent.core import clock
+    from rapportd.agent.core.settings import load_settings, parse_instant
+    from rapportd.agent.replay.run import ReplayOptions, run_replay
     from rapportd.agent.store.db import make_engine, session_factory
     from rapportd.agent.store.models import CalendarEvent, Message, Owner
     from rapportd.agent.suggest.config import effective_config
     from rapportd.agent.suggest.rules import busy_intervals
     from rapportd.agent.suggest.snapshot import _message, load_snapshot
-    from rapportd.jobs.replay import ReplayOptions, run_replay
 
     out = args.out or Path(tempfile.mkdtemp(prefix="rapportd-briefs-"))
     as_of = parse_instant(AS_OF)

@@ -49,6 +49,14 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent.core.vault import generate_key
+from rapportd.agent.demo.world import (
+    add_owner,
+    connect_google_with_tokens,
+    make_world,
+    sandbox_settings,
+    settings_env,
+)
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
 from rapportd.agent.store.models import (
     Account,
@@ -60,16 +68,8 @@ from rapportd.agent.store.models import (
 )
 from rapportd.agent.suggest.coherence import PERSONAL_KINDS
 from rapportd.agent.suggest.planner import OPEN_STATUSES
-from rapportd.agent.vault import generate_key
 from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
 from rapportd.connectors.sandbox.server import start_sandbox
-from rapportd.jobs.demo_world import (
-    add_owner,
-    connect_google_with_tokens,
-    make_world,
-    sandbox_settings,
-    settings_env,
-)
 
 RAPPORTD = str(Path(sys.executable).with_name("rapportd"))
 

@@ -35,8 +35,8 @@ from email import policy
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 
+from rapportd.agent.core.mailtext import html_to_text
 from rapportd.agent.inference.commitments import WEAK_ASK_RULES, Detected, detect
-from rapportd.agent.mailtext import html_to_text
 
 HERE = Path(__file__).resolve().parent
 SAMPLE = HERE.parent.parent / "shared" / "data" / "enron-sample"

@@ -36,18 +36,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, select
 
 from benchmarks.e2e import Daemon, free_port, store, wait
-from rapportd.agent.store.models import Message, Suggestion, SyncCursor
-from rapportd.agent.vault import generate_key
-from rapportd.connectors.sandbox.faults import Fault
-from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
-from rapportd.connectors.sandbox.server import start_sandbox
-from rapportd.jobs.demo_world import (
+from rapportd.agent.core.vault import generate_key
+from rapportd.agent.demo.world import (
     add_owner,
     connect_google_with_tokens,
     connect_with_oauth,
     make_world,
     sandbox_settings,
 )
+from rapportd.agent.store.models import Message, Suggestion, SyncCursor
+from rapportd.connectors.sandbox.faults import Fault
+from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
+from rapportd.connectors.sandbox.server import start_sandbox
 from tests.connectors.world import raw_message
 from tests.reliability.harness import mailbox_items
 

@@ -13,7 +13,7 @@ is steven.kean@enron.com, provider Google, nothing else told), and this prints:
 - messages loaded and not loaded, with the reasons; sync skip records and the problems
   noted on stored messages, grouped by reason;
 - suggestions by kind and the outbox states; the run time (wall clock of the replay);
-- the mechanical checks of :mod:`rapportd.jobs.replay_checks`: suggestions to the owner's
+- the mechanical checks of :mod:`rapportd.agent.replay.checks`: suggestions to the owner's
   own addresses (the ones rapportd learned plus this benchmark's truth list below, which
   rapportd is never given), duplicate suggestions, greetings made from an address local
   part (or a name in no display name or signature), quoted evidence outside the author's
@@ -40,9 +40,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from rapportd.agent.settings import parse_instant
-from rapportd.jobs.replay import ReplayOptions, ReplayResult, grouped_reasons, run_replay
-from rapportd.jobs.replay_checks import CHECKS
+from rapportd.agent.core.settings import parse_instant
+from rapportd.agent.replay.checks import CHECKS
+from rapportd.agent.replay.run import ReplayOptions, ReplayResult, grouped_reasons, run_replay
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "enron-sample"

@@ -1,4 +1,4 @@
-"""How well the author's own text is cut out of real mail (agent/segment.py).
+"""How well the author's own text is cut out of real mail (agent/core/segment.py).
 
 Sets (real mail nobody on the project wrote):
 
@@ -22,7 +22,7 @@ Metrics per set: **exact** = share of messages whose predicted own text equals t
 whitespace normalisation; **F1** = mean character-level F1 (matching characters of the
 normalised texts: each shared word counts its length); both for own text without and with the signature.
 
-Systems: ``segment`` (this branch), ``main`` (split_reply of agent/mailtext.py at git ref
+Systems: ``segment`` (this branch), ``main`` (split_reply of agent/core/mailtext.py at git ref
 ``--baseline``, default main), and with ``--libs`` the libraries installed in this venv
 (quotequail, mail-parser-reply, email-reply-parser, talon).
 
@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rapportd.agent.segment import segment
+from rapportd.agent.core.segment import segment
 
 SHOW_SIG_MISSES_ONLY = False
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,13 +158,13 @@ def sys_segment(text: str) -> tuple[str, str]:
 def sys_main(ref: str) -> System | None:
     try:
         src = subprocess.run(
-            ["git", "-C", str(ROOT), "show", f"{ref}:agent/mailtext.py"],
+            ["git", "-C", str(ROOT), "show", f"{ref}:agent/core/mailtext.py"],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
     except (OSError, subprocess.CalledProcessError):
         return None
     mod = types.ModuleType("mailtext_baseline")
-    exec(compile(src, f"{ref}:agent/mailtext.py", "exec"), mod.__dict__)
+    exec(compile(src, f"{ref}:agent/core/mailtext.py", "exec"), mod.__dict__)
 
     def run(text: str) -> tuple[str, str]:
         return mod.split_reply(text)[0], ""

@@ -61,7 +61,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.db import make_engine, session_factory, transaction, upgrade
 from rapportd.agent.store.models import CalendarEvent, Commitment, Contact, Message, Suggestion
 from rapportd.agent.suggest.timeutil import business_days_elapsed
@@ -242,13 +242,13 @@ def predicted(session: Session, owner_id: int) -> set[tuple[str, str]]:
 
 
 def run_seed(seed: int, days: int, workdir: Path) -> dict[str, Any]:
-    from rapportd.agent.analysis import analyse_owner
+    from rapportd.agent.analysis.analyse import analyse_owner
+    from rapportd.agent.demo.world import add_owner, connect_with_oauth, sandbox_settings
     from rapportd.agent.suggest.planner import plan_owner
     from rapportd.connectors.sandbox.generator import generate
     from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
     from rapportd.connectors.sandbox.server import start_sandbox
-    from rapportd.connectors.sync import sync_account
-    from rapportd.jobs.demo_world import add_owner, connect_with_oauth, sandbox_settings
+    from rapportd.connectors.sync.account import sync_account
 
     scenario, truth = generate(1, days, seed)
     now = _dt(truth["now"])
@@ -341,7 +341,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    from rapportd.agent.logs import configure_logging
+    from rapportd.agent.core.logs import configure_logging
 
     configure_logging("WARNING", "console")
     with tempfile.TemporaryDirectory() as tmp:

@@ -38,7 +38,7 @@ from rapportd.agent.store.db import make_engine, session_factory, upgrade
 from rapportd.connectors.sandbox.faults import Fault
 from rapportd.connectors.sandbox.server import running_sandbox
 from rapportd.connectors.sandbox.state import Sandbox
-from rapportd.connectors.sync import sync_account
+from rapportd.connectors.sync.account import sync_account
 from tests.connectors.conftest import connect
 from tests.connectors.world import MS_OWNER, OWNER, PEOPLE, raw_message, settings_for
 

@@ -46,7 +46,7 @@ from web.browser import launched_browser  # noqa: E402
 from web.demo_store import DemoStore, demo_store, hold_confirmed  # noqa: E402
 from web.seed import PASSWORD  # noqa: E402
 
-from rapportd.agent.logs import configure_logging  # noqa: E402
+from rapportd.agent.core.logs import configure_logging  # noqa: E402
 from rapportd.agent.store.db import transaction  # noqa: E402
 from rapportd.agent.store.models import Suggestion  # noqa: E402
 from rapportd.agent.suggest.config import HOLD_KINDS  # noqa: E402

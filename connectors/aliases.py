@@ -1,7 +1,7 @@
 """Keep ``Account.aliases`` in step with the provider's list of the owner's addresses.
 
 ``sync_account`` calls :func:`refresh_aliases` before its streams. It asks the connector
-(:meth:`~rapportd.agent.records.Connector.own_addresses`: Gmail send-as, Graph
+(:meth:`~rapportd.agent.core.records.Connector.own_addresses`: Gmail send-as, Graph
 proxyAddresses) on an account's first sync and then at most once a day
 (``Account.aliases_checked_at``), so a new alias is known before the mail that uses it is
 read. What it stores:
@@ -11,7 +11,7 @@ read. What it stores:
 - ``Account.display_name``: the name the provider keeps for the primary address, when it
   has one.
 - When the list changed, the contacts behind the added and removed addresses are flagged
-  and the owner's analysis is due (``analysis.mark_dirty``): who counts as the owner moved.
+  and the owner's analysis is due (:func:`rapportd.agent.analysis.dirty.mark_dirty`): who counts as the owner moved.
 
 A provider error (throttled past the client's retries, a revoked grant, a refusal other
 than 403) is logged and the sync goes on; the next sync asks again.
@@ -23,13 +23,13 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent import clock
-from rapportd.agent.errors import ProviderError
-from rapportd.agent.logs import get_logger
-from rapportd.agent.records import Connector, OwnAddress
+from rapportd.agent.analysis.dirty import mark_dirty
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import ProviderError
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.records import Connector, OwnAddress
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account
-from rapportd.connectors.store_writer import mark_dirty
 
 log = get_logger(__name__)
 REFRESH_EVERY = timedelta(days=1)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from rapportd.agent.errors import Conflict, NotOurs
-from rapportd.agent.records import DraftSpec, HoldSpec, ItemState, PushChannel
+from rapportd.agent.core.errors import Conflict, NotOurs
+from rapportd.agent.core.records import DraftSpec, HoldSpec, ItemState, PushChannel
 
 
 def refuse_if_changed(

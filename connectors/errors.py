@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from rapportd.agent.errors import (
+from rapportd.agent.core.errors import (
     Conflict,
     CursorExpired,
     NotFound,
@@ -29,7 +29,7 @@ from rapportd.agent.errors import (
     ReconsentNeeded,
     RetryLater,
 )
-from rapportd.agent.logs import mask_text
+from rapportd.agent.core.logs import mask_text
 
 RATE_REASONS = {
     "ratelimitexceeded",
@@ -68,7 +68,7 @@ def parse_retry_after(value: str | None) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    from rapportd.agent import clock
+    from rapportd.agent.core import clock
 
     # A provider states the date on the real clock, whatever instant this run is held at.
     return max(0.0, (when - clock.wall_now()).total_seconds())

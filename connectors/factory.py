@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.errors import ConfigError
-from rapportd.agent.records import Connector
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.errors import ConfigError
+from rapportd.agent.core.records import Connector
+from rapportd.agent.core.settings import Settings
+from rapportd.agent.core.vault import vault_from_settings
 from rapportd.agent.store.models import Account
-from rapportd.agent.vault import vault_from_settings
 from rapportd.connectors.ratelimit import DbLimiter, Limiter, MemoryLimiter
 from rapportd.connectors.tokens import dump_blob, google_credentials, load_blob
 
@@ -54,6 +54,20 @@ def connector_for(
             bucket=f"microsoft:{account.id}",
         )
     raise ConfigError(f"account {account.id}: unknown provider {account.provider!r}")
+
+
+def save_tokens(
+    factory: sessionmaker[Session], account_id: int, connector: Any, settings: Settings
+) -> None:
+    """Store the tokens ``connector`` may have refreshed (re-encrypted), after a sync or a
+    write: a rotated refresh token must not be lost."""
+    token_data = getattr(connector, "token_data", None)
+    if not callable(token_data):
+        return
+    with factory() as session, session.begin():
+        account = session.get(Account, account_id)
+        if account is not None:
+            store_tokens(account, token_data(), settings)
 
 
 def store_tokens(account: Account, data: dict[str, Any], settings: Settings) -> bool:

@@ -19,9 +19,9 @@ from email.message import EmailMessage, Message
 from email.utils import format_datetime, getaddresses, make_msgid, parsedate_to_datetime
 from typing import Any
 
-from rapportd.agent import clock
-from rapportd.agent.errors import BadData
-from rapportd.agent.records import Address, Direction, DraftSpec, MessageRecord
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import BadData
+from rapportd.agent.core.records import Address, Direction, DraftSpec, MessageRecord
 
 TAG_HEADER = "X-Rapportd-Id"
 WANTED_HEADERS = (
@@ -168,13 +168,13 @@ def direction_of(
 
 
 def _new_text(text: str) -> str:
-    from rapportd.agent import mailtext
+    from rapportd.agent.core import mailtext
 
     return mailtext.new_text(text)
 
 
 def _html_to_text(html: str) -> str:
-    from rapportd.agent import mailtext
+    from rapportd.agent.core import mailtext
 
     return mailtext.html_to_text(html)
 

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rapportd.agent.errors import ConfigError
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.errors import ConfigError
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.models import Account
 from rapportd.connectors.errors import from_oauth
 from rapportd.connectors.factory import store_tokens

@@ -34,7 +34,7 @@ from typing import Protocol
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.clock import now as clock_now
+from rapportd.agent.core.clock import now as clock_now
 from rapportd.agent.store.models import QuotaWindow
 
 Clock = Callable[[], float]

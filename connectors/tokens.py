@@ -18,9 +18,9 @@ from typing import Any
 
 from google.oauth2.credentials import Credentials
 
-from rapportd.agent.errors import ReconsentNeeded
-from rapportd.agent.settings import Settings
-from rapportd.agent.vault import Vault
+from rapportd.agent.core.errors import ReconsentNeeded
+from rapportd.agent.core.settings import Settings
+from rapportd.agent.core.vault import Vault
 
 
 def load_blob(vault: Vault, blob: bytes | None) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from typing import Any
 
 import dramatiq
 
-from rapportd.agent.errors import RetryLater
-from rapportd.agent.logs import get_logger
+from rapportd.agent.core.errors import RetryLater
+from rapportd.agent.core.logs import get_logger
 from rapportd.jobs import runtime, tasks
 from rapportd.jobs.metrics import TASK_SECONDS, TASKS
 

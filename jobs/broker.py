@@ -33,8 +33,8 @@ from dramatiq.middleware import (
 )
 from sqlalchemy.exc import OperationalError
 
-from rapportd.agent.errors import ConfigError, RetryLater
-from rapportd.agent.settings import Settings, mask_url_password
+from rapportd.agent.core.errors import ConfigError, RetryLater
+from rapportd.agent.core.settings import Settings, mask_url_password
 
 MAX_RETRIES = 6
 MIN_BACKOFF_MS = 2_000

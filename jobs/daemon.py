@@ -26,13 +26,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.routing import BaseRoute
 
-from rapportd.agent.logs import get_logger
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.db import check_schema, open_store, session_factory, unreachable
+from rapportd.connectors.sync import lease
 from rapportd.jobs import runtime
 from rapportd.jobs.actors import enqueuer
 from rapportd.jobs.broker import queue_depth, setup_broker
-from rapportd.jobs.locks import named_lock, release_all_leases
+from rapportd.jobs.locks import named_lock
 from rapportd.jobs.metrics import metrics_registry, metrics_route
 from rapportd.jobs.push import SyncTrigger, push_routes
 from rapportd.jobs.push_auth import GmailPushAuth
@@ -190,7 +191,7 @@ class Daemon:
         if self.worker is not None:
             self.worker.stop(timeout=int(self.options.stop_timeout * 1000))
         if self.runtime is not None:
-            released = release_all_leases(self.factory, self.runtime.holder)
+            released = lease.release_all(self.factory, self.runtime.holder)
             if released:
                 log.info("leases_released", count=released)
         if self.web_server is not None:
@@ -227,6 +228,6 @@ class Daemon:
 
 
 def _safe(url: str) -> str:
-    from rapportd.agent.settings import mask_url_password
+    from rapportd.agent.core.settings import mask_url_password
 
     return mask_url_password(url)

@@ -1,19 +1,11 @@
-"""Mutual exclusion for the daemon, whatever the number of processes.
+"""Named locks for the daemon, whatever the number of processes (an account's sync lease
+is the sync's own: :mod:`rapportd.connectors.sync.lease`).
 
-Two kinds of lock live here:
-
-lease
-    a time-bounded claim on one account's sync, stored in the account row itself
-    (``Account.sync_lease_owner`` / ``sync_lease_until``) and taken with one atomic
-    conditional ``UPDATE``: it works the same on SQLite and PostgreSQL, survives no crash
-    longer than its expiry, and needs no other service. A holder renews it while it works
-    and releases it when done (or on shutdown: :func:`release_all_leases`).
-named lock
-    a non-blocking, process-wide lock with a name (the scheduler's, one owner's analysis).
-    :func:`named_lock` picks the backend from the settings: a PostgreSQL advisory lock on a
-    connection of its own (released by the server if the process dies), a Redis key with
-    an expiry (renewed by the holder), or, for the embedded SQLite set-up, a file lock
-    (``fcntl.flock``) plus an in-process mutex.
+A named lock is a non-blocking, process-wide lock with a name (the scheduler's, one owner's
+analysis). :func:`named_lock` picks the backend from the settings: a PostgreSQL advisory
+lock on a connection of its own (released by the server if the process dies), a Redis key
+with an expiry (renewed by the holder), or, for the embedded SQLite set-up, a file lock
+(``fcntl.flock``) plus an in-process mutex.
 """
 
 from __future__ import annotations
@@ -26,16 +18,13 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, or_, text, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, text
 
-from rapportd.agent.logs import get_logger
-from rapportd.agent.settings import Settings
-from rapportd.agent.store.models import Account
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.settings import Settings
 
 log = get_logger(__name__)
 
@@ -43,77 +32,6 @@ log = get_logger(__name__)
 def holder_id(role: str = "worker") -> str:
     """A name for this process that is unique across machines (host, pid, random)."""
     return f"{role}:{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-# --------------------------------------------------------------------------- leases
-def take_sync_lease(
-    factory: sessionmaker[Session], account_id: int, holder: str, *, now: datetime, ttl: float
-) -> bool:
-    """Claim the account's sync for ``ttl`` seconds; True if this holder has it now.
-
-    One conditional UPDATE: the row changes only when the lease is free, expired, or
-    already ours, so two workers racing for it cannot both win (the database serialises
-    the two writes and the loser's WHERE no longer matches).
-    """
-    until = now + timedelta(seconds=ttl)
-    stmt = (
-        update(Account)
-        .where(Account.id == account_id)
-        .where(
-            or_(
-                Account.sync_lease_owner.is_(None),
-                Account.sync_lease_until.is_(None),
-                Account.sync_lease_until < now,
-                Account.sync_lease_owner == holder,
-            )
-        )
-        .values(sync_lease_owner=holder, sync_lease_until=until)
-        .execution_options(synchronize_session=False)
-    )
-    with factory() as session, session.begin():
-        result: Any = session.execute(stmt)
-        return bool(result.rowcount == 1)
-
-
-def renew_sync_lease(
-    factory: sessionmaker[Session], account_id: int, holder: str, *, now: datetime, ttl: float
-) -> bool:
-    """Push the lease's expiry on; False if it is no longer ours (it expired and was taken)."""
-    stmt = (
-        update(Account)
-        .where(Account.id == account_id, Account.sync_lease_owner == holder)
-        .values(sync_lease_until=now + timedelta(seconds=ttl))
-        .execution_options(synchronize_session=False)
-    )
-    with factory() as session, session.begin():
-        result: Any = session.execute(stmt)
-        return bool(result.rowcount == 1)
-
-
-def release_sync_lease(factory: sessionmaker[Session], account_id: int, holder: str) -> bool:
-    """Give the lease back if it is still ours."""
-    stmt = (
-        update(Account)
-        .where(Account.id == account_id, Account.sync_lease_owner == holder)
-        .values(sync_lease_owner=None, sync_lease_until=None)
-        .execution_options(synchronize_session=False)
-    )
-    with factory() as session, session.begin():
-        result: Any = session.execute(stmt)
-        return bool(result.rowcount == 1)
-
-
-def release_all_leases(factory: sessionmaker[Session], holder: str) -> int:
-    """On shutdown: give back every lease this process holds; returns how many."""
-    stmt = (
-        update(Account)
-        .where(Account.sync_lease_owner == holder)
-        .values(sync_lease_owner=None, sync_lease_until=None)
-        .execution_options(synchronize_session=False)
-    )
-    with factory() as session, session.begin():
-        result: Any = session.execute(stmt)
-        return int(result.rowcount or 0)
 
 
 # --------------------------------------------------------------------------- named locks

@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from rapportd.agent.clock import now as clock_now
-from rapportd.agent.logs import get_logger
+from rapportd.agent.core.clock import now as clock_now
+from rapportd.agent.core.logs import get_logger
 from rapportd.agent.store.models import Account, OutboxOperation, QuotaWindow
 
 log = get_logger(__name__)

@@ -31,7 +31,7 @@ import httpx
 from google.auth import exceptions as google_exceptions
 from google.auth import jwt
 
-from rapportd.agent.settings import GoogleSettings
+from rapportd.agent.core.settings import GoogleSettings
 
 GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
 CLOCK_SKEW_SECONDS = 60

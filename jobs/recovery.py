@@ -31,9 +31,9 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.logs import get_logger
+from rapportd.agent.core.logs import get_logger
 from rapportd.agent.store.models import Account, OutboxOperation, Owner, ProcessHeartbeat
-from rapportd.agent.sync_status import SYNCABLE, unfinished_streams
+from rapportd.agent.store.sync_status import SYNCABLE, unfinished_streams
 
 log = get_logger(__name__)
 

@@ -4,15 +4,11 @@ Messages carry ids only; everything else a task needs comes from the :class:`Run
 its process, set once at start (:func:`install`) by ``rapportd run`` / ``rapportd worker``.
 The product's parts (sync, analysis, planning, the outbox, feedback, connectors) are
 reached through :class:`Parts`, so tests can hand in small stand-ins and the daemon the
-real ones (:meth:`Parts.real`, imported lazily: a part that is missing fails its own
-actor with a clear message, not the whole daemon).
+real ones (:meth:`Parts.real`).
 """
 
 from __future__ import annotations
 
-import importlib
-import os
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,38 +18,17 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.clock import now as clock_now
-from rapportd.agent.settings import Settings
+from rapportd.agent.analysis.analyse import analyse_owner
+from rapportd.agent.core.clock import now as clock_now
+from rapportd.agent.core.settings import Settings
+from rapportd.agent.outbox.operations import process_operation, ready_operations
+from rapportd.agent.suggest.feedback import detect_fates
+from rapportd.agent.suggest.planner import plan_owner
+from rapportd.connectors.factory import connector_for
+from rapportd.connectors.sync import lease
+from rapportd.connectors.sync.account import sync_account
 
 Enqueue = Callable[..., None]
-
-_REAL = {
-    "sync_account": ("rapportd.connectors.sync", "sync_account"),
-    "connector_for": ("rapportd.connectors.factory", "connector_for"),
-    "analyse_owner": ("rapportd.agent.analysis", "analyse_owner"),
-    "plan_owner": ("rapportd.agent.suggest.planner", "plan_owner"),
-    "process_operation": ("rapportd.agent.suggest.outbox", "process_operation"),
-    "ready_operations": ("rapportd.agent.suggest.outbox", "ready_operations"),
-    "detect_fates": ("rapportd.agent.suggest.feedback", "detect_fates"),
-}
-
-
-class PartMissing(RuntimeError):
-    """A part of rapportd this task needs is not installed (or failed to import)."""
-
-
-def _lazy(name: str) -> Callable[..., Any]:
-    module_name, attr = _REAL[name]
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            fn = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise PartMissing(f"{module_name}.{attr} is not available: {exc}") from exc
-        return fn(*args, **kwargs)
-
-    call.__name__ = name
-    return call
 
 
 @dataclass
@@ -70,16 +45,19 @@ class Parts:
 
     @classmethod
     def real(cls, **overrides: Callable[..., Any]) -> Parts:
-        values = {name: overrides.get(name) or _lazy(name) for name in _REAL}
-        return cls(**values)
-
-
-def process_holder() -> str:
-    """This process's name on the leases it takes: host and pid. It is the same string
-    rapportd.connectors.sync uses for the lease it takes itself, so that a sync started
-    under our lease finds it already ours. Threads of one process are kept apart by
-    :data:`rapportd.jobs.tasks` 's in-process mutex per account."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+        """The product's own functions (tests hand in stand-ins for some)."""
+        parts = cls(
+            sync_account=sync_account,
+            connector_for=connector_for,
+            analyse_owner=analyse_owner,
+            plan_owner=plan_owner,
+            process_operation=process_operation,
+            ready_operations=ready_operations,
+            detect_fates=detect_fates,
+        )
+        for name, fn in overrides.items():
+            setattr(parts, name, fn)
+        return parts
 
 
 @dataclass
@@ -89,7 +67,7 @@ class Runtime:
     session_factory: sessionmaker[Session]
     parts: Parts
     enqueue: Enqueue
-    holder: str = field(default_factory=process_holder)
+    holder: str = field(default_factory=lease.process_holder)
     lease_seconds: float = 60.0
     clock: Callable[[], datetime] = clock_now
     stopping: threading.Event = field(default_factory=threading.Event)

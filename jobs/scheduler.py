@@ -34,9 +34,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.clock import now as clock_now
-from rapportd.agent.logs import get_logger
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.clock import now as clock_now
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.models import Account, OutboxOperation, Owner, PushSubscription
 from rapportd.jobs import recovery, tasks
 from rapportd.jobs.locks import NamedLock

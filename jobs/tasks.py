@@ -3,12 +3,14 @@ database, does its step, and records what happened there, so running it twice (o
 after a crash) does no harm.
 
 Outcomes are short strings (``"ok"``, ``"busy"``, ``"skipped"``, ``"interrupted"``,
-``"error"`` …) returned to the actor, which counts them. Errors:
+``"error"`` …) returned to the actor, which counts them. A sync records its own outcome on
+the account (:mod:`rapportd.connectors.sync`); here its errors only choose what the queue
+does:
 
-- transient (:class:`RetryLater`): recorded on the account (back-off in ``next_sync_at``),
-  then re-raised so dramatiq retries with back-off (or the provider's ``Retry-After``);
-- permanent (:class:`ReconsentNeeded`, :class:`PermanentError`, :class:`BadData`):
-  recorded on the account, never retried by the queue;
+- transient (:class:`RetryLater`, a bug): re-raised so dramatiq retries with back-off (or
+  the provider's ``Retry-After``);
+- permanent (:class:`ReconsentNeeded`, :class:`PermanentError`, :class:`BadData`): never
+  retried by the queue;
 - shutdown: an in-flight sync stops at the next batch, its committed batches stay, its
   lease is released and the account is due again at once, so a restart resumes it.
 """
@@ -16,7 +18,6 @@ Outcomes are short strings (``"ok"``, ``"busy"``, ``"skipped"``, ``"interrupted"
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,24 +27,19 @@ from typing import Any
 import dramatiq
 from sqlalchemy import or_, select, update
 
-from rapportd.agent.errors import (
-    BadData,
-    Conflict,
-    CursorExpired,
-    NotFound,
-    PermanentError,
+from rapportd.agent.core.errors import (
     ReconsentNeeded,
-    RetryLater,
 )
-from rapportd.agent.logs import get_logger
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.models import Account, OutboxOperation, Owner, PushSubscription
-from rapportd.agent.sync_status import Scope, sync_scope
+from rapportd.agent.store.sync_status import Scope, sync_scope
+from rapportd.connectors.factory import save_tokens
+from rapportd.connectors.sync.outcome import error_kind
 from rapportd.jobs import locks
 from rapportd.jobs.metrics import ERRORS
 from rapportd.jobs.push_auth import client_state_hash
 from rapportd.jobs.runtime import Runtime
-from rapportd.jobs.timing import next_sync_at
 
 log = get_logger(__name__)
 
@@ -62,76 +58,55 @@ ANALYSIS_GRACE = timedelta(minutes=5)  # how long an enqueued analysis may take 
 BACKFILL_REANALYSE = timedelta(minutes=15)
 
 
-class Interrupted(BaseException):
-    """The process is shutting down; stop the sync at the next batch boundary.
+def run_sync(rt: Runtime, account_id: int) -> str:
+    """Sync one account (:func:`rapportd.connectors.sync.account.sync_account` owns the
+    lease, the batches, the account row's record and back-off); then wake what depends on
+    it: the owner's analysis when it is due (the store writer marks it with any news, and an
+    analysis may be waiting for this account's streams), and the fate checks of written
+    items when the sync brought news."""
+    with rt.session_factory() as session:
+        account = session.get(Account, account_id)
+        if account is None:
+            return "gone"
+        owner_id = account.owner_id
 
-    A BaseException so that no ``except Exception`` inside a part swallows it.
-    """
+    def on_recent(partial: Any) -> None:
+        # recent first: this account's recent window is in; once every account's is, the
+        # owner is analysed for the window's kinds while the rest of the backfill goes on
+        # (run_analysis checks the owner's other accounts)
+        if getattr(partial, "news", False):
+            rt.enqueue(ANALYSE, owner_id)
 
-
-class LeaseLost(BaseException):
-    """Our sync lease expired and someone else may hold it: stop at once."""
-
-
-def error_kind(exc: BaseException) -> str:
-    """A short, stable name for an error, for the account row and the metrics."""
-    table: list[tuple[type[BaseException], str]] = [
-        (ReconsentNeeded, "reconsent"),
-        (RetryLater, "retry_later"),
-        (CursorExpired, "cursor_expired"),
-        (NotFound, "not_found"),
-        (Conflict, "conflict"),
-        (PermanentError, "permanent"),
-        (BadData, "bad_data"),
-        (Interrupted, "interrupted"),
-        (LeaseLost, "lease_lost"),
-    ]
-    for cls, name in table:
-        if isinstance(exc, cls):
-            return name
-    if type(exc).__name__ == "TimeLimitExceeded":
-        return "timeout"
-    if type(exc).__name__ == "OperationalError":
-        return "database"
-    return "bug"
-
-
-# --------------------------------------------------------------------------- sync
-class LeaseKeeper:
-    """Renews a sync lease in the background while the sync runs; notices when it is lost."""
-
-    def __init__(self, rt: Runtime, account_id: int) -> None:
-        self.rt = rt
-        self.account_id = account_id
-        self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{account_id}", daemon=True)
-
-    def __enter__(self) -> LeaseKeeper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        period = max(self.rt.lease_seconds / 3, 0.2)
-        while not self._stop.wait(period):
-            try:
-                ok = locks.renew_sync_lease(
-                    self.rt.session_factory,
-                    self.account_id,
-                    self.rt.holder,
-                    now=self.rt.now(),
-                    ttl=self.rt.lease_seconds,
-                )
-            except Exception as exc:  # the database blinked; try again next period
-                log.warning("lease_renew_failed", account_id=self.account_id, error=str(exc))
-                continue
-            if not ok:
-                self.lost.set()
-                return
+    try:
+        result = rt.parts.sync_account(
+            rt.session_factory,
+            account_id,
+            rt.settings,
+            holder=rt.holder,
+            lease_seconds=rt.lease_seconds,
+            stopping=rt.stopping,
+            now=rt.now,
+            on_recent=on_recent,
+        )
+    except BaseException as exc:
+        kind = error_kind(exc)
+        ERRORS.labels(SYNC, kind).inc()
+        log.warning("sync_failed", account_id=account_id, kind=kind, error=str(exc))
+        if kind in ("reconsent", "permanent", "bad_data"):
+            return kind  # recorded on the account; the queue would only repeat it
+        raise
+    if result.outcome != "ok":
+        if result.outcome == "lease_lost":
+            ERRORS.labels(SYNC, "lease_lost").inc()
+        return str(result.outcome)
+    if _analysis_waiting(rt, owner_id):
+        rt.enqueue(ANALYSE, owner_id)
+    # what the person did with a draft or hold shows up as news (a sent message, a changed
+    # event); a quiet sync has nothing to check, and the scheduler's hourly sweep catches
+    # the rest (a draft deleted without any other change)
+    if result.news and _has_written_items(rt, account_id):
+        rt.enqueue(FATES, account_id)
+    return "ok"
 
 
 def _record_account(rt: Runtime, account_id: int, **values: Any) -> None:
@@ -142,166 +117,6 @@ def _record_account(rt: Runtime, account_id: int, **values: Any) -> None:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-
-
-def _record_sync_error(
-    rt: Runtime, account_id: int, exc: BaseException, kind: str, errors_before: int
-) -> None:
-    # Counted from the value before the sync, so that a part which records the error
-    # itself (connectors.sync does) and this task count it once, not twice.
-    errors = errors_before + 1
-    retry_after = getattr(exc, "retry_after", None)
-    values: dict[str, Any] = {
-        "consecutive_errors": errors,
-        "last_error": f"{kind}: {exc}"[:2000],
-        "next_sync_at": next_sync_at(
-            rt.now(), rt.settings.sync.interval_seconds, errors, retry_after=retry_after
-        ),
-    }
-    if kind == "reconsent":
-        values.update(
-            status="needs_reconsent", status_reason=str(exc)[:2000] or "re-consent needed"
-        )
-    elif kind in ("permanent", "bad_data"):
-        values.update(status="error", status_reason=str(exc)[:2000])
-    _record_account(rt, account_id, **values)
-
-
-_LOCAL: dict[int, threading.Lock] = {}
-_LOCAL_GUARD = threading.Lock()
-
-
-@contextlib.contextmanager
-def _local_mutex(account_id: int) -> Iterator[bool]:
-    """Between threads of this process (which share one lease holder name)."""
-    with _LOCAL_GUARD:
-        mutex = _LOCAL.setdefault(account_id, threading.Lock())
-    got = mutex.acquire(blocking=False)
-    try:
-        yield got
-    finally:
-        if got:
-            mutex.release()
-
-
-def run_sync(rt: Runtime, account_id: int) -> str:
-    """Sync every stream of one account, under its lease (and this process's mutex)."""
-    with _local_mutex(account_id) as mine:
-        if not mine:
-            return "busy"
-        return _run_sync_leased(rt, account_id)
-
-
-def _run_sync_leased(rt: Runtime, account_id: int) -> str:
-    with rt.session_factory() as session:
-        account = session.get(Account, account_id)
-        if account is None:
-            return "gone"
-        if account.status in ("needs_reconsent", "disabled"):
-            return "skipped"
-        owner_id = account.owner_id
-    if not locks.take_sync_lease(
-        rt.session_factory, account_id, rt.holder, now=rt.now(), ttl=rt.lease_seconds
-    ):
-        _retry_when_lease_ends(rt, account_id)
-        return "busy"
-    errors_before = account.consecutive_errors
-    synced_before = account.last_sync_at
-    try:
-        with LeaseKeeper(rt, account_id) as keeper:
-
-            def progress(_stream: str, _done: int, _total: int | None) -> None:
-                if rt.stopping.is_set():
-                    raise Interrupted()
-                if keeper.lost.is_set():
-                    raise LeaseLost()
-
-            progress("", 0, None)
-
-            def on_recent(partial: Any) -> None:
-                # recent first: this account's recent window is in; once every account's
-                # is, the owner is analysed for the window's kinds while the rest of the
-                # backfill goes on (run_analysis checks the owner's other accounts)
-                if getattr(partial, "news", False):
-                    _mark_analysis_due(rt, owner_id, rt.now())
-                    rt.enqueue(ANALYSE, owner_id)
-
-            try:
-                # lease_held: connectors.sync would otherwise take the lease again under
-                # the same holder name with its own, much longer expiry, and a worker
-                # killed in between would block the account for that long.
-                result = rt.parts.sync_account(
-                    rt.session_factory,
-                    account_id,
-                    rt.settings,
-                    progress=progress,
-                    lease_held=True,
-                    on_recent=on_recent,
-                )
-            except Interrupted:
-                # Resume as soon as a worker is back; what was committed stays. A partial
-                # sync does not count as one (so nothing analyses half a backfill).
-                _record_account(rt, account_id, next_sync_at=rt.now(), last_sync_at=synced_before)
-                return "interrupted"
-            except LeaseLost:
-                ERRORS.labels(SYNC, "lease_lost").inc()
-                return "lease_lost"
-            except BaseException as exc:
-                kind = error_kind(exc)
-                ERRORS.labels(SYNC, kind).inc()
-                log.warning("sync_failed", account_id=account_id, kind=kind, error=str(exc))
-                _record_sync_error(rt, account_id, exc, kind, errors_before)
-                if kind in ("reconsent", "permanent", "bad_data"):
-                    return kind
-                raise
-        now = rt.now()
-        _record_account(
-            rt,
-            account_id,
-            consecutive_errors=0,
-            last_error="",
-            last_sync_at=now,
-            next_sync_at=next_sync_at(now, rt.settings.sync.interval_seconds),
-        )
-        with rt.session_factory() as session, session.begin():
-            session.execute(
-                update(Account)
-                .where(Account.id == account_id, Account.status == "error")
-                .values(status="ok", status_reason="")
-                .execution_options(synchronize_session=False)
-            )
-        news = bool(getattr(result, "news", False))
-        if news or _analysis_waiting(rt, owner_id):
-            # news, or an analysis that waited for this account's streams to finish
-            _mark_analysis_due(rt, owner_id, now)
-            rt.enqueue(ANALYSE, owner_id)
-            # what the person did with a draft or hold shows up as news (a sent message, a
-            # changed event); a quiet sync has nothing to check, and the scheduler's hourly
-            # sweep catches the rest (a draft deleted without any other change)
-            if news and _has_written_items(rt, account_id):
-                rt.enqueue(FATES, account_id)
-        return "ok"
-    finally:
-        locks.release_sync_lease(rt.session_factory, account_id, rt.holder)
-
-
-def _retry_when_lease_ends(rt: Runtime, account_id: int) -> None:
-    """Someone else holds the lease: look again when it ends. A live holder overwrites
-    ``next_sync_at`` when it finishes; a dead one's lease simply runs out."""
-    with rt.session_factory() as session, session.begin():
-        session.execute(
-            update(Account)
-            .where(Account.id == account_id, Account.sync_lease_until.is_not(None))
-            .values(next_sync_at=Account.sync_lease_until)
-            .execution_options(synchronize_session=False)
-        )
-
-
-def _mark_analysis_due(rt: Runtime, owner_id: int, now: datetime) -> None:
-    with rt.session_factory() as session, session.begin():
-        owner = session.get(Owner, owner_id)
-        if owner is not None and (owner.analysis_due_at is None or owner.analysis_due_at > now):
-            owner.analysis_due_at = now
 
 
 def _due_again(rt: Runtime, owner_id: int) -> None:
@@ -466,17 +281,7 @@ class Connectors:
 
     def save_tokens(self) -> None:
         for account_id, connector in self.built:
-            token_data = getattr(connector, "token_data", None)
-            if not callable(token_data):
-                continue
-            try:
-                from rapportd.connectors.factory import store_tokens
-            except ImportError:  # pragma: no cover - connectors are part of the product
-                return
-            with self.rt.session_factory() as session, session.begin():
-                account = session.get(Account, account_id)
-                if account is not None:
-                    store_tokens(account, token_data(), self.rt.settings)
+            save_tokens(self.rt.session_factory, account_id, connector, self.rt.settings)
 
 
 def run_operation(rt: Runtime, op_id: int) -> str:

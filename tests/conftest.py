@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.settings import get_settings
+from rapportd.agent.core.settings import get_settings
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
 
 POSTGRES_URL = os.environ.get(

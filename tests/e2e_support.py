@@ -24,11 +24,11 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.settings import Settings, load_settings
+from rapportd.agent.core.settings import Settings, load_settings
+from rapportd.agent.demo.run import demo_settings
+from rapportd.agent.demo.world import World, add_owner, connect_with_oauth, make_world
 from rapportd.agent.store.db import make_engine, session_factory, transaction, upgrade
 from rapportd.agent.store.models import Owner
-from rapportd.jobs.demo import demo_settings
-from rapportd.jobs.demo_world import World, add_owner, connect_with_oauth, make_world
 
 # The owner's own settings (what /settings stores): no quiet hours, so the test writes at
 # any time of day (the default 21:00-07:00 in the owner's zone would defer every write to

@@ -12,7 +12,7 @@ internal-only; a recurring meeting gets a brief too), a :class:`~.model.Brief`:
 - one thing to say or ask, from the facts above.
 
 A fact is shown only when its message is in the snapshot and its sentence lies in the
-author's own words of that message (:func:`rapportd.agent.segment.segment` ``.body``), and
+author's own words of that message (:func:`rapportd.agent.core.segment.segment` ``.body``), and
 the author is the person the fact is about (the owner for their promises and questions, the
 attendee for theirs): never a line of a quoted reply or a forwarded message.
 """
@@ -25,10 +25,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 from rapportd.agent.brief.model import Attendee, Brief, Evidence, Fact, Suggestion, Topic
+from rapportd.agent.core.mailtext import own_words
+from rapportd.agent.core.segment import is_greeting
 from rapportd.agent.inference.names import readable_name
 from rapportd.agent.inference.people import PUBLIC_DOMAINS
 from rapportd.agent.inference.sentences import split_sentences
-from rapportd.agent.segment import is_greeting, segment
 from rapportd.agent.suggest.promise_rules import asks_for_answer, explicit_ask
 from rapportd.agent.suggest.proposal import clean_subject
 from rapportd.agent.suggest.rules import external_attendees, meeting_excluded, wrote_to_since
@@ -211,7 +212,7 @@ def _norm(text: str) -> str:
 
 def own_body(msg: MessageSnap) -> str:
     """The author's own words of a message, without quoted or forwarded text or signature."""
-    return segment(msg.text).body if msg.text else ""
+    return own_words(msg.text)
 
 
 def in_own_words(msg: MessageSnap, sentence: str) -> bool:

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from rapportd.agent.brief.build import build_briefs
 from rapportd.agent.brief.model import Brief, Evidence, Fact, Suggestion, Topic
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.settings import Settings
+from rapportd.agent.store.links import thread_link
 from rapportd.agent.store.models import Account, Commitment, Owner
 from rapportd.agent.suggest.config import effective_config
 from rapportd.agent.suggest.snapshot import load_snapshot
-from rapportd.agent.web.links import thread_link
 
 
 def resolved_map(session: Session, owner_id: int) -> dict[int, int]:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from rapportd.agent.brief.build import brief_excluded, build_brief
 from rapportd.agent.brief.text import as_text
-from rapportd.agent.errors import ConfigError
+from rapportd.agent.core.errors import ConfigError
 from rapportd.agent.store.models import Owner, Suggestion
 from rapportd.agent.suggest.proposal import evidence_of
 from rapportd.agent.suggest.rules import busy_intervals

@@ -18,10 +18,10 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
-from rapportd.agent import clock
 from rapportd.agent.brief.model import Brief, Evidence
 from rapportd.agent.brief.text import HEADINGS, cite, state_label
 from rapportd.agent.cli.people import JsonOpt, OwnerOpt, _owner, _session
+from rapportd.agent.core import clock
 
 console = Console()
 
@@ -81,7 +81,7 @@ def brief_command(
     """Before meetings with people outside: who is coming, promises and asks both ways,
     recent topics and one thing to say, each fact with its evidence."""
     from rapportd.agent.brief.load import load_briefs
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.core.settings import get_settings
 
     try:
         when = date.fromisoformat(day) if day else None
@@ -126,7 +126,7 @@ def prep_holds_command(
     from pydantic import ValidationError
 
     from rapportd.agent.brief.prep import PrepHoldSettings
-    from rapportd.agent.errors import ConfigError
+    from rapportd.agent.core.errors import ConfigError
 
     with _session() as session:
         row = _owner(session, owner)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from typing import Annotated
@@ -11,7 +10,18 @@ import typer
 from rich.console import Console
 
 from rapportd.agent import __version__
-from rapportd.agent.errors import ConfigError, SchemaError
+from rapportd.agent.cli import (
+    accounts,
+    brief,
+    contacts,
+    daemon,
+    detect,
+    owners,
+    people,
+    sandbox,
+    suggestions,
+)
+from rapportd.agent.core.errors import ConfigError, SchemaError
 
 app = typer.Typer(
     name="rapportd",
@@ -31,19 +41,6 @@ app.add_typer(keys_app, name="keys")
 console = Console()
 err_console = Console(stderr=True)
 
-# Modules that add their own subcommands with ``register(app)``, in help order.
-COMMAND_MODULES = [
-    "rapportd.connectors.sandbox.cli",
-    "rapportd.agent.inference.cli",
-    "rapportd.agent.inference.detect_cli",
-    "rapportd.agent.cli.people",
-    "rapportd.agent.cli.brief",
-    "rapportd.connectors.cli",
-    "rapportd.agent.suggest.cli",
-    "rapportd.jobs.cli",
-    "rapportd.agent.web.owners_cli",
-]
-
 
 @app.callback()
 def _root(
@@ -62,8 +59,8 @@ def _root(
 ) -> None:
     import os
 
-    from rapportd.agent.logs import configure_logging
-    from rapportd.agent.settings import apply_clock, get_settings
+    from rapportd.agent.core.logs import configure_logging
+    from rapportd.agent.core.settings import apply_clock, get_settings
 
     if config:
         os.environ["RAPPORTD_CONFIG"] = config
@@ -86,7 +83,7 @@ def config_show(
     """Print the effective settings, secrets masked."""
     from rich.table import Table
 
-    from rapportd.agent.settings import get_settings, masked
+    from rapportd.agent.core.settings import get_settings, masked
 
     data = masked(get_settings())
     if as_json:
@@ -110,7 +107,7 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply the migrations up to REVISION (default: the newest). Running it twice is a no-op."""
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.core.settings import get_settings
     from rapportd.agent.store.db import current_revision, make_engine, upgrade
 
     engine = make_engine(get_settings().effective_database_url)
@@ -127,7 +124,7 @@ def db_upgrade(
 @db_app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]) -> None:
     """Undo migrations down to REVISION (``base`` removes every table)."""
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.core.settings import get_settings
     from rapportd.agent.store.db import current_revision, downgrade, open_store
 
     engine = open_store(get_settings(), check=False)
@@ -138,7 +135,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision."
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's revision and whether it is the one this rapportd needs."""
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.core.settings import get_settings
     from rapportd.agent.store.db import current_revision, head_revision, open_store
 
     engine = open_store(get_settings(), check=False)
@@ -150,7 +147,7 @@ def db_current() -> None:
 @keys_app.command("generate")
 def keys_generate() -> None:
     """Print a new encryption key (for RAPPORTD_ENCRYPTION_KEY or a key file)."""
-    from rapportd.agent.vault import generate_key
+    from rapportd.agent.core.vault import generate_key
 
     typer.echo(generate_key())
 
@@ -160,10 +157,10 @@ def keys_rotate() -> None:
     """Re-encrypt every stored token with the newest key (old keys in old_encryption_keys)."""
     from sqlalchemy import select
 
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.core.settings import get_settings
+    from rapportd.agent.core.vault import vault_from_settings
     from rapportd.agent.store.db import open_store, session_factory, transaction
     from rapportd.agent.store.models import Account
-    from rapportd.agent.vault import vault_from_settings
 
     settings = get_settings()
     vault = vault_from_settings(settings)
@@ -177,18 +174,9 @@ def keys_rotate() -> None:
     console.print(f"re-encrypted {count} token blob(s) with the newest key")
 
 
-def _register_commands() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                continue  # that area has not landed yet
-            raise
-        module.register(app)
-
-
-_register_commands()
+# Each area adds its own subcommands with ``register(app)``, in help order.
+for _commands in (sandbox, contacts, detect, people, brief, accounts, suggestions, daemon, owners):
+    _commands.register(app)
 
 
 def main() -> None:
@@ -201,7 +189,7 @@ def main() -> None:
     except (ConfigError, SchemaError) as exc:
         _one_line(str(exc))
     except (OperationalError, InterfaceError) as exc:
-        from rapportd.agent.settings import get_settings
+        from rapportd.agent.core.settings import get_settings
         from rapportd.agent.store.db import unreachable
 
         _one_line(str(unreachable(get_settings(), exc)))

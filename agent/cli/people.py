@@ -23,7 +23,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rapportd.agent import clock
+from rapportd.agent.core import clock
 
 OwnerOpt = Annotated[
     str | None, typer.Option("--owner", help="Owner email or id (default: the only one).")
@@ -43,7 +43,7 @@ console = Console()
 
 @contextmanager
 def _session() -> Iterator[Session]:
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.core.settings import get_settings
     from rapportd.agent.store.db import check_schema, make_engine, session_factory, transaction
 
     engine = make_engine(get_settings().effective_database_url)
@@ -53,7 +53,7 @@ def _session() -> Iterator[Session]:
 
 
 def _owner(session: Session, owner: str | None) -> Any:
-    from rapportd.agent.contacts_view import find_owner
+    from rapportd.agent.cli.contacts_view import find_owner
 
     try:
         return find_owner(session, owner)
@@ -62,8 +62,8 @@ def _owner(session: Session, owner: str | None) -> Any:
 
 
 def _decide(owner: str | None, decision: str, a: str, b: str, analyse: bool) -> None:
-    from rapportd.agent.analysis import analyse_owner
-    from rapportd.agent.analysis_store import record_decision
+    from rapportd.agent.analysis.analyse import analyse_owner
+    from rapportd.agent.analysis.store import record_decision
 
     with _session() as session:
         row = _owner(session, owner)

@@ -5,7 +5,7 @@
 confirm by Monday?"). Promises made *to the owner* are simply commitments whose ``by`` is the
 sender of an incoming message; requests *of the owner* are requests in incoming mail.
 
-Steps: strip quotes and signature (:func:`rapportd.agent.mailtext.split_reply`) unless the
+Steps: strip quotes and signature (:func:`rapportd.agent.core.mailtext.split_reply`) unless the
 caller already did; drop the greeting; split into sentences and clauses
 (:mod:`.sentences`); ask the rules (:mod:`.detect_rules`) about each clause; score the
 sentence with the shipped intent model (:mod:`.intent_model`: p(request), p(commitment),
@@ -29,11 +29,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Literal
 
+from rapportd.agent.core.mailtext import split_reply, strip_greeting
 from rapportd.agent.inference import detect_rules as rules
 from rapportd.agent.inference.dates import DueDate, resolve_due
 from rapportd.agent.inference.intent_model import IntentModel, features, shipped_model
 from rapportd.agent.inference.sentences import split_clauses, split_sentences
-from rapportd.agent.mailtext import split_reply, strip_greeting
 
 Kind = Literal["commitment", "request"]
 MAX_TEXT_CHARS = 20_000

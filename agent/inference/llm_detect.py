@@ -17,11 +17,11 @@ from typing import Any
 
 import httpx
 
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.mailtext import split_reply
+from rapportd.agent.core.settings import LLMSettings, Settings
 from rapportd.agent.inference.commitments import Detected, detect
 from rapportd.agent.inference.dates import resolve_due, zone
-from rapportd.agent.logs import get_logger
-from rapportd.agent.mailtext import split_reply
-from rapportd.agent.settings import LLMSettings, Settings
 
 log = get_logger(__name__)
 MAX_PROMPT_CHARS = 8000

@@ -12,7 +12,7 @@ Sources of the owner's addresses, strongest first:
    of the owner's name ("skean", "steven.kean", "kean") AND mail addressed only to it
    arrived in the owner's mailbox. The reason is shown and the owner can undo it.
 
-Pure: no I/O. ``agent/analysis.py`` stores the result on the owner row.
+Pure: no I/O. ``agent/analysis/analyse.py`` stores the result on the owner row.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The inputs of inference: small frozen records built from the store (see agent/analysis.py).
+"""The inputs of inference: small frozen records built from the store (see agent/analysis/analyse.py).
 
 They are deliberately not ORM rows, so every inference is a pure function that tests can
 feed by hand.

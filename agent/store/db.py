@@ -17,10 +17,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.errors import ConfigError, SchemaError
+from rapportd.agent.core.errors import ConfigError, SchemaError
+from rapportd.agent.core.files import private_dir
 
 if TYPE_CHECKING:
-    from rapportd.agent.settings import Settings
+    from rapportd.agent.core.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -35,24 +36,6 @@ class StoreMissing(ConfigError):
 
 class StoreUnreachable(ConfigError):
     """The database server does not answer; the message names the setting."""
-
-
-def private_dir(path: Path) -> Path:
-    """Create ``path`` (and missing parents) readable by this user only (0700). A folder
-    that already exists is left as its owner set it (it may be a shared one they chose)."""
-    path = path.expanduser()
-    missing = []
-    for p in (path, *path.parents):
-        if p.exists():
-            break
-        missing.append(p)
-    for p in reversed(missing):
-        try:
-            p.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        os.chmod(p, 0o700)  # mkdir's mode goes through the umask
-    return path
 
 
 def private_store_file(path: Path) -> None:

@@ -50,7 +50,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from rapportd.agent.clock import now as clock_now
+from rapportd.agent.core.clock import now as clock_now
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -1,7 +1,7 @@
 """What a person can do with a suggestion, from the review page or the CLI.
 
 Actions change rows and enqueue outbox operations; the provider write happens later in
-:func:`rapportd.agent.suggest.outbox.process_operation`. The caller owns the transaction.
+:func:`rapportd.agent.outbox.operations.process_operation`. The caller owns the transaction.
 
 Undo: every action is logged in a :class:`ReviewAction` row with what it changed, and the
 writes it enqueues wait :data:`UNDO_WINDOW` (plus a margin) before a worker may take them, so
@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from rapportd.agent import clock
-from rapportd.agent.errors import Conflict, NotFound
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import Conflict, NotFound
+from rapportd.agent.outbox.queue import create_op, draft_payload, enqueue, tag_of
 from rapportd.agent.store.models import (
     ACKNOWLEDGED_PREFIX,
     Commitment,
@@ -45,7 +46,6 @@ from rapportd.agent.suggest.feedback import (
 )
 from rapportd.agent.suggest.phrasing import ask_phrase
 from rapportd.agent.suggest.planner import retire, write_op
-from rapportd.agent.suggest.queue import create_op, draft_payload, enqueue, tag_of
 
 __all__ = [
     "DISMISS_REASONS",

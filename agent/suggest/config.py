@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from rapportd.agent.errors import ConfigError
-from rapportd.agent.settings import Settings, SuggestionSettings, parse_hours_range
+from rapportd.agent.core.errors import ConfigError
+from rapportd.agent.core.settings import Settings, SuggestionSettings, parse_hours_range
 
 DRAFT_KINDS = frozenset({"thank_you", "promise_follow_up", "reply_needed", "nudge", "check_in"})
 HOLD_KINDS = frozenset({"promise_hold", "reconnect_hold", "prep_hold"})  # prep: agent/brief/prep.py

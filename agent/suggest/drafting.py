@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import jinja2
 
-from rapportd.agent.logs import get_logger
-from rapportd.agent.settings import LLMSettings, Settings
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.settings import LLMSettings, Settings
 from rapportd.agent.suggest.draft_checks import problems
 from rapportd.agent.suggest.phrasing import join_names
 from rapportd.agent.suggest.style import Style

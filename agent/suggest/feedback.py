@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.errors import ProviderError
-from rapportd.agent.logs import get_logger
-from rapportd.agent.records import Connector, ItemState
-from rapportd.agent.settings import SUGGESTION_KINDS, Settings
+from rapportd.agent.core.errors import ProviderError
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.records import Connector, ItemState
+from rapportd.agent.core.settings import SUGGESTION_KINDS, Settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Feedback, OutboxOperation, Owner, Suggestion
 from rapportd.agent.suggest.config import effective_config
@@ -229,7 +229,7 @@ def kind_status(
     session: Session, owner_id: int, *, settings: Settings | None = None
 ) -> list[KindStatus]:
     """Per kind: switched on?, paused by feedback?, acceptance rate. For the review page."""
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.core.settings import get_settings
 
     settings = settings or get_settings()
     owner = session.get(Owner, owner_id)

@@ -14,10 +14,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rapportd.agent.errors import NotFound
-from rapportd.agent.logs import get_logger
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.errors import NotFound
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.settings import Settings
+from rapportd.agent.outbox.queue import (
+    DELETE_OP,
+    create_op,
+    create_op_name,
+    draft_payload,
+    enqueue,
+    hold_payload,
+    tag_of,
+)
 from rapportd.agent.store.models import Message, Mute, OutboxOperation, Owner, Suggestion
+from rapportd.agent.store.sync_status import WINDOW_KINDS
 from rapportd.agent.suggest import promise_rules, rules
 from rapportd.agent.suggest.coherence import PERSONAL_KINDS, coherent, person_key
 from rapportd.agent.suggest.config import HOLD_KINDS, SuggestConfig, effective_config
@@ -31,19 +41,9 @@ from rapportd.agent.suggest.feedback import (
 )
 from rapportd.agent.suggest.moot import Live, moot_reason
 from rapportd.agent.suggest.proposal import Proposal, clean_subject
-from rapportd.agent.suggest.queue import (
-    DELETE_OP,
-    create_op,
-    create_op_name,
-    draft_payload,
-    enqueue,
-    hold_payload,
-    tag_of,
-)
 from rapportd.agent.suggest.snapshot import Snapshot, load_snapshot
 from rapportd.agent.suggest.style import Style, learn_style
 from rapportd.agent.suggest.timeutil import local_day_bounds, quiet_end
-from rapportd.agent.sync_status import WINDOW_KINDS
 
 log = get_logger(__name__)
 
@@ -283,7 +283,7 @@ def plan_owner(
     """Turn the owner's current inferences into suggestions and outbox operations.
 
     ``window_days``: only the last days of the owner's history are synced yet (recent
-    first, :mod:`rapportd.agent.sync_status`): only the kinds such a window supports are
+    first, :mod:`rapportd.agent.store.sync_status`): only the kinds such a window supports are
     planned, each marked as based on it (``reasons["window_days"]``)."""
     owner = session.get(Owner, owner_id)
     if owner is None:

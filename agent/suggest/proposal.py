@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rapportd.agent.records import content_hash
+from rapportd.agent.core.records import content_hash
 from rapportd.agent.suggest.config import HOLD_KINDS
 
 

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from rapportd.agent import clock
+from rapportd.agent.core import clock
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, PushSubscription
-from rapportd.agent.sync_status import unfinished_streams, waiting_text
+from rapportd.agent.store.sync_status import unfinished_streams, waiting_text
 from rapportd.agent.web import oauth_flow, queries
 from rapportd.agent.web.auth import Viewer, optional_viewer, require_viewer, sessions_of
 from rapportd.agent.web.csrf import require_csrf

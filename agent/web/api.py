@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from rapportd.agent import clock
-from rapportd.agent.errors import Conflict, NotFound
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import Conflict, NotFound
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, Owner, Suggestion
 from rapportd.agent.suggest import actions

@@ -23,8 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
 from rapportd.agent import __version__
-from rapportd.agent.errors import SchemaError
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.errors import SchemaError
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.db import check_schema
 from rapportd.agent.web import accounts, api, briefs, contacts, identity, prefs, signin, views
 from rapportd.agent.web.auth import NotSignedIn

@@ -17,7 +17,7 @@ from fastapi import Depends, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent import clock
+from rapportd.agent.core import clock
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Owner, WebSession
 

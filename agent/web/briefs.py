@@ -12,14 +12,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rapportd.agent import clock
 from rapportd.agent.brief.load import load_briefs
 from rapportd.agent.brief.model import Brief, Evidence
 from rapportd.agent.brief.prep import PrepHoldSettings, prep_settings
 from rapportd.agent.brief.text import HEADINGS, state_label
-from rapportd.agent.errors import ConfigError
-from rapportd.agent.logs import get_logger
-from rapportd.agent.settings import Settings
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import ConfigError
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, CalendarEvent, Owner
 from rapportd.agent.web.auth import Viewer, require_viewer, sessions_of

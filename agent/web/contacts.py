@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from rapportd.agent import clock
+from rapportd.agent.core import clock
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Contact
 from rapportd.agent.web import queries

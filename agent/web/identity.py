@@ -19,8 +19,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rapportd.agent import clock
-from rapportd.agent.analysis_store import record_decision
+from rapportd.agent.analysis.store import record_decision
+from rapportd.agent.core import clock
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Contact, ContactDecision, Owner
 from rapportd.agent.web import queries

@@ -19,8 +19,8 @@ from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from rapportd.agent.logs import get_logger
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, Owner
 from rapportd.agent.web.auth import Viewer, sessions_of, sign_in

@@ -19,10 +19,10 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy.orm import Session
 
-from rapportd.agent import clock
 from rapportd.agent.brief.prep import MEETING_KINDS, PrepHoldSettings
-from rapportd.agent.errors import NotFound
-from rapportd.agent.settings import SUGGESTION_KINDS, Settings, SuggestionSettings
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import NotFound
+from rapportd.agent.core.settings import SUGGESTION_KINDS, Settings, SuggestionSettings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Owner
 from rapportd.agent.suggest import actions

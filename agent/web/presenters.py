@@ -14,11 +14,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from rapportd.agent.review import basis_text, day, when, zone
+from rapportd.agent.store import links
 from rapportd.agent.store.models import Account, Commitment, Contact, Message, Suggestion
+from rapportd.agent.store.review import basis_text, day, when, zone
 from rapportd.agent.suggest.config import HOLD_KINDS
 from rapportd.agent.suggest.feedback import person_edited
-from rapportd.agent.web import links, queries
+from rapportd.agent.web import queries
 from rapportd.agent.web.charts import interaction_chart, rhythm_sentence
 
 GROUPS: list[tuple[str, str, frozenset[str]]] = [

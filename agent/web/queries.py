@@ -13,34 +13,6 @@ from fastapi import HTTPException
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-# The reads shared with the CLI (one query layer): re-exported for the web modules.
-from rapportd.agent.review import (
-    ACTIONABLE as ACTIONABLE,
-)
-from rapportd.agent.review import (
-    CONTACT_SORTS as CONTACT_SORTS,
-)
-from rapportd.agent.review import (
-    DONE as DONE,
-)
-from rapportd.agent.review import (
-    VIEWS as VIEWS,
-)
-from rapportd.agent.review import (
-    PromiseCounts as PromiseCounts,
-)
-from rapportd.agent.review import (
-    contacts_sorted as contacts_sorted,
-)
-from rapportd.agent.review import (
-    open_promises as open_promises,
-)
-from rapportd.agent.review import (
-    suggestions_in_view as suggestions_in_view,
-)
-from rapportd.agent.review import (
-    view_counts as view_counts,
-)
 from rapportd.agent.store.models import (
     Account,
     CalendarEvent,
@@ -52,6 +24,35 @@ from rapportd.agent.store.models import (
     PushSubscription,
     Suggestion,
     SyncRun,
+)
+
+# The reads shared with the CLI (one query layer): re-exported for the web modules.
+from rapportd.agent.store.review import (
+    ACTIONABLE as ACTIONABLE,
+)
+from rapportd.agent.store.review import (
+    CONTACT_SORTS as CONTACT_SORTS,
+)
+from rapportd.agent.store.review import (
+    DONE as DONE,
+)
+from rapportd.agent.store.review import (
+    VIEWS as VIEWS,
+)
+from rapportd.agent.store.review import (
+    PromiseCounts as PromiseCounts,
+)
+from rapportd.agent.store.review import (
+    contacts_sorted as contacts_sorted,
+)
+from rapportd.agent.store.review import (
+    open_promises as open_promises,
+)
+from rapportd.agent.store.review import (
+    suggestions_in_view as suggestions_in_view,
+)
+from rapportd.agent.store.review import (
+    view_counts as view_counts,
 )
 
 T = TypeVar("T", Account, Contact, Suggestion, Commitment, Message, CalendarEvent)

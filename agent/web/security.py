@@ -16,8 +16,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rapportd.agent.settings import Settings
-from rapportd.agent.store.db import private_dir
+from rapportd.agent.core.files import private_dir
+from rapportd.agent.core.settings import Settings
 
 CSP = "; ".join(
     [

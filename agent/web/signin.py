@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
-from rapportd.agent.logs import get_logger
+from rapportd.agent.core.logs import get_logger
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Owner
 from rapportd.agent.web import oauth_flow

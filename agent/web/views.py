@@ -18,8 +18,8 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from rapportd.agent import clock
-from rapportd.agent.errors import Conflict, NotFound
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import Conflict, NotFound
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Suggestion
 from rapportd.agent.suggest import actions

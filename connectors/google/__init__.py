@@ -7,8 +7,8 @@ from typing import Any
 
 from google.oauth2.credentials import Credentials
 
-from rapportd.agent.records import PROVIDER_STREAMS, CursorState, OwnAddress, SyncBatch
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.records import PROVIDER_STREAMS, CursorState, OwnAddress, SyncBatch
+from rapportd.agent.core.settings import Settings
 from rapportd.connectors.composite import CompositeConnector
 from rapportd.connectors.google.calendar import Calendar
 from rapportd.connectors.google.client import GoogleApi

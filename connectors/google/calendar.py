@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from rapportd.agent import clock
-from rapportd.agent.errors import Conflict, CursorExpired, NotFound
-from rapportd.agent.records import (
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import Conflict, CursorExpired, NotFound
+from rapportd.agent.core.records import (
     Attendee,
     CursorState,
     EventRecord,
@@ -26,7 +26,7 @@ from rapportd.agent.records import (
     SyncBatch,
     hold_hash,
 )
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.settings import Settings
 from rapportd.connectors.composite import carries, refuse_if_changed, refuse_if_not_ours
 from rapportd.connectors.google.client import GoogleApi
 

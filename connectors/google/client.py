@@ -29,9 +29,9 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build_from_document
 from googleapiclient.http import HttpRequest
 
-from rapportd.agent.errors import NotFound, RetryLater
-from rapportd.agent.logs import get_logger
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.errors import NotFound, RetryLater
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.settings import Settings
 from rapportd.connectors.errors import from_google
 from rapportd.connectors.ratelimit import Limiter, MemoryLimiter, backoff
 

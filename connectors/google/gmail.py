@@ -23,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from rapportd.agent import clock
-from rapportd.agent.errors import (
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import (
     BadData,
     CursorExpired,
     NotFound,
@@ -32,8 +32,8 @@ from rapportd.agent.errors import (
     ProviderError,
     RetryLater,
 )
-from rapportd.agent.logs import get_logger
-from rapportd.agent.records import (
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.records import (
     CursorState,
     DraftSpec,
     ItemState,
@@ -42,7 +42,7 @@ from rapportd.agent.records import (
     SyncBatch,
     draft_hash,
 )
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.settings import Settings
 from rapportd.connectors import mime
 from rapportd.connectors.composite import refuse_if_changed, refuse_if_not_ours
 from rapportd.connectors.google.client import GMAIL_UNITS, GoogleApi

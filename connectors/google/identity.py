@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from rapportd.agent.errors import NotFound, PermanentError
-from rapportd.agent.logs import get_logger
-from rapportd.agent.records import OwnAddress
+from rapportd.agent.core.errors import NotFound, PermanentError
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.records import OwnAddress
 from rapportd.connectors.google.client import GMAIL_UNITS, GoogleApi
 
 log = get_logger(__name__)

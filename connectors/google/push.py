@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from rapportd.agent import clock
-from rapportd.agent.errors import ConfigError
-from rapportd.agent.records import PushChannel
-from rapportd.agent.settings import Settings
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import ConfigError
+from rapportd.agent.core.records import PushChannel
+from rapportd.agent.core.settings import Settings
 from rapportd.connectors.google.client import GoogleApi
 
 WATCH_LABELS = ["INBOX", "SENT"]  # mail in and out; drafts and spam do not wake a sync

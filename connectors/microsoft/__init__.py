@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from rapportd.agent.records import PROVIDER_STREAMS, CursorState, OwnAddress, SyncBatch
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.records import PROVIDER_STREAMS, CursorState, OwnAddress, SyncBatch
+from rapportd.agent.core.settings import Settings
 from rapportd.connectors.composite import CompositeConnector
 from rapportd.connectors.microsoft.calendar import GraphCalendar
 from rapportd.connectors.microsoft.client import GraphApi, MsalTokens

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from rapportd.agent import clock
-from rapportd.agent.errors import CursorExpired, NotFound
-from rapportd.agent.records import (
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import CursorExpired, NotFound
+from rapportd.agent.core.records import (
     Attendee,
     CursorState,
     EventRecord,
@@ -25,7 +25,7 @@ from rapportd.agent.records import (
     SyncBatch,
     hold_hash,
 )
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.settings import Settings
 from rapportd.connectors.composite import carries, refuse_if_changed, refuse_if_not_ours
 from rapportd.connectors.microsoft.client import PREFER, GraphApi
 from rapportd.connectors.microsoft.mail import RAPPORTD_GUID, TAG_PROPERTY, _tag_filter, parse_time

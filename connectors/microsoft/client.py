@@ -26,9 +26,9 @@ import httpx
 import msal
 import requests
 
-from rapportd.agent.errors import ReconsentNeeded, RetryLater
-from rapportd.agent.logs import get_logger
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.errors import ReconsentNeeded, RetryLater
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.settings import Settings
 from rapportd.connectors.errors import TRANSPORT_ERRORS, from_httpx, from_oauth
 from rapportd.connectors.ratelimit import Concurrency, Limiter, MemoryLimiter, backoff
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rapportd.agent.errors import NotFound, PermanentError
-from rapportd.agent.logs import get_logger
-from rapportd.agent.records import OwnAddress
+from rapportd.agent.core.errors import NotFound, PermanentError
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.records import OwnAddress
 from rapportd.connectors.microsoft.client import GraphApi
 
 log = get_logger(__name__)

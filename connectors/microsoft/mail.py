@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from rapportd.agent import clock
-from rapportd.agent.errors import Conflict, CursorExpired, NotFound
-from rapportd.agent.records import (
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import Conflict, CursorExpired, NotFound
+from rapportd.agent.core.records import (
     Address,
     CursorState,
     DraftSpec,
@@ -31,7 +31,7 @@ from rapportd.agent.records import (
     draft_hash,
     same_subject,
 )
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.settings import Settings
 from rapportd.connectors import mime
 from rapportd.connectors.composite import carries, refuse_if_changed, refuse_if_not_ours
 from rapportd.connectors.microsoft.client import PREFER, GraphApi

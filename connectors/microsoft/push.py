@@ -15,10 +15,10 @@ import secrets
 from contextlib import suppress
 from datetime import datetime, timedelta
 
-from rapportd.agent import clock
-from rapportd.agent.errors import ConfigError, NotFound
-from rapportd.agent.records import PushChannel
-from rapportd.agent.settings import Settings
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import ConfigError, NotFound
+from rapportd.agent.core.records import PushChannel
+from rapportd.agent.core.settings import Settings
 from rapportd.connectors.microsoft.client import GraphApi
 from rapportd.connectors.microsoft.mail import parse_time
 

@@ -1,12 +1,10 @@
 """The sandbox's ASGI app: one Starlette app serving every provider and the control API.
 
-Routes come from the view modules (``routes()`` each). The Microsoft half (graph.py,
-microsoft_oauth.py) is mounted when those modules exist.
+Routes come from the view modules (``routes()`` each).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 from starlette.applications import Starlette
@@ -14,26 +12,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from rapportd.connectors.sandbox import (
+    batch,
+    calendar,
+    control,
+    gmail,
+    google_oauth,
+    graph,
+    microsoft_oauth,
+    pubsub,
+)
 from rapportd.connectors.sandbox.state import Sandbox
 
-CORE_MODULES = ("google_oauth", "gmail", "calendar", "batch", "control", "pubsub")
-OPTIONAL_MODULES = ("microsoft_oauth", "graph")
+VIEWS = (google_oauth, gmail, calendar, batch, control, pubsub, microsoft_oauth, graph)
 log = logging.getLogger(__name__)
 
 
-def view_routes(names: tuple[str, ...], *, optional: bool) -> list[BaseRoute]:
-    routes: list[BaseRoute] = []
-    for name in names:
-        dotted = f"rapportd.connectors.sandbox.{name}"
-        try:
-            module = importlib.import_module(dotted)
-        except ModuleNotFoundError as exc:
-            if optional and exc.name == dotted:
-                continue
-            raise
-        if hasattr(module, "routes"):
-            routes.extend(module.routes())
-    return routes
+def view_routes() -> list[BaseRoute]:
+    return [route for view in VIEWS for route in view.routes()]
 
 
 async def _root(request: Request) -> Response:
@@ -63,8 +59,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 def build_app(sandbox: Sandbox) -> Starlette:
     """The app; ``app.state.sandbox`` is the world it serves."""
-    routes = view_routes(CORE_MODULES, optional=True)  # optional while the halves land
-    routes += view_routes(OPTIONAL_MODULES, optional=True)
+    routes = view_routes()
     routes.append(Route("/", _root))
     app = Starlette(routes=routes, exception_handlers={404: _not_found})
     app.state.sandbox = sandbox

@@ -42,7 +42,7 @@ from email.utils import formataddr, getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from rapportd.agent.errors import BadData
+from rapportd.agent.core.errors import BadData
 from rapportd.connectors.sandbox.state import Account, Sandbox
 
 _HEADERS = BytesHeaderParser(policy=compat32)

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from rapportd.agent import clock
+from rapportd.agent.core import clock
 from rapportd.connectors.sandbox.calls import (
     ApiError,
     ConnectionDropped,

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from rapportd.agent import clock
+from rapportd.agent.core import clock
 from rapportd.connectors.sandbox.faults import Fault
 from rapportd.connectors.sandbox.quota import gmail_units
 from rapportd.connectors.sandbox.state import (

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from rapportd.agent.errors import BadData
+from rapportd.agent.core.errors import BadData
 from rapportd.connectors.sandbox.mime import b64url
 from rapportd.connectors.sandbox.scenario import load_scenario
 from rapportd.connectors.sandbox.state import (

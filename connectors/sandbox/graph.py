@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from rapportd.agent import clock
+from rapportd.agent.core import clock
 from rapportd.connectors.sandbox import graph_calendar as cal
 from rapportd.connectors.sandbox import graph_ids as gid
 from rapportd.connectors.sandbox import graph_mail as mail

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from rapportd.agent import clock
+from rapportd.agent.core import clock
 from rapportd.connectors.sandbox.state import AuthCode, Grant, LogEntry, Sandbox
 
 ENDPOINT = "microsoft.oauth2.token"

@@ -11,7 +11,7 @@ from typing import Any
 @dataclass
 class LogEntry:
     """One API call as the server saw it. ``start``/``end`` are POSIX seconds on the
-    process's clock (:func:`rapportd.agent.clock.epoch_seconds`: the wall clock unless the
+    process's clock (:func:`rapportd.agent.core.clock.epoch_seconds`: the wall clock unless the
     run holds it; not the sandbox's own clock, which tests move by days), so overlapping
     calls of one account can be found and compared with the product's sync runs."""
 

@@ -1,6 +1,6 @@
 """Seeds: fill a :class:`Sandbox` from a JSON scenario, mbox, maildir or ICS files.
 
-A bad seed stops with one :class:`~rapportd.agent.errors.BadData` line naming the file and
+A bad seed stops with one :class:`~rapportd.agent.core.errors.BadData` line naming the file and
 the field (``scenario.json: messages[3].account: unknown account 'x@y'``).
 
 Non-JSON seeds need an account: ``load_path(sb, path, account="ana@example.com")`` (made
@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from rapportd.agent.clock import HeldClock
-from rapportd.agent.errors import BadData
+from rapportd.agent.core.clock import HeldClock
+from rapportd.agent.core.errors import BadData
 from rapportd.connectors.sandbox.faults import FaultPlan
 from rapportd.connectors.sandbox.state import Draft, NotFoundError, Sandbox, StoredEvent
 

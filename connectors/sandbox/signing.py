@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
 
-from rapportd.agent import clock
+from rapportd.agent.core import clock
 
 GOOGLE_ISSUER = "https://accounts.google.com"
 CERTS_MAX_AGE = 21600  # what Google's certs endpoint allows, roughly

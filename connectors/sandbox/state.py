@@ -24,7 +24,7 @@ event sequence
     is a sequence number; tokens older than the horizon, or expired on purpose
     (``expire_sync_tokens``), raise :class:`HistoryGone` too.
 clock
-    :class:`Clock` (:class:`rapportd.agent.clock.HeldClock`), the sandbox's "now" (used
+    :class:`Clock` (:class:`rapportd.agent.core.clock.HeldClock`), the sandbox's "now" (used
     for ``newer_than:``, horizons, token expiry, delivered mail). It ticks with real time
     from a start instant and can be advanced by the control API. ``Sandbox(clock=...)``
     shares one clock with the product when both run in one process.
@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from rapportd.agent import clock as process_clock
-from rapportd.agent.clock import HeldClock
+from rapportd.agent.core import clock as process_clock
+from rapportd.agent.core.clock import HeldClock
 from rapportd.connectors.sandbox.mime import (
     header_date_ms,
     parse_headers,
@@ -149,7 +149,7 @@ class HistoryGone(SandboxError):
 
 
 # --------------------------------------------------------------------------- clock
-# The sandbox's clock is the product's :class:`~rapportd.agent.clock.HeldClock`: a sandbox
+# The sandbox's clock is the product's :class:`~rapportd.agent.core.clock.HeldClock`: a sandbox
 # of its own gets a new one (starting at the process clock's now), and a sandbox that runs
 # in the product's process (demo, replay, tests) can be handed the process's clock, so that
 # the control API's "a day passes" moves the product's time too.
@@ -668,7 +668,7 @@ class Sandbox:
 
     ``faults`` (:class:`rapportd.connectors.sandbox.faults.FaultPlan`) and ``quota``
     (:class:`rapportd.connectors.sandbox.quota.QuotaMeter`) live here too. ``clock``: a
-    :class:`~rapportd.agent.clock.HeldClock` to share (the product's, in one process);
+    :class:`~rapportd.agent.core.clock.HeldClock` to share (the product's, in one process);
     without it the sandbox gets a clock of its own at ``now`` (default: the process clock's
     now), ticking or not.
     """

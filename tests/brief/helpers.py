@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from rapportd.agent.settings import load_settings
+from rapportd.agent.core.settings import load_settings
 from rapportd.agent.suggest.config import effective_config
 from rapportd.agent.suggest.snapshot import (
     ContactSnap,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from suggest.builders import Store
 from typer.testing import CliRunner
 
-from rapportd.agent.settings import get_settings
+from rapportd.agent.core.settings import get_settings
 from rapportd.agent.store.db import session_factory, transaction
 from rapportd.agent.store.models import Owner
 

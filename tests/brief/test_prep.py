@@ -18,8 +18,8 @@ from rapportd.agent.brief.prep import (
     prep_slot,
     prep_targets,
 )
-from rapportd.agent.errors import ConfigError
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.errors import ConfigError
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.models import OutboxOperation, Suggestion
 from rapportd.agent.suggest.planner import plan_owner
 

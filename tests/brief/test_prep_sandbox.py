@@ -16,9 +16,9 @@ from e2e_support import SandboxWorld, sandbox_world, tagged_holds
 from sqlalchemy import select
 from suggest.test_e2e_sandbox import Cycle
 
+from rapportd.agent.outbox.queue import tag_of
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import CalendarEvent, Owner, Suggestion
-from rapportd.agent.suggest.queue import tag_of
 from rapportd.connectors.sandbox.state import StoredEvent
 
 pytestmark = pytest.mark.timeout(240)

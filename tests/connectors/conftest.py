@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.db import session_factory, transaction
 from rapportd.agent.store.models import Owner
 from rapportd.connectors import oauth

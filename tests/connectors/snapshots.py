@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
 from rapportd.agent.store.models import CalendarEvent, Message
-from rapportd.connectors.sync import sync_account
+from rapportd.connectors.sync.account import sync_account
 
 from .conftest import World, connect
 

@@ -10,7 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from rapportd.agent.cli.main import app
-from rapportd.agent.settings import get_settings
+from rapportd.agent.core.settings import get_settings
 from rapportd.agent.store.db import make_engine, upgrade
 from rapportd.connectors import oauth
 from rapportd.connectors.sandbox.server import running_sandbox

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from rapportd.agent.store.models import Account, Message, SyncCursor
-from rapportd.agent.sync_status import unfinished_streams, waiting_text
+from rapportd.agent.store.sync_status import unfinished_streams, waiting_text
 from rapportd.connectors.google import client
 from rapportd.connectors.sandbox.faults import Fault
-from rapportd.connectors.sync import sync_account
+from rapportd.connectors.sync.account import sync_account
 from rapportd.jobs import runtime, tasks
 from rapportd.jobs.runtime import Parts, Runtime
 

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from rapportd.agent.store.models import CalendarEvent, Message, SyncCursor
-from rapportd.agent.sync_status import unfinished_streams
+from rapportd.agent.store.sync_status import unfinished_streams
 from rapportd.connectors.sandbox.state import Sandbox
-from rapportd.connectors.sync import sync_account
+from rapportd.connectors.sync.account import sync_account
 
 from .conftest import World, add_events, make_world
 from .world import PEOPLE, raw_message

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rapportd.agent.errors import ReconsentNeeded, RetryLater
+from rapportd.agent.core.errors import ReconsentNeeded, RetryLater
+from rapportd.agent.core.vault import vault_from_settings
 from rapportd.agent.store.db import make_engine, transaction, upgrade
 from rapportd.agent.store.models import Account
-from rapportd.agent.vault import vault_from_settings
 from rapportd.connectors.google import GoogleConnector
 from rapportd.connectors.microsoft import MicrosoftConnector
 from rapportd.connectors.ratelimit import MemoryLimiter
 from rapportd.connectors.sandbox.faults import Fault
-from rapportd.connectors.sync import sync_account
+from rapportd.connectors.sync.account import sync_account
 from rapportd.connectors.tokens import google_credentials, load_blob
 
 from .conftest import World, make_world
@@ -37,8 +37,7 @@ def test_revoked_grant_marks_needs_reconsent_and_stops(world: World) -> None:
         assert account.status == "needs_reconsent" and "connect" in account.status_reason
         assert account.next_sync_at is None
     calls = len(world.sandbox.log)
-    with pytest.raises(ReconsentNeeded):
-        sync_account(world.sessions, world.account_id, world.settings)
+    assert sync_account(world.sessions, world.account_id, world.settings).outcome == "skipped"
     assert len(world.sandbox.log) == calls  # no loop, not even one request
 
 

@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from rapportd.agent.errors import NotOurs
+from rapportd.agent.core.errors import NotOurs
+from rapportd.agent.outbox.operations import process_operation
+from rapportd.agent.outbox.queue import create_op, enqueue
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, CalendarEvent, OutboxOperation, Suggestion
-from rapportd.agent.suggest.outbox import process_operation
 from rapportd.agent.suggest.planner import retire
-from rapportd.agent.suggest.queue import create_op, enqueue
 from rapportd.connectors.factory import connector_for
 from rapportd.connectors.sandbox import graph_ids as gid
 from rapportd.connectors.sandbox.state import Sandbox
-from rapportd.connectors.sync import sync_account
+from rapportd.connectors.sync.account import sync_account
 
 from .conftest import World, make_world
 from .world import PEOPLE, raw_message

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import select
 from structlog.testing import capture_logs
 
-from rapportd.agent import clock
-from rapportd.agent.records import OwnAddress
+from rapportd.agent.core import clock
+from rapportd.agent.core.records import OwnAddress
 from rapportd.agent.store.models import Account, Contact, ContactIdentity, Message, Owner
 from rapportd.connectors.factory import connector_for
 from rapportd.connectors.google import GoogleConnector
-from rapportd.connectors.sync import sync_account
+from rapportd.connectors.sync.account import sync_account
 from rapportd.connectors.tokens import google_credentials
 
 from .conftest import World

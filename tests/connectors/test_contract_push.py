@@ -18,7 +18,7 @@ from e2e_support import serving
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.models import Account, PushSubscription
 from rapportd.jobs import tasks
 from rapportd.jobs.push import push_routes

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from rapportd.agent.errors import RetryLater
-from rapportd.agent.records import Address, DraftSpec
+from rapportd.agent.core.errors import RetryLater
+from rapportd.agent.core.records import Address, DraftSpec
 from rapportd.agent.store.models import Account, Message
 from rapportd.connectors.google import client
 from rapportd.connectors.sandbox.state import Sandbox
-from rapportd.connectors.sync import sync_account
+from rapportd.connectors.sync.account import sync_account
 from rapportd.jobs import tasks
 from rapportd.jobs.runtime import Parts, Runtime
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from rapportd.agent.records import PROVIDER_STREAMS
+from rapportd.agent.core.records import PROVIDER_STREAMS
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
 from rapportd.agent.store.models import CalendarEvent, Message, SyncCursor
-from rapportd.connectors.sync import SyncResult, sync_account
+from rapportd.connectors.sync.account import SyncResult, sync_account
 
 from .conftest import World, connect, make_world
 from .snapshots import snapshot

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from rapportd.agent.store.models import Account, CalendarEvent, Message, SyncCursor, SyncRun
-from rapportd.connectors.sync import sync_account
+from rapportd.connectors.sync.account import sync_account
 
 from .conftest import World
 from .snapshots import fresh_snapshot, snapshot

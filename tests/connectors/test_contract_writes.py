@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from rapportd.agent.errors import Conflict
-from rapportd.agent.records import Address, DraftSpec, HoldSpec, draft_hash, hold_hash
+from rapportd.agent.core.errors import Conflict
+from rapportd.agent.core.records import Address, DraftSpec, HoldSpec, draft_hash, hold_hash
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, Message
 from rapportd.connectors.factory import connector_for
 from rapportd.connectors.sandbox.state import Sandbox
-from rapportd.connectors.sync import sync_account
+from rapportd.connectors.sync.account import sync_account
 
 from .conftest import World, make_world
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rapportd.agent.records import Address, DraftSpec, draft_hash
+from rapportd.agent.core.records import Address, DraftSpec, draft_hash
 from rapportd.connectors import mime
 
 OWNER = {"me@example.com"}
@@ -85,7 +85,7 @@ def test_list_headers_and_threading() -> None:
 def test_an_address_the_mail_format_refuses_is_a_clear_bad_data() -> None:
     """Found on real mail: a draft to ``j..kean@enron.com`` (two dots in a row) made the
     email library raise InvalidHeaderDefect from deep inside the write."""
-    from rapportd.agent.errors import BadData
+    from rapportd.agent.core.errors import BadData
 
     spec = DraftSpec(
         "tag-2",

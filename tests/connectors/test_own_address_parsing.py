@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rapportd.agent.records import OwnAddress
+from rapportd.agent.core.records import OwnAddress
 from rapportd.connectors.google.identity import parse_send_as
 from rapportd.connectors.microsoft.identity import parse_user
 

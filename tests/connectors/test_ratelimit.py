@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rapportd.agent.errors import CursorExpired, PermanentError, ReconsentNeeded, RetryLater
+from rapportd.agent.core.errors import CursorExpired, PermanentError, ReconsentNeeded, RetryLater
 from rapportd.agent.store.db import session_factory
 from rapportd.connectors.errors import from_oauth, from_status
 from rapportd.connectors.ratelimit import DbLimiter, MemoryLimiter

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.settings import Settings, load_settings
+from rapportd.agent.core.settings import Settings, load_settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, Owner
 from rapportd.connectors.factory import store_tokens

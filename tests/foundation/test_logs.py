@@ -4,7 +4,7 @@ import io
 import json
 import logging
 
-from rapportd.agent.logs import configure_logging, get_logger, mask_text
+from rapportd.agent.core.logs import configure_logging, get_logger, mask_text
 
 
 def test_json_logs_mask_secrets_by_name_and_by_shape() -> None:

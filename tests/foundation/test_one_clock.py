@@ -1,5 +1,5 @@
 """One clock: nothing in agent/, connectors/ or jobs/ asks the machine what time it is except
-rapportd.agent.clock, and a held clock is what every part reads.
+rapportd.agent.core.clock, and a held clock is what every part reads.
 
 The AST check resolves imports (``from datetime import datetime as dt``, ``import time as t``,
 ``from time import time``) and flags every reference to a wall-clock function, called or
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from rapportd.agent import clock
-from rapportd.agent.settings import Settings, SettingsError, apply_clock, load_settings
+from rapportd.agent.core import clock
+from rapportd.agent.core.settings import Settings, SettingsError, apply_clock, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("agent", "connectors", "jobs")
@@ -53,7 +53,7 @@ WALL_NOW_ALLOWED = {
     # A provider's Retry-After HTTP-date is stated on the real clock.
     "connectors/errors.py",
 }
-CLOCK_MODULE = "agent/clock.py"
+CLOCK_MODULE = "agent/core/clock.py"
 
 
 def _aliases(tree: ast.AST) -> dict[str, str]:
@@ -101,7 +101,7 @@ def wall_clock_uses(source: str, filename: str = "<src>") -> list[str]:
             given = len(node.args) + len(node.keywords)
             if name in WALL or given < WALL_WITHOUT_ARGS.get(name, 0):
                 found.append(f"{filename}:{node.lineno}: {name}()")
-            if name in ("rapportd.agent.clock.wall_now",):
+            if name in ("rapportd.agent.core.clock.wall_now",):
                 found.append(f"{filename}:{node.lineno}: wall_now()")
     for node in ast.walk(tree):
         loaded = isinstance(getattr(node, "ctx", None), ast.Load)
@@ -115,10 +115,10 @@ def wall_clock_uses(source: str, filename: str = "<src>") -> list[str]:
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
             and node.func.attr == "wall_now"
-            and _qualified(node.func, aliases) != "rapportd.agent.clock.wall_now"
+            and _qualified(node.func, aliases) != "rapportd.agent.core.clock.wall_now"
         ):
             base = _qualified(node.func.value, aliases)
-            if base == "rapportd.agent.clock":
+            if base == "rapportd.agent.core.clock":
                 found.append(f"{filename}:{node.lineno}: wall_now()")
     return found
 
@@ -137,7 +137,7 @@ def test_nothing_but_the_clock_module_reads_the_wall_clock() -> None:
             if use.endswith("wall_now()") and rel in WALL_NOW_ALLOWED:
                 continue
             problems.append(use)
-    assert not problems, "use rapportd.agent.clock.now():\n" + "\n".join(problems)
+    assert not problems, "use rapportd.agent.core.clock.now():\n" + "\n".join(problems)
 
 
 def test_every_allowed_wall_now_caller_still_needs_it() -> None:
@@ -162,7 +162,7 @@ def test_every_allowed_wall_now_caller_still_needs_it() -> None:
         "from datetime import datetime\ndef f(clock=datetime.now): ...",
         "from datetime import UTC, datetime\nf = lambda: datetime.now(UTC)",
         "from rapportd.agent import clock\nx = clock.wall_now()",
-        "from rapportd.agent.clock import wall_now\nx = wall_now()",
+        "from rapportd.agent.core.clock import wall_now\nx = wall_now()",
     ],
 )
 def test_the_check_finds_each_form(source: str) -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rapportd.agent.settings import (
+from rapportd.agent.core.settings import (
     Settings,
     SettingsError,
     load_settings,

@@ -164,8 +164,8 @@ def test_the_store_and_its_folder_are_private(tmp_path: Path) -> None:
     """The store holds mail text and drafts: the data folder is created 0700, the SQLite
     file, its -wal and -shm 0600, whatever the umask allows (issue 16); a store left
     readable by an older version is tightened when opened."""
-    from rapportd.agent.settings import load_settings
-    from rapportd.agent.vault import vault_from_settings
+    from rapportd.agent.core.settings import load_settings
+    from rapportd.agent.core.vault import vault_from_settings
 
     old = os.umask(0o022)
     try:

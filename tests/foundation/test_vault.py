@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from rapportd.agent.errors import ConfigError
-from rapportd.agent.settings import load_settings
-from rapportd.agent.vault import Vault, generate_key, vault_from_settings
+from rapportd.agent.core.errors import ConfigError
+from rapportd.agent.core.settings import load_settings
+from rapportd.agent.core.vault import Vault, generate_key, vault_from_settings
 
 
 def test_round_trip_and_ciphertext_hides_the_secret() -> None:

@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.analysis import analyse_owner, mark_dirty
+from rapportd.agent.analysis.analyse import analyse_owner
+from rapportd.agent.analysis.dirty import mark_dirty
+from rapportd.agent.core.settings import load_settings
 from rapportd.agent.inference import commitments, fulfilment
-from rapportd.agent.settings import load_settings
 from rapportd.agent.store.models import (
     Account,
     CalendarEvent,
@@ -328,7 +329,7 @@ def test_contacts_command_lists_the_analysis(
     from typer.testing import CliRunner
 
     from rapportd.agent.cli.main import app
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.core.settings import get_settings
     from rapportd.agent.store.db import session_factory
 
     with session_factory(sqlite_engine).begin() as s:
@@ -429,7 +430,7 @@ def test_an_ask_after_a_relay_line_belongs_to_the_person_it_is_handed_to(
 
 
 def test_courtesy_invitations_are_not_requests() -> None:
-    from rapportd.agent.analysis_store import courtesy_invitation
+    from rapportd.agent.analysis.store import courtesy_invitation
 
     for text in (
         "The deck is attached, let me know what you think.",

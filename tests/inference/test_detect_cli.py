@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import httpx
 from typer.testing import CliRunner
 
+from rapportd.agent.cli.detect import run
 from rapportd.agent.cli.main import app
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.inference.commitments import detect
-from rapportd.agent.inference.detect_cli import run
 from rapportd.agent.inference.llm_detect import detect_with
-from rapportd.agent.settings import Settings
 
 LINES = [
     {

@@ -7,7 +7,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rapportd.agent.mailtext import html_to_text, new_text, split_reply
+from rapportd.agent.core.mailtext import html_to_text, new_text, split_reply
 
 
 def test_html_drops_script_and_style_and_breaks_blocks() -> None:

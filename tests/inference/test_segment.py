@@ -1,4 +1,4 @@
-"""agent/segment.py: the zones of a message.
+"""agent/core/segment.py: the zones of a message.
 
 The per-client tests are SMOKE TESTS on short bodies written here in each client's format;
 the figures that count come from real mail (benchmarks/segment.py, docs/BENCHMARKS.md). The
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rapportd.agent.segment import Segments, segment
+from rapportd.agent.core.segment import Segments, segment
 
 KEAN = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "kean_zones.jsonl"
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.settings import get_settings
+from rapportd.agent.core.settings import get_settings
 from rapportd.jobs import runtime
 from rapportd.jobs.runtime import Parts, Runtime
 

@@ -85,7 +85,7 @@ def settle_state(factory: sessionmaker[Session]) -> dict[str, int]:
     time)."""
     from datetime import UTC, datetime
 
-    from rapportd.agent.suggest.outbox import ready_operations
+    from rapportd.agent.outbox.operations import ready_operations
 
     with factory() as s:
         unsynced = s.scalar(

@@ -16,18 +16,18 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.store.db import make_engine, session_factory, upgrade
-from rapportd.agent.store.models import SyncRun
-from rapportd.agent.vault import generate_key
-from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
-from rapportd.connectors.sandbox.server import running_sandbox
-from rapportd.jobs.demo_world import (
+from rapportd.agent.core.vault import generate_key
+from rapportd.agent.demo.world import (
     add_owner,
     connect_google_with_tokens,
     make_world,
     sandbox_settings,
     settings_env,
 )
+from rapportd.agent.store.db import make_engine, session_factory, upgrade
+from rapportd.agent.store.models import SyncRun
+from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
+from rapportd.connectors.sandbox.server import running_sandbox
 
 from .e2e import original_message_ids, outbox_summary
 

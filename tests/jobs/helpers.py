@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+import functools
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent.core.records import Address, CursorState, MessageRecord, SyncBatch
 from rapportd.agent.store.models import Account, Owner
+from rapportd.connectors.sync.account import sync_account
 from rapportd.jobs.runtime import Parts
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -67,3 +70,46 @@ class Recorder:
 
     def __call__(self, actor: str, item_id: int, **_kw: Any) -> None:
         self.sent.append((actor, item_id))
+
+
+class Scripted:
+    """A connector whose one stream yields what ``script`` gives, batch by batch (a
+    message each), or raises what it raises: the real sync runs around it."""
+
+    provider = "google"
+    streams = ("gmail",)
+
+    def __init__(self, script: Callable[[int], object] | None = None, *, batches: int = 1) -> None:
+        self.script = script or (lambda _i: None)
+        self.batches = batches
+
+    def own_addresses(self) -> list[Any]:
+        return []
+
+    def sync(self, stream: str, state: CursorState | None) -> Iterator[SyncBatch]:
+        if state is not None and state.phase == "delta":  # caught up: nothing new
+            yield SyncBatch(stream, cursor=state, complete=True)
+            return
+        for i in range(self.batches):
+            self.script(i)
+            last = i == self.batches - 1
+            yield SyncBatch(
+                stream,
+                messages=[
+                    MessageRecord(
+                        f"m{i}",
+                        thread_id=f"t{i}",
+                        sender=Address("bob@example.com", "Bob"),
+                        to=[Address("ana@example.com")],
+                        sent_at=NOW - timedelta(days=1),
+                    )
+                ],
+                cursor=CursorState("delta" if last else "backfill", "h1" if last else None),
+                complete=last,
+                recent_complete=last,
+            )
+
+
+def syncing(connector: Any) -> Callable[..., Any]:
+    """The real sync of rapportd.connectors, through ``connector``."""
+    return functools.partial(sync_account, connector=connector)

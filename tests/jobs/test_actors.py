@@ -9,13 +9,13 @@ import dramatiq
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.errors import PermanentError, RetryLater
+from rapportd.agent.core.errors import PermanentError, RetryLater
 from rapportd.agent.store.models import Account
 from rapportd.jobs import broker as jobs_broker
 from rapportd.jobs import runtime, tasks
 from rapportd.jobs.actors import declare_actors, enqueuer
 
-from .helpers import add_account, add_owner, make_parts
+from .helpers import Scripted, add_account, add_owner, make_parts, syncing
 
 
 @pytest.fixture
@@ -40,19 +40,21 @@ def test_transient_errors_retry_until_the_sync_succeeds(
     acc = add_account(sessions, add_owner(sessions))
     attempts: list[int] = []
 
-    def flaky(*_a: Any, **_k: Any) -> Any:
+    def flaky(_i: int) -> None:
         attempts.append(1)
         if len(attempts) < 3:
             raise RetryLater("503", retry_after=0.01)
-        return type("R", (), {"news": False})()
 
-    runtime.install(make_runtime(make_parts(sync_account=flaky), enqueue=enqueuer(stub)))
+    runtime.install(
+        make_runtime(make_parts(sync_account=syncing(Scripted(flaky))), enqueue=enqueuer(stub))
+    )
     enqueuer(stub)(tasks.SYNC, acc)
     stub.join("sync", timeout=10_000)  # type: ignore[attr-defined]
     assert len(attempts) == 3
     with sessions() as s:
         row = s.get(Account, acc)
         assert row is not None and row.consecutive_errors == 0 and row.sync_lease_owner is None
+        assert row.last_sync_at is not None  # the third attempt synced
 
 
 def test_permanent_errors_are_recorded_and_not_retried(
@@ -61,11 +63,13 @@ def test_permanent_errors_are_recorded_and_not_retried(
     acc = add_account(sessions, add_owner(sessions))
     attempts: list[int] = []
 
-    def broken(*_a: Any, **_k: Any) -> Any:
+    def broken(_i: int) -> None:
         attempts.append(1)
         raise PermanentError("400 invalid query")
 
-    runtime.install(make_runtime(make_parts(sync_account=broken), enqueue=enqueuer(stub)))
+    runtime.install(
+        make_runtime(make_parts(sync_account=syncing(Scripted(broken))), enqueue=enqueuer(stub))
+    )
     enqueuer(stub)(tasks.SYNC, acc)
     stub.join("sync", timeout=10_000)  # type: ignore[attr-defined]
     assert len(attempts) == 1
@@ -102,13 +106,14 @@ def test_an_expected_retry_is_logged_without_error_or_traceback(
     acc = add_account(sessions, add_owner(sessions))
     attempts: list[int] = []
 
-    def outage(*_a: Any, **_k: Any) -> Any:
+    def outage(_i: int) -> None:
         attempts.append(1)
         if len(attempts) < 3:
             raise RetryLater("messages.get: HTTP 503 backendError")
-        return type("R", (), {"news": False})()
 
-    runtime.install(make_runtime(make_parts(sync_account=outage), enqueue=enqueuer(stub)))
+    runtime.install(
+        make_runtime(make_parts(sync_account=syncing(Scripted(outage))), enqueue=enqueuer(stub))
+    )
     with caplog.at_level("DEBUG"):
         enqueuer(stub)(tasks.SYNC, acc)
         stub.join("sync", timeout=10_000)  # type: ignore[attr-defined]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rapportd.agent.settings import get_settings, load_settings
-from rapportd.jobs.demo import demo_dir, demo_settings, write_cli_files
+from rapportd.agent.core.settings import get_settings, load_settings
+from rapportd.agent.demo.run import demo_dir, demo_settings, write_cli_files
 
 
 def test_env_file_points_every_command_at_the_demo(

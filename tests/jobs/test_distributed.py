@@ -26,14 +26,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.store.db import make_engine, session_factory, upgrade
-from rapportd.agent.store.models import Account, OutboxOperation, Suggestion, SyncRun
-from rapportd.agent.vault import generate_key
-from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
-from rapportd.connectors.sandbox.server import running_sandbox
-from rapportd.connectors.sandbox.state import Sandbox
-from rapportd.jobs.daemon import Daemon, DaemonOptions
-from rapportd.jobs.demo_world import (
+from rapportd.agent.core.vault import generate_key
+from rapportd.agent.demo.world import (
     World,
     add_owner,
     connect_google_with_tokens,
@@ -41,6 +35,12 @@ from rapportd.jobs.demo_world import (
     sandbox_settings,
     settings_env,
 )
+from rapportd.agent.store.db import make_engine, session_factory, upgrade
+from rapportd.agent.store.models import Account, OutboxOperation, Suggestion, SyncRun
+from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
+from rapportd.connectors.sandbox.server import running_sandbox
+from rapportd.connectors.sandbox.state import Sandbox
+from rapportd.jobs.daemon import Daemon, DaemonOptions
 
 from .e2e import (
     Outcome,
@@ -218,7 +218,7 @@ def deployment(
         try:
             yield Deployment(sandbox, factory, procs, originals)
         except BaseException:
-            from rapportd.jobs.demo import stage
+            from rapportd.agent.demo.run import stage
 
             sys.stderr.write(f"stage: {stage(factory)}\noutbox: {outbox_summary(factory)}\n")
             sys.stderr.write(f"settle state: {settle_state(factory)}\n")

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rapportd.agent.store.db import make_engine, session_factory, upgrade
-from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
-from rapportd.connectors.sandbox.server import running_sandbox
-from rapportd.jobs.daemon import Daemon, DaemonOptions
-from rapportd.jobs.demo_world import (
+from rapportd.agent.demo.world import (
     add_owner,
     connect_google_with_tokens,
     make_world,
     sandbox_settings,
 )
+from rapportd.agent.store.db import make_engine, session_factory, upgrade
+from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
+from rapportd.connectors.sandbox.server import running_sandbox
+from rapportd.jobs.daemon import Daemon, DaemonOptions
 
 from .e2e import mailbox_items, outbox_summary, wait_settled
 

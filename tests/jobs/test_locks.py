@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from rapportd.agent.store.models import Account
+from rapportd.connectors.sync import lease
 from rapportd.jobs import locks
 
 from .helpers import NOW, add_account, add_owner
@@ -24,7 +25,7 @@ def test_only_one_of_many_racing_holders_gets_the_lease(sessions: sessionmaker[S
 
     def race(i: int) -> None:
         barrier.wait()
-        if locks.take_sync_lease(sessions, acc, f"h{i}", now=NOW, ttl=60):
+        if lease.take(sessions, acc, f"h{i}", now=NOW, ttl=60):
             winners.append(f"h{i}")
 
     threads = [threading.Thread(target=race, args=(i,)) for i in range(8)]
@@ -40,17 +41,17 @@ def test_only_one_of_many_racing_holders_gets_the_lease(sessions: sessionmaker[S
 
 def test_lease_expires_renews_and_releases(sessions: sessionmaker[Session]) -> None:
     acc = add_account(sessions, add_owner(sessions))
-    assert locks.take_sync_lease(sessions, acc, "a", now=NOW, ttl=30)
-    assert not locks.take_sync_lease(sessions, acc, "b", now=NOW + timedelta(seconds=29), ttl=30)
-    assert locks.take_sync_lease(sessions, acc, "a", now=NOW + timedelta(seconds=1), ttl=30)
+    assert lease.take(sessions, acc, "a", now=NOW, ttl=30)
+    assert not lease.take(sessions, acc, "b", now=NOW + timedelta(seconds=29), ttl=30)
+    assert lease.take(sessions, acc, "a", now=NOW + timedelta(seconds=1), ttl=30)
     # a's lease runs out: b takes it, a can no longer renew or release it
     later = NOW + timedelta(seconds=40)
-    assert locks.take_sync_lease(sessions, acc, "b", now=later, ttl=30)
-    assert not locks.renew_sync_lease(sessions, acc, "a", now=later, ttl=30)
-    assert not locks.release_sync_lease(sessions, acc, "a")
-    assert locks.renew_sync_lease(sessions, acc, "b", now=later, ttl=30)
-    assert locks.release_all_leases(sessions, "b") == 1
-    assert locks.take_sync_lease(sessions, acc, "c", now=later, ttl=30)
+    assert lease.take(sessions, acc, "b", now=later, ttl=30)
+    assert not lease.renew(sessions, acc, "a", now=later, ttl=30)
+    assert not lease.release(sessions, acc, "a")
+    assert lease.renew(sessions, acc, "b", now=later, ttl=30)
+    assert lease.release_all(sessions, "b") == 1
+    assert lease.take(sessions, acc, "c", now=later, ttl=30)
 
 
 def test_file_lock_is_exclusive_between_threads_and_processes(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from rapportd.agent.settings import load_settings
+from rapportd.agent.core.settings import load_settings
 from rapportd.agent.store.models import PushSubscription
 from rapportd.connectors.sandbox import signing
 from rapportd.connectors.sandbox.server import SandboxHandle, start_sandbox

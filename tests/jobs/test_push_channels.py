@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.records import PushChannel
-from rapportd.agent.settings import load_settings
+from rapportd.agent.core.records import PushChannel
+from rapportd.agent.core.settings import load_settings
 from rapportd.agent.store.models import PushSubscription
 from rapportd.jobs import tasks
 from rapportd.jobs.push_auth import client_state_hash

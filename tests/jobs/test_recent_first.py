@@ -15,7 +15,12 @@ import pytest
 from sqlalchemy import func, select
 
 from rapportd.agent.store.models import Message, Suggestion, SyncCursor
-from rapportd.agent.sync_status import WINDOW_KINDS, sync_scope, unfinished_streams, waiting_text
+from rapportd.agent.store.sync_status import (
+    WINDOW_KINDS,
+    sync_scope,
+    unfinished_streams,
+    waiting_text,
+)
 from rapportd.connectors.google import client as google_client
 from rapportd.connectors.microsoft import client as graph_client
 from rapportd.connectors.sandbox.faults import Fault

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.settings import get_settings
+from rapportd.agent.core.settings import get_settings
+from rapportd.agent.outbox.operations import ready_operations
 from rapportd.agent.store.models import Account, OutboxOperation, Owner, Suggestion
-from rapportd.agent.suggest.outbox import ready_operations
 from rapportd.jobs import recovery, tasks
 from rapportd.jobs.locks import FileLock
 from rapportd.jobs.scheduler import Scheduler

@@ -23,11 +23,11 @@ import pytest
 from rich.console import Console
 from sqlalchemy import func, select
 
-from rapportd.agent import clock
-from rapportd.agent.settings import get_settings
+from rapportd.agent.core import clock
+from rapportd.agent.core.settings import get_settings
+from rapportd.agent.replay.run import ReplayOptions, ReplayResult, run_replay
 from rapportd.agent.store.db import make_engine, session_factory
 from rapportd.agent.store.models import Message, SkippedItem
-from rapportd.jobs.replay import ReplayOptions, ReplayResult, run_replay
 
 REALMAIL = Path(__file__).resolve().parents[1] / "data" / "realmail" / "kean"
 # One message written for the tests (see PROVENANCE.md): a question to the owner, so that a

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rapportd.jobs.replay_checks import run_checks
+from rapportd.agent.replay.checks import run_checks
 
 
 def rec(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.settings import get_settings
+from rapportd.agent.core.settings import get_settings
 from rapportd.agent.store.models import Account, Owner
 from rapportd.jobs import tasks
 from rapportd.jobs.locks import FileLock

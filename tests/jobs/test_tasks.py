@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.errors import PermanentError, ReconsentNeeded, RetryLater
-from rapportd.agent.store.models import Account, Owner
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import PermanentError, ReconsentNeeded, RetryLater
+from rapportd.agent.store.models import Account, Message, Owner
 from rapportd.jobs import tasks
 
-from .helpers import NOW, add_account, add_owner, make_parts
-
-
-@dataclass
-class Result:
-    news: bool = True
+from .helpers import NOW, Scripted, add_account, add_owner, make_parts, syncing
 
 
 def account_row(sessions: sessionmaker[Session], account_id: int) -> Account:
@@ -36,35 +31,36 @@ def test_successful_sync_schedules_next_and_wakes_analysis(
 ) -> None:
     owner = add_owner(sessions)
     acc = add_account(sessions, owner, consecutive_errors=3, last_error="retry_later: x")
-    calls: list[int] = []
+    holders: list[str | None] = []
 
-    def sync(factory: Any, account_id: int, settings: Any, **kw: Any) -> Result:
-        calls.append(account_id)
-        # the lease is held by us while the sync runs
-        assert account_row(sessions, account_id).sync_lease_owner == rt.holder
-        return Result(news=True)
+    def batch(_i: int) -> None:  # the lease is held by us while the sync runs
+        holders.append(account_row(sessions, acc).sync_lease_owner)
 
-    rt = make_runtime(make_parts(sync_account=sync), clock=lambda: NOW)
-    assert tasks.run_sync(rt, acc) == "ok"
+    rt = make_runtime(make_parts(sync_account=syncing(Scripted(batch))), clock=lambda: NOW)
+    with clock.held(NOW, ticking=False):
+        assert tasks.run_sync(rt, acc) == "ok"
     row = account_row(sessions, acc)
-    assert calls == [acc]
+    assert holders == [rt.holder]
     assert row.consecutive_errors == 0 and row.last_error == ""
-    assert row.sync_lease_owner is None
+    assert row.sync_lease_owner is None and row.last_sync_at == NOW
     interval = rt.settings.sync.interval_seconds
     assert row.next_sync_at is not None
     assert NOW + timedelta(seconds=0.89 * interval) <= row.next_sync_at
     assert row.next_sync_at <= NOW + timedelta(seconds=1.11 * interval)
-    with sessions() as s:
+    with sessions() as s:  # the store writer marked the news, with the batch
         assert s.get(Owner, owner).analysis_due_at == NOW  # type: ignore[union-attr]
-    assert recorder.sent == [(tasks.ANALYSE, owner)]
+    assert (tasks.ANALYSE, owner) in recorder.sent
 
 
 def test_sync_without_news_does_not_wake_analysis(sessions, make_runtime, recorder) -> None:
     acc = add_account(sessions, add_owner(sessions))
-    rt = make_runtime(
-        make_parts(sync_account=lambda *a, **k: Result(news=False)), clock=lambda: NOW
-    )
-    assert tasks.run_sync(rt, acc) == "ok"
+    rt = make_runtime(make_parts(sync_account=syncing(Scripted())), clock=lambda: NOW)
+    with clock.held(NOW, ticking=False):
+        assert tasks.run_sync(rt, acc) == "ok"
+        recorder.sent.clear()
+        with sessions.begin() as s:
+            s.execute(update(Owner).values(analysis_due_at=None))
+        assert tasks.run_sync(rt, acc) == "ok"  # the same message again: nothing new
     assert recorder.sent == []
 
 
@@ -76,33 +72,41 @@ def test_sync_without_news_does_not_wake_analysis(sessions, make_runtime, record
         (PermanentError("400 bad"), "error", "permanent", False),
     ],
 )
-def test_sync_errors_are_recorded_on_the_account(
+def test_sync_errors_are_recorded_on_the_account_once(
     sessions, make_runtime, exc: Exception, status: str, kind: str, raises: bool
 ) -> None:
     acc = add_account(sessions, add_owner(sessions), consecutive_errors=1)
 
-    def sync(*_a: Any, **_k: Any) -> Result:
+    def fail(_i: int) -> None:
         raise exc
 
-    rt = make_runtime(make_parts(sync_account=sync), clock=lambda: NOW)
-    if raises:
-        with pytest.raises(type(exc)):
-            tasks.run_sync(rt, acc)
-    else:
-        assert tasks.run_sync(rt, acc) == kind
+    rt = make_runtime(make_parts(sync_account=syncing(Scripted(fail))), clock=lambda: NOW)
+    with clock.held(NOW, ticking=False):
+        if raises:
+            with pytest.raises(type(exc)):
+                tasks.run_sync(rt, acc)
+        else:
+            assert tasks.run_sync(rt, acc) == kind
     row = account_row(sessions, acc)
     assert row.status == status
-    assert row.consecutive_errors == 2
+    assert row.consecutive_errors == 2  # counted once
     assert row.last_error.startswith(kind)
     assert row.sync_lease_owner is None
-    assert row.next_sync_at is not None and row.next_sync_at >= NOW + timedelta(seconds=100)
+    if kind == "reconsent":
+        assert row.next_sync_at is None and "connect" in row.status_reason
+    else:
+        assert row.next_sync_at is not None and row.next_sync_at >= NOW + timedelta(seconds=100)
     if isinstance(exc, RetryLater):
         assert row.next_sync_at >= NOW + timedelta(seconds=900)
 
 
 def test_accounts_needing_reconsent_are_not_synced(sessions, make_runtime) -> None:
     acc = add_account(sessions, add_owner(sessions), status="needs_reconsent")
-    rt = make_runtime(make_parts())  # any call to sync_account would fail the test
+
+    def never(_i: int) -> None:
+        raise AssertionError("a needs_reconsent account was synced")
+
+    rt = make_runtime(make_parts(sync_account=syncing(Scripted(never))))
     assert tasks.run_sync(rt, acc) == "skipped"
 
 
@@ -112,7 +116,7 @@ def test_never_two_syncs_of_one_account_at_once(sessions, make_runtime) -> None:
     peak = 0
     guard = threading.Lock()
 
-    def sync(*_a: Any, **_k: Any) -> Result:
+    def slow(_i: int) -> None:
         nonlocal running, peak
         with guard:
             running += 1
@@ -120,9 +124,12 @@ def test_never_two_syncs_of_one_account_at_once(sessions, make_runtime) -> None:
         time.sleep(0.3)
         with guard:
             running -= 1
-        return Result(news=False)
 
-    runtimes = [make_runtime(make_parts(sync_account=sync)) for _ in range(4)]
+    # four workers: two threads of this process (one holder name) and two other processes
+    holders = ["host:1", "host:1", "host:2", "host:3"]
+    runtimes = [
+        make_runtime(make_parts(sync_account=syncing(Scripted(slow))), holder=h) for h in holders
+    ]
     outcomes: list[str] = []
     threads = [
         threading.Thread(target=lambda rt=rt: outcomes.append(tasks.run_sync(rt, acc)))
@@ -135,7 +142,6 @@ def test_never_two_syncs_of_one_account_at_once(sessions, make_runtime) -> None:
     assert peak == 1
     assert outcomes.count("ok") >= 1
     assert set(outcomes) <= {"ok", "busy"}
-    # a busy worker leaves the account due when the holder's lease ends
     assert account_row(sessions, acc).sync_lease_owner is None
 
 
@@ -145,36 +151,37 @@ def test_shutdown_interrupts_at_a_batch_boundary_and_releases_the_lease(
     acc = add_account(sessions, add_owner(sessions))
     batches: list[int] = []
 
-    def sync(factory: Any, account_id: int, settings: Any, *, progress: Any, **_k: Any) -> Result:
-        for i in range(100):
-            progress("gmail", i, 100)
-            batches.append(i)
-            if i == 2:
-                rt.stopping.set()  # SIGTERM arrives during batch 2
-        return Result()
+    def batch(i: int) -> None:
+        batches.append(i)
+        if i == 2:
+            rt.stopping.set()  # SIGTERM arrives during batch 2
 
-    rt = make_runtime(make_parts(sync_account=sync), clock=lambda: NOW)
-    assert tasks.run_sync(rt, acc) == "interrupted"
-    assert batches == [0, 1, 2]
+    rt = make_runtime(
+        make_parts(sync_account=syncing(Scripted(batch, batches=100))), clock=lambda: NOW
+    )
+    with clock.held(NOW, ticking=False):
+        assert tasks.run_sync(rt, acc) == "interrupted"
+    assert batches == [0, 1, 2]  # batch 2 is stored, then the sync stops
     row = account_row(sessions, acc)
     assert row.sync_lease_owner is None
     assert row.next_sync_at == NOW  # due again at once after a restart
-    assert row.consecutive_errors == 0
+    assert row.consecutive_errors == 0 and row.last_sync_at is None  # not a finished sync
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == 3
 
 
 def test_a_lost_lease_stops_the_sync(sessions, make_runtime) -> None:
     acc = add_account(sessions, add_owner(sessions))
 
-    def sync(factory: Any, account_id: int, settings: Any, *, progress: Any, **_k: Any) -> Result:
-        # someone else takes the account over (our lease expired while we were stuck)
-        with sessions() as s, s.begin():
-            s.get(Account, account_id).sync_lease_owner = "thief"  # type: ignore[union-attr]
-        for i in range(50):
-            time.sleep(0.05)
-            progress("gmail", i, None)
-        raise AssertionError("the sync should have been stopped")
+    def batch(i: int) -> None:
+        if i == 0:  # someone else takes the account over (our lease expired while stuck)
+            with sessions() as s, s.begin():
+                s.get(Account, acc).sync_lease_owner = "thief"  # type: ignore[union-attr]
+        time.sleep(0.05)
 
-    rt = make_runtime(make_parts(sync_account=sync), lease_seconds=0.6)
+    rt = make_runtime(
+        make_parts(sync_account=syncing(Scripted(batch, batches=50))), lease_seconds=0.6
+    )
     assert tasks.run_sync(rt, acc) == "lease_lost"
     assert account_row(sessions, acc).sync_lease_owner == "thief"  # not ours to release
 

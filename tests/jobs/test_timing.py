@@ -5,7 +5,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rapportd.jobs.timing import MAX_ERROR_BACKOFF, sync_delay
+from rapportd.connectors.sync.backoff import MAX_ERROR_BACKOFF, sync_delay
 
 
 @given(st.integers(5, 3600), st.integers(0, 60), st.integers(0, 2**32))

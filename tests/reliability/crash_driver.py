@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.settings import apply_clock, load_settings
+from rapportd.agent.core.settings import apply_clock, load_settings
 from rapportd.agent.store.models import Account, Owner
 from reliability import harness as H
 

@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.errors import ProviderError, RapportdError
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.errors import ProviderError, RapportdError
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.db import make_engine, session_factory, transaction, upgrade
 from rapportd.agent.store.models import (
     Account,
@@ -101,14 +101,14 @@ def rig(
     """A sandbox serving ``data`` (or the given ``sandbox``), a migrated store, every owner's
     Google account (and the Outlook one with ``microsoft``) connected. ``oauth`` runs the
     real consent flows."""
-    from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
-    from rapportd.connectors.sandbox.server import start_sandbox
-    from rapportd.jobs.demo_world import (
+    from rapportd.agent.demo.world import (
         add_owner,
         connect_google_with_tokens,
         connect_with_oauth,
         sandbox_settings,
     )
+    from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
+    from rapportd.connectors.sandbox.server import start_sandbox
 
     if sandbox is None:
         sandbox = sandbox_from_scenario(data, "reliability")
@@ -154,7 +154,7 @@ def rig(
             h.stop()
 
 
-# The limits a replay lifts (rapportd.jobs.replay): every suggestion is written at once, and
+# The limits a replay lifts (rapportd.agent.replay.run): every suggestion is written at once, and
 # neither the sandbox nor rapportd waits for Gmail's per-minute quota.
 ARCHIVE_LIMITS: dict[str, Any] = {
     "suggestions": {"drafts_per_account_per_day": 100_000},
@@ -175,8 +175,8 @@ def archive_rig(
     timezone, org_domains, accounts.google), with the clock held at ``as_of`` as the replay
     holds it. This process, its sandbox and the processes given the rig's settings (the
     ``clock`` section: ``as_of`` and its wall-clock ``anchor``) agree on the time."""
-    from rapportd.agent import clock
-    from rapportd.agent.clock import HeldClock
+    from rapportd.agent.core import clock
+    from rapportd.agent.core.clock import HeldClock
     from rapportd.connectors.sandbox.archive import Archive, load_archive
     from rapportd.connectors.sandbox.state import Sandbox
 
@@ -241,7 +241,7 @@ def sync_all(
     r: Rig, report: CycleReport, settings: Settings | None = None, point: Point = _nothing
 ) -> None:
     """Sync every account once; ``point("sync_batch")`` after each committed batch."""
-    from rapportd.connectors.sync import sync_account
+    from rapportd.connectors.sync.account import sync_account
 
     for aid in r.accounts:
         try:
@@ -258,7 +258,7 @@ def analyse_and_plan(
     r: Rig, now: datetime, point: Point = _nothing, skip: set[int] | None = None
 ) -> None:
     """Analyse and plan every owner, except those in ``skip``."""
-    from rapportd.agent.analysis import analyse_owner
+    from rapportd.agent.analysis.analyse import analyse_owner
     from rapportd.agent.suggest.planner import plan_owner
 
     for oid in r.owners:
@@ -283,7 +283,7 @@ def write_all(
     """Write every ready outbox item. Items are taken at ``now + 1 day`` (past quiet hours and
     the daily cap's day) and again in each of ``rounds`` rounds, each a day later: past any
     back-off and past the lease of an item whose writer was killed mid-write."""
-    from rapportd.agent.suggest.outbox import process_operation, ready_operations
+    from rapportd.agent.outbox.operations import process_operation, ready_operations
 
     connectors = Connectors(r.settings)
     try:

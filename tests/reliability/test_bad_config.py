@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rapportd.agent.errors import BadData
-from rapportd.agent.settings import Settings, SettingsError, load_settings
+from rapportd.agent.core.errors import BadData
+from rapportd.agent.core.settings import Settings, SettingsError, load_settings
 
 RAPPORTD = str(Path(sys.executable).with_name("rapportd"))
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from rapportd.agent.errors import BadData
+from rapportd.agent.core.errors import BadData
 from rapportd.agent.store.models import Account, Message, SkippedItem
 from rapportd.connectors import mime
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from rapportd.jobs.demo_world import settings_env
+from rapportd.agent.demo.world import settings_env
 
 from . import harness as H
 

@@ -28,9 +28,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from rapportd.agent.core.vault import generate_key
+from rapportd.agent.demo.world import settings_env
 from rapportd.agent.store.models import Account, Message, SyncRun
-from rapportd.agent.vault import generate_key
-from rapportd.jobs.demo_world import settings_env
 
 from . import harness as H
 

@@ -29,8 +29,8 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.errors import ConfigError, NotFound
-from rapportd.agent.logs import configure_logging
+from rapportd.agent.core.errors import ConfigError, NotFound
+from rapportd.agent.core.logs import configure_logging
 from rapportd.agent.store.models import (
     Account,
     CalendarEvent,
@@ -172,7 +172,7 @@ def test_no_secret_at_rest_in_logs_or_pages(tmp_path: Path, captured_logs: io.St
 
 
 def test_key_rotation_keeps_accounts_working(tmp_path: Path) -> None:
-    from rapportd.agent.vault import generate_key
+    from rapportd.agent.core.vault import generate_key
     from rapportd.connectors.factory import connector_for
 
     key_a, key_b = generate_key(), generate_key()
@@ -399,7 +399,7 @@ def test_gmail_push_acts_only_on_proven_notifications(sqlite_engine: Any) -> Non
 
     import httpx
 
-    from rapportd.agent.settings import load_settings
+    from rapportd.agent.core.settings import load_settings
     from rapportd.agent.store.db import session_factory
     from rapportd.connectors.sandbox import signing
     from rapportd.connectors.sandbox.server import start_sandbox

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rapportd.agent.errors import BadData
+from rapportd.agent.core.errors import BadData
 from rapportd.connectors.sandbox.archive import (
     fill_enron_names,
     is_sent_folder,

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from googleapiclient.errors import HttpError
 
-from rapportd.agent.errors import BadData
+from rapportd.agent.core.errors import BadData
 from rapportd.connectors.sandbox.clients import google_service
 from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
 from rapportd.connectors.sandbox.server import SandboxHandle, running_sandbox

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from rapportd.agent.errors import BadData
+from rapportd.agent.core.errors import BadData
 from rapportd.connectors.sandbox.scenario import load_path, sandbox_from_scenario, sandbox_from_seed
 
 from .conftest import scenario

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.settings import Settings, load_settings
+from rapportd.agent.core.settings import Settings, load_settings
 
 from .builders import Store
 from .fakes import FakeConnector

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from rapportd.agent.errors import Conflict, NotFound, NotOurs
-from rapportd.agent.records import (
+from rapportd.agent.core.errors import Conflict, NotFound, NotOurs
+from rapportd.agent.core.records import (
     CursorState,
     DraftSpec,
     HoldSpec,

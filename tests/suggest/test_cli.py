@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from rapportd.agent.settings import get_settings
+from rapportd.agent.cli.suggestions import parse_until
+from rapportd.agent.core.settings import get_settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import OutboxOperation, Suggestion
-from rapportd.agent.suggest.cli import parse_until
 from rapportd.agent.suggest.planner import plan_owner
 
 from .builders import Store

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.suggest.coherence import coherent, person_key
 from rapportd.agent.suggest.config import effective_config
 from rapportd.agent.suggest.planner import RULES, propose

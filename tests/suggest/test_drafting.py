@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from rapportd.agent.settings import load_settings
+from rapportd.agent.core.settings import load_settings
 from rapportd.agent.suggest.draft_checks import problems, sentences
 from rapportd.agent.suggest.drafting import LLMDrafter, compose, render_template
 from rapportd.agent.suggest.style import Style, learn_style

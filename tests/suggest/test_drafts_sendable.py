@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.models import Suggestion
 from rapportd.agent.suggest.draft_checks import problems, sentences
 from rapportd.agent.suggest.planner import plan_owner
@@ -126,7 +126,7 @@ def test_card_figures_come_from_one_model(store: Store, settings: Settings) -> N
 
 
 def test_analysis_stores_the_drift_models_figures_on_the_card() -> None:
-    from rapportd.agent.analysis import card_figures
+    from rapportd.agent.analysis.analyse import card_figures
     from rapportd.agent.inference.relationship import ContactAnalysis
 
     def result(drift: dict[str, object]) -> ContactAnalysis:

@@ -42,9 +42,11 @@ from e2e_support import (
 )
 from sqlalchemy import select
 
-from rapportd.agent.analysis import analyse_owner
-from rapportd.agent.records import Connector
-from rapportd.agent.settings import parse_hours_range
+from rapportd.agent.analysis.analyse import analyse_owner
+from rapportd.agent.core.records import Connector
+from rapportd.agent.core.settings import parse_hours_range
+from rapportd.agent.outbox.operations import LEASE, process_operation, ready_operations
+from rapportd.agent.outbox.queue import tag_of
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import (
     Account,
@@ -57,12 +59,10 @@ from rapportd.agent.store.models import (
 )
 from rapportd.agent.suggest.config import HOLD_KINDS
 from rapportd.agent.suggest.feedback import detect_fates
-from rapportd.agent.suggest.outbox import LEASE, process_operation, ready_operations
 from rapportd.agent.suggest.phrasing import meeting_title, names_someone
 from rapportd.agent.suggest.planner import plan_owner
-from rapportd.agent.suggest.queue import tag_of
 from rapportd.connectors.factory import connector_for
-from rapportd.connectors.sync import sync_account
+from rapportd.connectors.sync.account import sync_account
 
 pytestmark = pytest.mark.timeout(120)
 

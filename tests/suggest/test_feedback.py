@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.settings import Settings, load_settings
+from rapportd.agent.core.settings import Settings, load_settings
+from rapportd.agent.outbox.operations import process_operation
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Feedback, OutboxOperation, Suggestion
 from rapportd.agent.suggest import actions
@@ -19,7 +20,6 @@ from rapportd.agent.suggest.feedback import (
     score_factor,
     verdicts,
 )
-from rapportd.agent.suggest.outbox import process_operation
 from rapportd.agent.suggest.planner import plan_owner
 
 from .builders import NOW, Store

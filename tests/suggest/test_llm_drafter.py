@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from rapportd.agent.settings import Settings, load_settings
+from rapportd.agent.core.settings import Settings, load_settings
 from rapportd.agent.suggest.drafting import compose, render_template
 from rapportd.agent.suggest.style import Style
 

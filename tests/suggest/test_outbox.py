@@ -11,15 +11,20 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.errors import BadData, Conflict, PermanentError, RetryLater
-from rapportd.agent.records import draft_hash
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.errors import BadData, Conflict, PermanentError, RetryLater
+from rapportd.agent.core.records import draft_hash
+from rapportd.agent.core.settings import Settings
+from rapportd.agent.outbox.operations import (
+    LEASE,
+    MAX_ATTEMPTS,
+    process_operation,
+    ready_operations,
+)
+from rapportd.agent.outbox.queue import draft_spec
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, OutboxOperation, Suggestion
 from rapportd.agent.suggest import actions
-from rapportd.agent.suggest.outbox import LEASE, MAX_ATTEMPTS, process_operation, ready_operations
 from rapportd.agent.suggest.planner import plan_owner
-from rapportd.agent.suggest.queue import draft_spec
 
 from .builders import NOW, Store
 from .fakes import Crash, FakeConnector

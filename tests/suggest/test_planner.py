@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rapportd.agent.settings import Settings, load_settings
+from rapportd.agent.core.settings import Settings, load_settings
 from rapportd.agent.store.models import Feedback, OutboxOperation, Suggestion
 from rapportd.agent.suggest import actions
 from rapportd.agent.suggest.planner import plan_owner
@@ -234,8 +234,8 @@ def test_a_recent_window_plans_its_kinds_only_and_says_so(store: Store, settings
     """Recent first (issue 18): with only the last 14 days synced, the reconnect hold (which
     needs Ann's history) waits; the rest is planned and says what it is based on. Once the
     whole history is in, the reconnect hold comes and the window's suggestions stay as made."""
-    from rapportd.agent.review import basis_text
-    from rapportd.agent.sync_status import WINDOW_KINDS
+    from rapportd.agent.store.review import basis_text
+    from rapportd.agent.store.sync_status import WINDOW_KINDS
 
     scenario(store)
     plan_owner(store.session, store.owner_id, now=NOW, settings=settings, window_days=14)

@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.analysis_store import settle_acknowledged
-from rapportd.agent.errors import Conflict
-from rapportd.agent.settings import Settings
+from rapportd.agent.analysis.store import settle_acknowledged
+from rapportd.agent.core.errors import Conflict
+from rapportd.agent.core.settings import Settings
+from rapportd.agent.outbox.queue import tag_of
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, Commitment, Message, Owner, Suggestion
 from rapportd.agent.suggest import actions
 from rapportd.agent.suggest.planner import plan_owner
-from rapportd.agent.suggest.queue import tag_of
 
 from .builders import NOW
 from .test_outbox import plan_hold, plan_reply

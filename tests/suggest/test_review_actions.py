@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.errors import Conflict
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.errors import Conflict
+from rapportd.agent.core.settings import Settings
+from rapportd.agent.outbox.operations import process_operation
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Feedback, Mute, OutboxOperation, Suggestion
 from rapportd.agent.suggest import actions
-from rapportd.agent.suggest.outbox import process_operation
 from rapportd.agent.suggest.planner import plan_owner
 
 from .builders import NOW

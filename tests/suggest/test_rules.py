@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.suggest.config import effective_config
 from rapportd.agent.suggest.planner import RULES
 from rapportd.agent.suggest.proposal import Proposal

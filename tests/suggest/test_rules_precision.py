@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.settings import Settings
 
 from .builders import NOW, Store
 from .test_rules import run

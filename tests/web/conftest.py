@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.settings import load_settings
+from rapportd.agent.core.settings import load_settings
 from rapportd.agent.store.db import session_factory
 from rapportd.agent.web.app import create_app
 

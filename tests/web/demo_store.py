@@ -28,12 +28,12 @@ from e2e_support import (  # tests/e2e_support.py, shared with tests/suggest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.settings import Settings
+from rapportd.agent.outbox.operations import ready_operations
+from rapportd.agent.outbox.queue import tag_of
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, OutboxOperation, Owner, Suggestion
 from rapportd.agent.suggest.actions import UNDO_MARGIN, UNDO_WINDOW
-from rapportd.agent.suggest.outbox import ready_operations
-from rapportd.agent.suggest.queue import tag_of
 from rapportd.agent.web.security import hash_password
 from rapportd.connectors.factory import connector_for
 from rapportd.jobs import tasks
@@ -105,7 +105,7 @@ class InlineJobs:
 
     def write_outbox(self, now: datetime | None = None) -> Counter[str]:
         """Every outbox operation that is ready at ``now`` (the wall clock), written through
-        the real connectors (rapportd.agent.suggest.outbox.process_operation via the daemon's
+        the real connectors (rapportd.agent.outbox.operations.process_operation via the daemon's
         task, on a clock showing ``now``)."""
         when = now or datetime.now(UTC)
         done: Counter[str] = Counter()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent.outbox.queue import create_op_name, tag_of
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import (
     Account,
@@ -22,7 +23,6 @@ from rapportd.agent.store.models import (
     Suggestion,
     SyncRun,
 )
-from rapportd.agent.suggest.queue import create_op_name, tag_of
 from rapportd.agent.web.security import hash_password
 
 PASSWORD = "correct horse battery staple"

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from schemathesis.checks import not_a_server_error
 from sqlalchemy.orm import sessionmaker
 
-from rapportd.agent.settings import Settings
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.web.app import create_app
 
 from .conftest import World, sign_in

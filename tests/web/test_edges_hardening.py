@@ -13,7 +13,7 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from rapportd.agent.settings import Settings, load_settings
+from rapportd.agent.core.settings import Settings, load_settings
 from rapportd.agent.store.db import session_factory
 from rapportd.agent.web.app import create_app
 from rapportd.jobs.daemon import Daemon, DaemonOptions

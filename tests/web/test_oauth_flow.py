@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from rapportd.agent.settings import load_settings
+from rapportd.agent.core.settings import load_settings
 from rapportd.agent.store.models import Account
 from rapportd.agent.web.app import create_app
 from rapportd.connectors import oauth

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from rapportd.agent.cli.main import app as cli
-from rapportd.agent.settings import get_settings, load_settings
+from rapportd.agent.core.settings import get_settings, load_settings
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
 from rapportd.agent.web.app import create_app
 

@@ -465,9 +465,9 @@ def test_cli_and_page_show_the_same_numbers(world: World, client_a: tuple[TestCl
     """`rapportd contacts` and the contacts page read one query layer: the same open
     promises (a late one counts on both), the same order; `rapportd suggestions list` shows
     the page's Waiting tab."""
-    from rapportd.agent.contacts_view import contact_rows as cli_rows
-    from rapportd.agent.review import suggestions_in_view
+    from rapportd.agent.cli.contacts_view import contact_rows as cli_rows
     from rapportd.agent.store.models import Commitment
+    from rapportd.agent.store.review import suggestions_in_view
     from rapportd.agent.web.contacts import contact_rows as page_rows
 
     client, _ = client_a

@@ -9,7 +9,7 @@ from rapportd.agent.store.models import Base
 config = context.config
 engine = config.attributes.get("engine")
 if engine is None:  # pragma: no cover - only when alembic is called by hand
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.core.settings import get_settings
     from rapportd.agent.store.db import make_engine
 
     engine = make_engine(get_settings().effective_database_url)

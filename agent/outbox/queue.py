@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rapportd.agent.records import Address, DraftSpec, HoldSpec
+from rapportd.agent.core.records import Address, DraftSpec, HoldSpec
 from rapportd.agent.store.models import Message, OutboxOperation, Suggestion
 from rapportd.agent.suggest.config import HOLD_KINDS
 from rapportd.agent.suggest.proposal import make_tag

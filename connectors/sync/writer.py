@@ -8,7 +8,6 @@ a batch applied twice (after a crash, or by a re-sync) changes nothing the secon
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +15,9 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from rapportd.agent import clock
-from rapportd.agent.records import PROVIDER_STREAMS, EventRecord, MessageRecord, SyncBatch
+from rapportd.agent.analysis.dirty import mark_dirty, mark_due
+from rapportd.agent.core import clock
+from rapportd.agent.core.records import PROVIDER_STREAMS, EventRecord, MessageRecord, SyncBatch
 from rapportd.agent.store.models import (
     Account,
     CalendarEvent,
@@ -335,19 +335,6 @@ def save_cursor(session: Session, account: Account, batch: SyncBatch) -> SyncCur
     return row
 
 
-def mark_dirty(session: Session, owner_id: int, addresses: set[str]) -> None:
-    """Tell the analysis which contacts have new data (if that module has landed)."""
-    if not addresses:
-        return
-    try:
-        analysis = importlib.import_module("rapportd.agent.analysis")
-    except ModuleNotFoundError:
-        return
-    fn = getattr(analysis, "mark_dirty", None)
-    if fn is not None:
-        fn(session, owner_id, sorted(addresses))
-
-
 def persist(session: Session, account: Account, batch: SyncBatch) -> Applied:
     """Apply ``batch`` and its cursor inside the caller's transaction."""
     applied = Applied()
@@ -372,7 +359,10 @@ def persist(session: Session, account: Account, batch: SyncBatch) -> Applied:
         # (a cursor written by an older version) has finished its backfill too
         _stream_complete(session, account, cursor)
     applied.addresses.discard("")
-    mark_dirty(session, account.owner_id, applied.addresses)
+    if applied.addresses:
+        mark_dirty(session, account.owner_id, applied.addresses)
+    if applied.upserted or applied.deleted:
+        mark_due(session, account.owner_id)  # news for the analysis, with the batch
     return applied
 
 
@@ -417,7 +407,7 @@ def note_stream(session: Session, account: Account, stream: str, error: str) -> 
 
 
 def load_cursor(session: Session, account_id: int, stream: str) -> Any:
-    from rapportd.agent.records import CursorState
+    from rapportd.agent.core.records import CursorState
 
     row = session.scalar(
         select(SyncCursor).where(SyncCursor.account_id == account_id, SyncCursor.stream == stream)

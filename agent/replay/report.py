@@ -9,7 +9,7 @@ A record holds what the owner would see and what it rests on:
   :func:`rapportd.agent.web.presenters.build_card`);
 - ``evidence``: the messages it rests on (Message-ID, provider id, subject, date,
   sender), the exact sentence quoted, and whether that sentence lies in the author's own
-  text of the message as :func:`rapportd.agent.mailtext.split_reply` cuts it now
+  text of the message as :func:`rapportd.agent.core.mailtext.split_reply` cuts it now
   (``own_text``: true / false / null when the sentence is not found in the body); a
   meeting for a thank-you;
 - ``draft``: To / Cc / Subject / body as written into the sandbox mailbox (read back from
@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent import clock, mailtext
+from rapportd.agent.core import clock, mailtext
 from rapportd.agent.store.models import (
     Account,
     CalendarEvent,

@@ -1,5 +1,5 @@
 """The rows of ``rapportd contacts``: a contact's analysis as stored, read for one owner
-through :mod:`rapportd.agent.review`, the query layer the review page uses too."""
+through :mod:`rapportd.agent.store.review`, the query layer the review page uses too."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rapportd.agent import clock, review
-from rapportd.agent.settings import Settings
+from rapportd.agent.core import clock
+from rapportd.agent.core.settings import Settings
+from rapportd.agent.store import review
 from rapportd.agent.store.models import Contact, Owner
 
 SORTS = ("overdue", "strength", "last", "name", "stage", "rhythm")
@@ -59,7 +60,7 @@ def contact_rows(
     found = find_owner(session, owner)
     now = now or clock.now()
     if analyse:
-        from rapportd.agent.analysis import analyse_owner
+        from rapportd.agent.analysis.analyse import analyse_owner
 
         analyse_owner(session, found.id, now=now, settings=settings)
     promises = review.open_promises(session, found.id)

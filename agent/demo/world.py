@@ -16,9 +16,9 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent import clock
-from rapportd.agent.clock import HeldClock
-from rapportd.agent.settings import Settings, load_settings
+from rapportd.agent.core import clock
+from rapportd.agent.core.clock import HeldClock
+from rapportd.agent.core.settings import Settings, load_settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, OutboxOperation, Owner
 

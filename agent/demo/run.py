@@ -9,7 +9,6 @@ suggestions -> write-back as progress bars. The store is a fresh SQLite file in
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import secrets
 import shlex
@@ -27,9 +26,16 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent import clock
-from rapportd.agent.logs import configure_logging
-from rapportd.agent.settings import Settings, get_settings
+from rapportd.agent.core import clock
+from rapportd.agent.core.logs import configure_logging
+from rapportd.agent.core.settings import Settings, get_settings
+from rapportd.agent.demo.world import (
+    add_owner,
+    connect_with_oauth,
+    make_world,
+    sandbox_settings,
+    shared_clock,
+)
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
 from rapportd.agent.store.models import (
     Account,
@@ -42,13 +48,6 @@ from rapportd.agent.store.models import (
     Suggestion,
 )
 from rapportd.jobs.daemon import Daemon, DaemonOptions
-from rapportd.jobs.demo_world import (
-    add_owner,
-    connect_with_oauth,
-    make_world,
-    sandbox_settings,
-    shared_clock,
-)
 
 console = Console()
 CYCLE_TIMEOUT = 110.0
@@ -128,14 +127,6 @@ def summary(factory: sessionmaker[Session]) -> dict[str, int]:
             "drafts written": n(written.where(OutboxOperation.op == "create_draft")),
             "holds written": n(written.where(OutboxOperation.op == "create_hold")),
         }
-
-
-def _microsoft_available() -> bool:
-    return importlib.util.find_spec("rapportd.connectors.sandbox.microsoft_oauth") is not None
-
-
-def _web_available() -> bool:
-    return importlib.util.find_spec("rapportd.agent.web.app") is not None
 
 
 def demo_dir(base: Settings) -> Path:
@@ -244,14 +235,13 @@ def run_demo(once: bool = False, port: int = 0, seed: int = 7, days: int = 120) 
     held = shared_clock()  # one clock for the product and the sandbox it talks to
     world = make_world(seed=seed, days=days)
     sandbox = sandbox_from_scenario(world.scenario, f"demo seed {seed}", clock=held)
-    with_ms = _microsoft_available()
     plain = start_sandbox(sandbox)
-    secure = start_sandbox(sandbox, tls=True) if with_ms else None
-    handles = [h for h in (plain, secure) if h is not None]
+    secure = start_sandbox(sandbox, tls=True)  # msal signs in over TLS only
+    handles = [plain, secure]
     daemon: Daemon | None = None
     try:
-        ms_url = secure.base_url if secure else plain.base_url
-        settings = demo_settings(base, plain.base_url, ms_url, secure.ca_file if secure else None)
+        ms_url = secure.base_url
+        settings = demo_settings(base, plain.base_url, ms_url, secure.ca_file)
         shutil.rmtree(settings.data_dir, ignore_errors=True)  # a fresh store every run
         env_file = write_cli_files(settings, plain.base_url)
         console.print(
@@ -259,31 +249,25 @@ def run_demo(once: bool = False, port: int = 0, seed: int = 7, days: int = 120) 
             "(a fresh store every run; nothing else is touched)",
             highlight=False,
         )
-        where = f"Google at {plain.base_url}" + (f", Microsoft at {ms_url}" if secure else "")
-        console.print(f"sandbox: {where}", highlight=False)
+        console.print(
+            f"sandbox: Google at {plain.base_url}, Microsoft at {ms_url}", highlight=False
+        )
         engine = make_engine(settings.effective_database_url)
         upgrade(engine)
         factory = session_factory(engine)
         owner = world.owner
         owner_id = add_owner(factory, owner)
-        password = _give_password(factory, owner_id) if _web_available() else ""
+        password = _give_password(factory, owner_id)
         console.print(
             f"owner [bold]{owner['name']}[/]: {owner['counts']['messages']} messages, "
             f"{owner['counts']['events']} events over {days} days"
         )
         connect_with_oauth(factory, settings, owner_id, "google", owner["accounts"]["google"])
         console.print(f"connected Google account {owner['accounts']['google']} (OAuth + PKCE)")
-        if with_ms:
-            connect_with_oauth(
-                factory, settings, owner_id, "microsoft", owner["accounts"]["microsoft"]
-            )
-            console.print(
-                f"connected Microsoft account {owner['accounts']['microsoft']} (msal, TLS)"
-            )
-        else:
-            console.print("[yellow]the sandbox cannot serve Microsoft sign-in yet: Outlook skipped")
+        connect_with_oauth(factory, settings, owner_id, "microsoft", owner["accounts"]["microsoft"])
+        console.print(f"connected Microsoft account {owner['accounts']['microsoft']} (msal, TLS)")
 
-        roles = {"scheduler", "worker"} | ({"web"} if _web_available() else set())
+        roles = {"scheduler", "worker", "web"}
         daemon = Daemon(
             settings,
             DaemonOptions(roles=roles, tick_seconds=0.3, web_port=port),

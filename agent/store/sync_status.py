@@ -21,7 +21,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rapportd.agent.records import PROVIDER_STREAMS, STREAM_NAMES
+from rapportd.agent.core.records import PROVIDER_STREAMS, STREAM_NAMES
 from rapportd.agent.store.models import Account, SyncCursor
 
 SYNCABLE = ("ok", "error")

@@ -1,46 +1,54 @@
-"""Sync one account: every stream once (backfill or delta), each batch + cursor in one transaction.
+"""Sync one account, from lease to cursor: every stream once (backfill or delta), each
+batch + cursor in one transaction, and the account row's record of how it went.
 
-The connector yields :class:`SyncBatch` es; each is persisted by
-:func:`rapportd.connectors.store_writer.persist` in its own transaction together with its
-cursor and the stream's :class:`SyncRun` counters, so a crash between two batches resumes
-at the last committed cursor with nothing lost and nothing twice.
-
-- An expired cursor (the connector raises CursorExpired despite handling it itself, e.g.
-  a resumed backfill page token that is no longer valid) restarts the stream from scratch
-  once: the full re-sync converges (upserts by provider id; the closing reconciliation marks
-  what the provider no longer has as deleted).
-- ReconsentNeeded marks the account ``needs_reconsent`` (with the reason), ends every
-  stream and is re-raised: nothing loops on a revoked grant.
-- Any other error of a stream is recorded on its SyncRun and the account; the other
-  streams still run; the first error is raised at the end with ``.sync_result`` attached.
-- Two workers never sync one account at once: a lease on the account row.
+- **Lease.** Two workers never sync one account at once: :mod:`.lease` (a claim on the
+  account row, renewed while the sync runs; an account someone else holds is due again when
+  their lease ends, and the result says ``busy``).
+- **Batches.** The connector yields :class:`SyncBatch` es; each is persisted by
+  :func:`rapportd.connectors.sync.writer.persist` in its own transaction together with its
+  cursor and the stream's :class:`SyncRun` counters, so a crash between two batches resumes
+  at the last committed cursor with nothing lost and nothing twice. Storing anything marks
+  the owner's analysis due (in the same transaction).
+- **Recent first.** Every stream's recent window (``sync.recent_days``), then ``on_recent``,
+  then the rest of every stream from the cursor stored with its window.
+- **Expired cursors.** A connector that raises CursorExpired despite handling it itself
+  (e.g. a resumed backfill page token that is no longer valid) restarts the stream from
+  scratch once: the full re-sync converges (upserts by provider id; the closing
+  reconciliation marks what the provider no longer has as deleted).
+- **Errors.** ReconsentNeeded ends every stream (nothing loops on a revoked grant). Any other
+  error of a stream is recorded on its SyncRun; the other streams still run; the first error
+  is recorded on the account once (:mod:`.outcome`: back-off, status) and raised at the end
+  with ``.sync_result`` attached. A shutdown (``stopping``) stops at the next batch
+  boundary and leaves the account due at once; a lost lease stops at once.
+- **Tokens** the connector refreshed are stored (re-encrypted) whatever happened.
 """
 
 from __future__ import annotations
 
-import os
-import socket
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent import clock
-from rapportd.agent.errors import CursorExpired, ReconsentNeeded, RetryLater
-from rapportd.agent.logs import get_logger
-from rapportd.agent.records import Connector
-from rapportd.agent.settings import Settings
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import CursorExpired, ReconsentNeeded
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.records import Connector
+from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, SyncCursor, SyncRun
-from rapportd.connectors import store_writer
 from rapportd.connectors.aliases import refresh_aliases
+from rapportd.connectors.factory import connector_for, save_tokens
+from rapportd.connectors.sync import lease, outcome
+from rapportd.connectors.sync import writer as store_writer
+from rapportd.connectors.sync.outcome import Interrupted, LeaseLost
 
 log = get_logger(__name__)
 Progress = Callable[[str, int, int | None], None]
-LEASE = timedelta(minutes=15)
+LEASE_SECONDS = 60.0  # renewed every third of it while the sync runs
 
 
 @dataclass
@@ -60,6 +68,9 @@ class StreamResult:
 @dataclass
 class SyncResult:
     account_id: int
+    # ok | busy (another holder has the lease) | skipped (the account may not sync) |
+    # interrupted (shutdown) | lease_lost
+    outcome: str = "ok"
     streams: dict[str, StreamResult] = field(default_factory=dict)
     changed_addresses: set[str] = field(default_factory=set)
 
@@ -78,51 +89,6 @@ class SyncResult:
     @property
     def quota_units(self) -> int:
         return sum(s.quota_units for s in self.streams.values())
-
-
-def _lease_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _take_lease(sessions: sessionmaker[Session], account_id: int) -> None:
-    now = clock.now()
-    me = _lease_owner()
-    with transaction(sessions) as session:
-        taken = session.execute(
-            update(Account)
-            .where(
-                Account.id == account_id,
-                or_(
-                    Account.sync_lease_until.is_(None),
-                    Account.sync_lease_until < now,
-                    Account.sync_lease_owner == me,
-                ),
-            )
-            .values(sync_lease_owner=me, sync_lease_until=now + LEASE)
-        ).rowcount
-    if not taken:
-        raise RetryLater(f"account {account_id} is being synced by another worker", retry_after=30)
-
-
-def _release_lease(sessions: sessionmaker[Session], account_id: int) -> None:
-    with transaction(sessions) as session:
-        session.execute(
-            update(Account)
-            .where(Account.id == account_id, Account.sync_lease_owner == _lease_owner())
-            .values(sync_lease_owner=None, sync_lease_until=None)
-        )
-
-
-def _mark_reconsent(sessions: sessionmaker[Session], account_id: int, reason: str) -> None:
-    with transaction(sessions) as session:
-        account = session.get(Account, account_id)
-        if account is not None:
-            account.status = "needs_reconsent"
-            account.status_reason = (
-                "The provider revoked rapportd's access; connect the account again. " + reason
-            )[:1000]
-            account.next_sync_at = None
-    log.warning("sync.needs_reconsent", account_id=account_id)
 
 
 def _sync_stream(
@@ -244,20 +210,6 @@ def _reason(error: BaseException | None) -> str:
     return (str(error) or type(error).__name__)[:500]
 
 
-def _save_tokens(
-    sessions: sessionmaker[Session], account_id: int, connector: Any, settings: Settings
-) -> None:
-    token_data = getattr(connector, "token_data", None)
-    if token_data is None:
-        return
-    from rapportd.connectors.factory import store_tokens
-
-    with transaction(sessions) as session:
-        account = session.get(Account, account_id)
-        if account is not None:
-            store_tokens(account, token_data(), settings)
-
-
 def sync_account(
     session_factory: sessionmaker[Session],
     account_id: int,
@@ -266,32 +218,92 @@ def sync_account(
     streams: Sequence[str] | None = None,
     progress: Progress | None = None,
     connector: Connector | None = None,
-    lease_held: bool = False,
+    holder: str | None = None,
+    lease_seconds: float = LEASE_SECONDS,
+    stopping: threading.Event | None = None,
+    now: Callable[[], datetime] = clock.now,
     on_recent: Callable[[SyncResult], None] | None = None,
 ) -> SyncResult:
-    """Run every stream of the account once; see the module docstring for the rules.
+    """Run every stream of the account once under its lease; see the module docstring.
 
-    ``lease_held``: the caller already holds the account's sync lease (as ``host:pid``)
-    and renews and releases it itself (rapportd.jobs does, with a short expiry, so that a
-    killed worker's accounts are free again within seconds); this function then neither
-    takes nor releases it.
-
+    ``holder``: the name on the lease (default: this process, :func:`lease.process_holder`);
+    ``stopping``: set on shutdown; ``now``: the clock the account row's times are read from.
     ``on_recent(result)`` is called once the recent window (``sync.recent_days``) of every
     stream that had not finished it is in, before the rest of the backfills."""
-    with transaction(session_factory) as session:
+    with session_factory() as session:
         account = session.get(Account, account_id)
         if account is None:
             raise LookupError(f"no account {account_id}")
-        if account.status == "needs_reconsent":
-            raise ReconsentNeeded(f"account {account.address} needs to be connected again")
-        owned = connector is None
-        if connector is None:
-            from rapportd.connectors.factory import connector_for
+        if account.status in ("needs_reconsent", "disabled"):
+            return SyncResult(account_id, outcome="skipped")
+        errors_before, synced_before = account.consecutive_errors, account.last_sync_at
+    holder = holder or lease.process_holder()
+    interval = settings.sync.interval_seconds
+    with lease.held(session_factory, account_id, holder, ttl=lease_seconds, now=now) as keeper:
+        if keeper is None:
+            return SyncResult(account_id, outcome="busy")
 
+        def checked(stream: str, done: int, total: int | None) -> None:
+            if stopping is not None and stopping.is_set():
+                raise Interrupted()
+            if keeper.lost.is_set():
+                raise LeaseLost()
+            if progress is not None and stream:
+                progress(stream, done, total)
+
+        result = SyncResult(account_id)
+        try:
+            checked("", 0, None)
+            _run_streams(
+                session_factory,
+                account_id,
+                settings,
+                connector,
+                streams,
+                checked,
+                on_recent,
+                result,
+            )
+        except Interrupted:
+            outcome.interrupted(session_factory, account_id, now=now(), synced_before=synced_before)
+            result.outcome = "interrupted"
+            return result
+        except LeaseLost:
+            result.outcome = "lease_lost"
+            return result
+        except BaseException as exc:
+            outcome.failed(
+                session_factory,
+                account_id,
+                exc,
+                errors_before=errors_before,
+                now=now(),
+                interval=interval,
+            )
+            if isinstance(exc, Exception):
+                exc.sync_result = result  # type: ignore[attr-defined]
+            raise
+        outcome.succeeded(session_factory, account_id, now=now(), interval=interval)
+        return result
+
+
+def _run_streams(
+    session_factory: sessionmaker[Session],
+    account_id: int,
+    settings: Settings,
+    connector: Connector | None,
+    streams: Sequence[str] | None,
+    progress: Progress,
+    on_recent: Callable[[SyncResult], None] | None,
+    result: SyncResult,
+) -> None:
+    """Every stream once (recent windows first); raises the first stream's error at the end."""
+    owned = connector is None
+    if connector is None:
+        with session_factory() as session:
+            account = session.get(Account, account_id)
+            assert account is not None
             connector = connector_for(account, settings, session)
-    if not lease_held:
-        _take_lease(session_factory, account_id)
-    result = SyncResult(account_id)
     first_error: BaseException | None = None
     names = list(streams or connector.streams)
     try:
@@ -323,9 +335,7 @@ def sync_account(
                     reached = reached or stopped
                     if not stopped:
                         finished.add(stream)
-                except ReconsentNeeded as exc:
-                    _mark_reconsent(session_factory, account_id, str(exc))
-                    exc.sync_result = result
+                except ReconsentNeeded:
                     raise
                 except Exception as exc:
                     finished.add(stream)
@@ -337,40 +347,9 @@ def sync_account(
                 on_recent(result)
     finally:
         try:
-            _save_tokens(session_factory, account_id, connector, settings)
+            save_tokens(session_factory, account_id, connector, settings)
         finally:
-            _finish(session_factory, account_id, first_error, settings)
-            if not lease_held:
-                _release_lease(session_factory, account_id)
             if owned and hasattr(connector, "close"):
                 connector.close()
     if first_error is not None:
-        first_error.sync_result = result  # type: ignore[attr-defined]
         raise first_error
-    return result
-
-
-def _finish(
-    sessions: sessionmaker[Session],
-    account_id: int,
-    error: BaseException | None,
-    settings: Settings,
-) -> None:
-    now = clock.now()
-    with transaction(sessions) as session:
-        account = session.get(Account, account_id)
-        if account is None:
-            return
-        account.last_sync_at = now
-        if error is None:
-            account.consecutive_errors = 0
-            account.last_error = ""
-            if account.status == "error":
-                account.status, account.status_reason = "ok", ""
-        else:
-            account.consecutive_errors += 1
-            account.last_error = f"{type(error).__name__}: {error}"[:1000]
-        if account.status != "needs_reconsent":
-            base = settings.sync.interval_seconds
-            wait = min(base * 2 ** min(account.consecutive_errors, 6), 6 * 3600)
-            account.next_sync_at = now + timedelta(seconds=wait)

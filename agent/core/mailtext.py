@@ -3,19 +3,19 @@
 - :func:`html_to_text` renders an HTML body as plain text with selectolax: script/style are
   dropped, block elements end lines, list items get "- ", blockquotes get "> ".
 - :func:`split_reply` separates what the author wrote in this message from everything else;
-  it is :func:`rapportd.agent.segment.segment` (the zones of a message: own text, signature,
+  it is :func:`rapportd.agent.core.segment.segment` (the zones of a message: own text, signature,
   footer, attachment markers, quoted/forwarded headers and text, with character spans) seen
   as two strings. :func:`strip_greeting` drops a leading salutation line.
 
 All functions are pure and total (never raise on any ``str``) and cap their work so that a
-20 MB body cannot hang a worker (see agent/segment.py for the split's bounds).
+20 MB body cannot hang a worker (see agent/core/segment.py for the split's bounds).
 """
 
 from __future__ import annotations
 
 import re
 
-from rapportd.agent.segment import MAX_SCAN_CHARS, is_greeting, segment
+from rapportd.agent.core.segment import MAX_SCAN_CHARS, is_greeting, segment
 
 __all__ = ["MAX_SCAN_CHARS", "html_to_text", "new_text", "split_reply", "strip_greeting"]
 
@@ -95,7 +95,7 @@ def split_reply(text: str) -> tuple[str, str]:
     """``(new_text, rest)``: what the author wrote in this message (with its greeting, without
     the closing sign-off), and everything else (sign-off, signature, footers, attachment
     markers, quoted and forwarded messages with their headers). A thin wrapper over
-    :func:`rapportd.agent.segment.segment`, which gives the zones with their spans
+    :func:`rapportd.agent.core.segment.segment`, which gives the zones with their spans
     (``segment(text).own`` is the own text with the sign-off)."""
     if not isinstance(text, str) or not text:
         return "", ""
@@ -111,6 +111,23 @@ def new_text(text: str) -> str:
     if not isinstance(text, str) or not text:
         return ""
     return segment(text).own
+
+
+def own_words(text: str) -> str:
+    """The author's own words of ``text`` without greeting and sign-off, for the detector and
+    the briefs: the sync stored the new text already; this cuts again whatever quoted
+    history, forwarded message or signature a client's format let through."""
+    if not isinstance(text, str) or not text:
+        return ""
+    return segment(text).body
+
+
+def quoted_text(text: str) -> bool:
+    """Whether a detected sentence is (or holds) quoted history, a forwarded message's header
+    or a signature rather than the sender's own words: a promise in it belongs to someone
+    else."""
+    seg = segment(text)
+    return not seg.own.strip() or any(z.kind in ("header", "quoted") for z in seg.zones)
 
 
 def strip_greeting(text: str) -> str:

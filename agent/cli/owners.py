@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _sessions():  # type: ignore[no-untyped-def]
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.core.settings import get_settings
     from rapportd.agent.store.db import open_store, session_factory
 
     return session_factory(open_store(get_settings()))
@@ -41,7 +41,7 @@ def owners_add(
 
     from sqlalchemy import func, select
 
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.core.settings import get_settings
     from rapportd.agent.store.db import transaction
     from rapportd.agent.store.models import Owner
     from rapportd.agent.web.security import hash_password

@@ -11,7 +11,7 @@ asserts them on a small real archive.
   recipients;
 - ``quoted_outside_own_text``: a quoted sentence that lies in what a message carries
   (quoted reply, forward, header block, signature) rather than in its author's own text:
-  either :func:`rapportd.agent.mailtext.split_reply` puts it there, or the sentence itself
+  either :func:`rapportd.agent.core.mailtext.split_reply` puts it there, or the sentence itself
   reads as a line of a quoted message's header block whatever the split says (Outlook's
   "-----Original Message-----" and "From:/Sent:/To:/Subject:" lines, Lotus Notes'
   "Name <addr> on 07/16/2001 01:58 PM ... Please respond to", "Forwarded by", "On ...

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from rapportd.agent import clock
+from rapportd.agent.core import clock
+from rapportd.agent.core.mailtext import own_words, quoted_text
 from rapportd.agent.inference.names import fits, greeted_name, relayed_to
 from rapportd.agent.inference.people import Decision, is_owner
 from rapportd.agent.inference.types import Meeting, Msg, OwnerProfile, Participant
-from rapportd.agent.segment import segment
 from rapportd.agent.store.models import (
     ACKNOWLEDGED_PREFIX,
     CalendarEvent,
@@ -376,21 +376,6 @@ _COURTESY = re.compile(
     r"^(?:any (?:questions|thoughts|feedback|comments)(?: or [a-z]+)?)\s*\??$",
     re.I,
 )
-
-
-def own_words(text: str) -> str:
-    """The author's own words of ``text`` (:func:`rapportd.agent.segment.segment`): the sync
-    stored the new text already; this cuts again whatever quoted history, forwarded message or
-    signature a client's format let through, before detection."""
-    return segment(text).body
-
-
-def quoted_text(text: str) -> bool:
-    """Whether a detected sentence is (or holds) quoted history, a forwarded message's header
-    or a signature rather than the sender's own words: a promise in it belongs to someone
-    else."""
-    seg = segment(text)
-    return not seg.own.strip() or any(z.kind in ("header", "quoted") for z in seg.zones)
 
 
 def courtesy_invitation(kind: str, text: str) -> bool:

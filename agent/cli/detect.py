@@ -73,8 +73,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Find commitments and requests in email bodies (JSON lines in, JSON lines out)."""
+        from rapportd.agent.core.settings import get_settings
         from rapportd.agent.inference.llm_detect import detect_with
-        from rapportd.agent.settings import get_settings
 
         settings = get_settings()
         if detector is not None:

@@ -9,7 +9,7 @@
     rapportd suggestions plan | kinds | resume KIND
 
 ``--owner EMAIL`` picks the owner; without it, the only owner in the database. The lists
-come from :mod:`rapportd.agent.review`, the query layer of the review page, and times are
+come from :mod:`rapportd.agent.store.review`, the query layer of the review page, and times are
 shown in the owner's time zone, as on the page.
 """
 
@@ -30,8 +30,8 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rapportd.agent import clock
-from rapportd.agent.errors import Conflict, NotFound
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import Conflict, NotFound
 from rapportd.agent.store.models import Owner, Suggestion
 
 suggestions_app = typer.Typer(
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _session() -> Iterator[Session]:
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.core.settings import get_settings
     from rapportd.agent.store.db import open_store, session_factory, transaction
 
     engine = open_store(get_settings())
@@ -132,7 +132,8 @@ def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List suggestions: by default the ones waiting for you (the review page's first tab)."""
-    from rapportd.agent import clock, review
+    from rapportd.agent.core import clock
+    from rapportd.agent.store import review
     from rapportd.agent.suggest.actions import list_suggestions
 
     if view not in review.VIEWS:
@@ -166,7 +167,7 @@ def list_cmd(
 @suggestions_app.command("show")
 def show_cmd(suggestion_id: IdArg, owner: OwnerOpt = None) -> None:
     """Show one suggestion: the draft or hold, and why (times in the owner's zone)."""
-    from rapportd.agent import review
+    from rapportd.agent.store import review
     from rapportd.agent.suggest.actions import get_suggestion
 
     with _session() as session:
@@ -237,7 +238,7 @@ def dismiss_cmd(
 def promise_cmd(suggestion_id: IdArg, owner: OwnerOpt = None) -> None:
     """A reply owed: keep its acknowledgement's "I'll come back to you by …" as your promise
     (a hold to write the answer is placed before that date)."""
-    from rapportd.agent import clock
+    from rapportd.agent.core import clock
     from rapportd.agent.suggest import actions
 
     with _session() as session:
@@ -256,7 +257,7 @@ def promise_cmd(suggestion_id: IdArg, owner: OwnerOpt = None) -> None:
 @suggestions_app.command("undo")
 def undo_cmd(owner: OwnerOpt = None) -> None:
     """Undo the last action (the review page's or the CLI's) while its writes still wait."""
-    from rapportd.agent import clock
+    from rapportd.agent.core import clock
     from rapportd.agent.suggest import actions
 
     with _session() as session:
@@ -301,7 +302,7 @@ def edit_cmd(
 @suggestions_app.command("plan")
 def plan_cmd(owner: OwnerOpt = None) -> None:
     """Run the rules once now and enqueue what they propose (the daemon does this itself)."""
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.core.settings import get_settings
     from rapportd.agent.suggest.planner import plan_owner
 
     with _session() as session:

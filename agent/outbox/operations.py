@@ -41,7 +41,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.errors import (
+from rapportd.agent.core.errors import (
     BadData,
     Conflict,
     NotFound,
@@ -51,12 +51,12 @@ from rapportd.agent.errors import (
     ReconsentNeeded,
     RetryLater,
 )
-from rapportd.agent.logs import get_logger
-from rapportd.agent.records import Connector, ItemState, draft_hash, hold_hash
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.records import Connector, ItemState, draft_hash, hold_hash
+from rapportd.agent.outbox.queue import draft_spec, hold_spec
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, OutboxOperation, Suggestion
 from rapportd.agent.suggest.feedback import apply_fate, note_state
-from rapportd.agent.suggest.queue import draft_spec, hold_spec
 
 log = get_logger(__name__)
 

@@ -18,7 +18,7 @@ accounts_app = typer.Typer(
 
 
 def _store() -> Any:
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.core.settings import get_settings
     from rapportd.agent.store.db import open_store, session_factory
 
     settings = get_settings()
@@ -35,9 +35,9 @@ def sync_command(
     """Run one sync of ACCOUNT (backfill or delta for each stream), with progress."""
     from sqlalchemy import select
 
-    from rapportd.agent.errors import ReconsentNeeded
+    from rapportd.agent.core.errors import ReconsentNeeded
     from rapportd.agent.store.models import Account
-    from rapportd.connectors.sync import sync_account
+    from rapportd.connectors.sync.account import sync_account
 
     settings, sessions = _store()
     with sessions() as session:
@@ -74,6 +74,16 @@ def sync_command(
             console.print(f"[red]sync failed:[/] {type(exc).__name__}: {exc}")
             if result is None:
                 raise typer.Exit(1) from None
+    if result.outcome == "skipped":
+        console.print(
+            f"[red]{account} needs to be connected again[/] (see `rapportd accounts list`)"
+        )
+        raise typer.Exit(3)
+    if result.outcome != "ok":
+        console.print(
+            f"[yellow]{account}: not synced ({result.outcome})[/]; another worker holds it"
+        )
+        raise typer.Exit(1)
     table = Table(
         "stream", "kind", "fetched", "upserted", "deleted", "skipped", "requests", "units"
     )
@@ -96,9 +106,9 @@ def accounts_list() -> None:
     """Every connected account with its status and last sync."""
     from sqlalchemy import select
 
-    from rapportd.agent.review import when
     from rapportd.agent.store.models import Account, Owner
-    from rapportd.agent.sync_status import unfinished_streams, waiting_text
+    from rapportd.agent.store.review import when
+    from rapportd.agent.store.sync_status import unfinished_streams, waiting_text
 
     settings, sessions = _store()
     table = Table(

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from rapportd.agent.errors import ConfigError
-from rapportd.agent.settings import Settings
-from rapportd.agent.store.db import private_dir
+from rapportd.agent.core.errors import ConfigError
+from rapportd.agent.core.files import private_dir
+from rapportd.agent.core.settings import Settings
 
 
 class Vault:

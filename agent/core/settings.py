@@ -33,7 +33,7 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as PydanticSettingsError
 
-from rapportd.agent.errors import ConfigError
+from rapportd.agent.core.errors import ConfigError
 
 APP_NAME = "rapportd"
 
@@ -189,7 +189,7 @@ class SuggestionSettings(BaseModel):
 
 
 class ClockSettings(BaseModel):
-    """Hold rapportd's clock (:mod:`rapportd.agent.clock`) at an instant.
+    """Hold rapportd's clock (:mod:`rapportd.agent.core.clock`) at an instant.
 
     ``as_of``: an ISO 8601 instant with its offset (``2001-07-30T18:00:00Z``); empty: the
     machine's clock. The held clock ticks on from there. ``anchor``: the wall-clock instant
@@ -417,7 +417,7 @@ def apply_clock(settings: Settings) -> None:
     """Hold the process's clock as the ``clock`` settings say (every process entry calls
     this at start-up). Empty ``as_of``: the clock is left as it is (the machine's clock,
     unless the program embedding rapportd holds it)."""
-    from rapportd.agent import clock
+    from rapportd.agent.core import clock
 
     as_of, anchor = settings.clock.instants()
     if as_of is not None:

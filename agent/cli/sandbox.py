@@ -113,7 +113,7 @@ def serve_cmd(
     frozen: Annotated[bool, typer.Option("--frozen", help="Do not let the clock tick.")] = False,
 ) -> None:
     """Serve the sandbox in the foreground until interrupted."""
-    from rapportd.agent.errors import BadData
+    from rapportd.agent.core.errors import BadData
     from rapportd.connectors.sandbox.scenario import sandbox_from_seed
     from rapportd.connectors.sandbox.server import serve
 

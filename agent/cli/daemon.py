@@ -12,7 +12,7 @@ console = Console(stderr=True)
 
 
 def _serve(roles: set[str], **options: object) -> None:
-    from rapportd.agent.settings import get_settings
+    from rapportd.agent.core.settings import get_settings
     from rapportd.jobs.daemon import Daemon, DaemonOptions
 
     opts = DaemonOptions(roles=roles, **{k: v for k, v in options.items() if v is not None})
@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Seed of the generated scenario.")] = 7,
     ) -> None:
         """Try rapportd on a generated mailbox: sandbox, connect, sync, suggest, write back."""
-        from rapportd.jobs.demo import run_demo
+        from rapportd.agent.demo.run import run_demo
 
         raise typer.Exit(run_demo(once=once, port=port, seed=seed))
 
@@ -124,9 +124,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the whole product on a mail archive as of a date; write suggestions.jsonl and
         report.html to OUT (see docs/REPLAY.md)."""
-        from rapportd.agent.errors import BadData
-        from rapportd.agent.settings import parse_instant
-        from rapportd.jobs.replay import ReplayOptions, print_result, run_replay
+        from rapportd.agent.core.errors import BadData
+        from rapportd.agent.core.settings import parse_instant
+        from rapportd.agent.replay.run import ReplayOptions, print_result, run_replay
 
         try:
             when = parse_instant(as_of)

@@ -1,7 +1,7 @@
 """The impure edge of inference: load one owner's mail and meetings from the store, run the
 pure functions of ``agent/inference`` and write contacts, identities and commitments back.
 
-Re-analysis is incremental: the sync's store writer calls :func:`mark_dirty` with the
+Re-analysis is incremental: the sync's store writer calls :func:`.dirty.mark_dirty` with the
 addresses a batch touched, and :func:`analyse_owner` recomputes and rewrites only dirty
 (or new, or re-clustered) contacts; every other contact row is left as it is. The owner's
 pooled gap prior is rebuilt from all contacts each time (cheap), but only dirty rows change.
@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rapportd.agent import clock
-from rapportd.agent.analysis_store import (
+from rapportd.agent.analysis.store import (
     assign_contacts,
     load_decisions,
     load_meetings,
@@ -33,6 +32,9 @@ from rapportd.agent.analysis_store import (
     store_commitments,
     store_duplicates,
 )
+from rapportd.agent.core import clock
+from rapportd.agent.core.logs import get_logger
+from rapportd.agent.core.settings import Settings, get_settings
 from rapportd.agent.inference.bulk import bulk_messages, sender_signals
 from rapportd.agent.inference.cadence import pooled_prior
 from rapportd.agent.inference.duplicates import duplicate_copies
@@ -60,15 +62,12 @@ from rapportd.agent.inference.relationship import ContactAnalysis, analyse_conta
 from rapportd.agent.inference.threads import reply_latencies, thread_states
 from rapportd.agent.inference.timeline import build_timeline
 from rapportd.agent.inference.types import Msg, OwnerProfile
-from rapportd.agent.logs import get_logger
-from rapportd.agent.settings import Settings, get_settings
 from rapportd.agent.store.models import (
     Account,
     CalendarEvent,
     Commitment,
     Contact,
     ContactDecision,
-    ContactIdentity,
     Message,
     Owner,
 )
@@ -99,30 +98,6 @@ class AnalysisSummary:
     owner_waiting: int = 0
     skipped: bool = False
     seconds: float = 0.0
-
-
-def mark_dirty(session: Session, owner_id: int, addresses: Iterable[str]) -> int:
-    """Flag the contacts behind ``addresses`` for re-analysis; called by the connectors'
-    store writer after storing messages or events. Unknown addresses need nothing: the next
-    analysis finds them and creates their contacts. Returns how many contacts were flagged."""
-    addrs = sorted({a.strip().lower() for a in addresses if a and a.strip()})
-    flagged = 0
-    for i in range(0, len(addrs), 500):
-        chunk = addrs[i : i + 500]
-        ids = select(ContactIdentity.contact_id).where(
-            ContactIdentity.owner_id == owner_id, ContactIdentity.address.in_(chunk)
-        )
-        result = session.execute(
-            update(Contact)
-            .where(Contact.owner_id == owner_id, Contact.id.in_(ids), Contact.dirty.is_(False))
-            .values(dirty=True)
-            .execution_options(synchronize_session=False)
-        )
-        flagged += int(getattr(result, "rowcount", 0) or 0)
-    owner = session.get(Owner, owner_id)
-    if owner is not None and addrs:
-        owner.analysis_due_at = clock.now()
-    return flagged
 
 
 def owner_identity(session: Session, owner: Owner, msgs: Sequence[Msg]) -> OwnerIdentity:

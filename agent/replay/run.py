@@ -16,7 +16,7 @@ lifted, so every suggestion is written now and can be read; neither the sandbox 
 rapportd throttles itself to Gmail's per-minute quota. Nothing else differs.
 
 The store is a fresh SQLite file in ``OUT/store``; ``OUT/suggestions.jsonl`` and
-``OUT/report.html`` are written by :mod:`rapportd.jobs.replay_report`.
+``OUT/report.html`` are written by :mod:`rapportd.agent.replay.report`.
 """
 
 from __future__ import annotations
@@ -43,15 +43,15 @@ from rich.progress import (
 )
 from sqlalchemy import func, select
 
-from rapportd.agent import clock
-from rapportd.agent.errors import BadData
-from rapportd.agent.logs import configure_logging
-from rapportd.agent.settings import Settings, get_settings
+from rapportd.agent.core import clock
+from rapportd.agent.core.errors import BadData
+from rapportd.agent.core.logs import configure_logging
+from rapportd.agent.core.settings import Settings, get_settings
+from rapportd.agent.demo.run import demo_settings
+from rapportd.agent.demo.world import add_owner, connect_with_oauth
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
 from rapportd.agent.store.models import Account
 from rapportd.jobs import actors, tasks
-from rapportd.jobs.demo import demo_settings
-from rapportd.jobs.demo_world import add_owner, connect_with_oauth
 from rapportd.jobs.runtime import Parts, Runtime
 
 PROVIDERS = ("google", "microsoft")
@@ -335,7 +335,7 @@ def _drain(
     """Run the product's tasks (the functions the actors call) from the first sync until no
     work is left; what they enqueue goes to the back of one in-process queue."""
     from rapportd.agent.store.models import Message, OutboxOperation, SkippedItem
-    from rapportd.connectors.sync import sync_account
+    from rapportd.connectors.sync.account import sync_account
 
     queue: deque[tuple[str, int]] = deque()
 
@@ -424,8 +424,9 @@ def write_outputs(
     result: ReplayResult, factory: Any, account: Any, settings: Settings, truth: Sequence[str]
 ) -> None:
     """``suggestions.jsonl``, ``report.html`` and the mechanical checks."""
+    from rapportd.agent.replay import checks as replay_checks
+    from rapportd.agent.replay import report as replay_report
     from rapportd.agent.store.models import OutboxOperation
-    from rapportd.jobs import replay_checks, replay_report
 
     result.out.mkdir(parents=True, exist_ok=True)
     records = replay_report.collect(factory, result.owner_id, account, settings)
@@ -462,7 +463,7 @@ def grouped_reasons(items: Iterable[tuple[str, str]]) -> list[tuple[str, int]]:
 
 
 def report_summary(result: ReplayResult) -> Any:
-    from rapportd.jobs.replay_report import Summary
+    from rapportd.agent.replay.report import Summary
 
     summary = Summary(f"rapportd replay: {result.owner} as of {result.as_of:%Y-%m-%d %H:%M %Z}")
     summary.facts = [

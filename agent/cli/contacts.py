@@ -126,8 +126,8 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """The owner's contacts: strength, stage, rhythm, last contact, overdue, open promises."""
-        from rapportd.agent.contacts_view import contact_rows, render_table
-        from rapportd.agent.settings import get_settings
+        from rapportd.agent.cli.contacts_view import contact_rows, render_table
+        from rapportd.agent.core.settings import get_settings
         from rapportd.agent.store.db import open_store, session_factory, transaction
 
         settings = get_settings()
