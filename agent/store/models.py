@@ -360,7 +360,7 @@ class ContactDecision(OwnedMixin, Base):
 
 # Commitment.dedupe_key prefix of a promise the owner made from a reply owed on the review
 # page ("I'll come back to you by Thursday"): agent.suggest.actions.promise_to_answer makes
-# it, agent.analysis_store.settle_acknowledged judges it.
+# it, agent.analysis.store.settle_acknowledged judges it.
 ACKNOWLEDGED_PREFIX = "acknowledged:"
 
 

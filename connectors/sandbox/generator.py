@@ -9,8 +9,8 @@ and requests (due date, kept, answered) and which events are meetings with whom.
 Deterministic: everything comes from ``random.Random`` seeded with ``seed`` and the owner's
 index, and time comes from the scenario's ``now``, never from the wall clock.
 
-CLI: ``rapportd sandbox generate --owners N --days D --seed S OUT`` (see
-:func:`register_generate`).
+CLI: ``rapportd sandbox generate --owners N --days D --seed S OUT``
+(``rapportd.agent.cli.sandbox``).
 """
 
 from __future__ import annotations
@@ -165,22 +165,3 @@ def write(out: Path, owners: int, days: int, seed: int, now: str = DEFAULT_NOW) 
         "events": len(scenario["events"]),
         "commitments": sum(len(o["commitments"]) for o in truth["owners"]),
     }
-
-
-def register_generate(sandbox_app: Any) -> None:
-    """Add ``generate`` to the ``rapportd sandbox`` typer group."""
-    import typer
-
-    @sandbox_app.command("generate")
-    def generate_cmd(
-        out: Path = typer.Argument(..., help="Folder for scenario.json and ground_truth.json."),
-        owners: int = typer.Option(
-            1, help="How many owners (each with a Gmail and an Outlook account)."
-        ),
-        days: int = typer.Option(365, help="Days of history before 'now'."),
-        seed: int = typer.Option(0, help="Random seed: same seed, same scenario."),
-        now: str = typer.Option(DEFAULT_NOW, help="The scenario's 'now' (ISO 8601, UTC)."),
-    ) -> None:
-        """Generate a realistic scenario and its ground truth."""
-        counts = write(out, owners, days, seed, now)
-        typer.echo(json.dumps({"out": str(out), **counts}))

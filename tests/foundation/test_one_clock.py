@@ -109,7 +109,7 @@ def wall_clock_uses(source: str, filename: str = "<src>") -> list[str]:
             name = _qualified(node, aliases)
             if name in WALL:
                 found.append(f"{filename}:{node.lineno}: {name} (referenced)")
-    # clock.wall_now() through ``from rapportd.agent import clock``
+    # clock.wall_now() through ``from rapportd.agent.core import clock``
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Call)
@@ -161,7 +161,7 @@ def test_every_allowed_wall_now_caller_still_needs_it() -> None:
         "from email.utils import formatdate\nx = formatdate()",
         "from datetime import datetime\ndef f(clock=datetime.now): ...",
         "from datetime import UTC, datetime\nf = lambda: datetime.now(UTC)",
-        "from rapportd.agent import clock\nx = clock.wall_now()",
+        "from rapportd.agent.core import clock\nx = clock.wall_now()",
         "from rapportd.agent.core.clock import wall_now\nx = wall_now()",
     ],
 )
@@ -175,7 +175,7 @@ def test_the_check_finds_each_form(source: str) -> None:
         "import time\nx = time.monotonic(); y = time.perf_counter()",
         "import time\nx = time.strftime('%Y', time.gmtime(0))",
         "from datetime import datetime\nx = datetime.fromtimestamp(0)",
-        "from rapportd.agent import clock\nx = clock.now()",
+        "from rapportd.agent.core import clock\nx = clock.now()",
         "class A:\n    def now(self): ...\nA().now()",
     ],
 )

@@ -1,4 +1,4 @@
-"""An in-memory Connector (the agent/records.Connector protocol) for the outbox tests.
+"""An in-memory Connector (the agent/core/records.Connector protocol) for the outbox tests.
 
 It keeps drafts and holds like a mailbox and a calendar would, lets a test play the person
 ("sent it", "edited it", "deleted it", "confirmed / moved / deleted the hold"), and has a
