@@ -33,10 +33,10 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from rapportd.agent.core.mailtext import split_reply, strip_greeting
 from rapportd.agent.inference import detect_rules as rules
 from rapportd.agent.inference.commitments import classify_sentence
 from rapportd.agent.inference.sentences import split_sentences
-from rapportd.agent.core.mailtext import split_reply, strip_greeting
 
 HERE = Path(__file__).resolve().parent
 PUBLIC = HERE.parent.parent.parent / "shared" / "data" / "email-intent"
