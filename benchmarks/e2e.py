@@ -600,6 +600,8 @@ def throughput(
 
 def report(label: str, r: dict[str, Any]) -> None:
     cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in r["cpu"].items())
+    capacity = r["seconds"] * (os.cpu_count() or 1)
+    ours = sum(r["cpu"].values()) + r["sandbox_cpu"] + r["postgres_cpu"] + r["redis_cpu"]
     print(
         f"{label}: {r['messages']} messages of {r['accounts']} accounts "
         f"drained in {r['seconds']:.1f}s = {r['messages_per_s']:.0f} msg/s "
@@ -607,7 +609,8 @@ def report(label: str, r: dict[str, Any]) -> None:
         f"{r['messages'] / (r['seconds'] - r['first_sync']):.0f} msg/s from then)\n"
         f"    CPU s: {cpu}; sandbox+benchmark {r['sandbox_cpu']:.1f}; "
         f"postgres (all clients) {r['postgres_cpu']:.1f}; redis {r['redis_cpu']:.1f}; "
-        f"machine busy {100 * r['machine_busy']:.0f}% of {os.cpu_count()} CPUs"
+        f"all of these {100 * ours / capacity:.0f}% of the machine's {os.cpu_count()} CPUs, "
+        f"which were {100 * r['machine_busy']:.0f}% busy"
     )
 
 
