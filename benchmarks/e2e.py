@@ -32,7 +32,9 @@ throughput, distributed (``--processes 1,2``; needs PostgreSQL and Redis)
 
 Each throughput line also gives the CPU seconds each process used until the end, the
 benchmark's own (the sandbox's threads), PostgreSQL's and Redis's servers' (every client's,
-not only ours) and how busy the machine's CPUs were: what limits the scaling.
+not only ours), how busy the machine's CPUs were, and how long the rapportd processes'
+threads were ready to run but waited for a CPU (/proc/PID/task/*/schedstat): what limits
+the scaling.
 
 The sandbox runs in this process; the daemon in its own, as in production.
 """
@@ -135,6 +137,16 @@ class Process:
     def cpu_seconds(self) -> float:
         """User + system CPU seconds it has used so far (0 once it has exited)."""
         return process_cpu_seconds(self.proc.pid)
+
+    def cpu_wait_seconds(self) -> float:
+        """Seconds its threads (those alive now) were ready to run but waited for a CPU."""
+        total = 0
+        for task in Path(f"/proc/{self.proc.pid}/task").glob("*/schedstat"):
+            try:
+                total += int(task.read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+        return total / 1e9
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -575,6 +587,7 @@ def throughput(
                 raise
             drained = time.monotonic() - started
             cpu = {p.name: p.cpu_seconds() for p in procs}
+            cpu_wait = {p.name: p.cpu_wait_seconds() for p in procs}
             usage = meter.read()
         finally:
             for p in procs:
@@ -594,12 +607,14 @@ def throughput(
         "messages_per_s": messages / drained,
         "api_calls": calls,
         "cpu": cpu,
+        "cpu_wait": cpu_wait,
         **usage,
     }
 
 
 def report(label: str, r: dict[str, Any]) -> None:
     cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in r["cpu"].items())
+    waits = ", ".join(f"{name} {seconds:.1f}" for name, seconds in r["cpu_wait"].items())
     capacity = r["seconds"] * (os.cpu_count() or 1)
     ours = sum(r["cpu"].values()) + r["sandbox_cpu"] + r["postgres_cpu"] + r["redis_cpu"]
     print(
@@ -610,7 +625,8 @@ def report(label: str, r: dict[str, Any]) -> None:
         f"    CPU s: {cpu}; sandbox+benchmark {r['sandbox_cpu']:.1f}; "
         f"postgres (all clients) {r['postgres_cpu']:.1f}; redis {r['redis_cpu']:.1f}; "
         f"all of these {100 * ours / capacity:.0f}% of the machine's {os.cpu_count()} CPUs, "
-        f"which were {100 * r['machine_busy']:.0f}% busy"
+        f"which were {100 * r['machine_busy']:.0f}% busy\n"
+        f"    s ready to run but waiting for a CPU (all threads): {waits}"
     )
 
 
