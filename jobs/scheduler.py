@@ -8,6 +8,7 @@ Due, as the store says:
   or whose last analysis is older than :data:`REANALYSE_EVERY` (time alone makes
   contacts overdue and promises late); the planner runs after each analysis;
 - each outbox operation that is ready (``ready_operations``);
+- a plan, for each owner analysed a minute ago and not planned since (its message was lost);
 - once an hour (and when a scheduler takes over): fate detection for accounts with written
   items (a sync that brought news also checks them at once); once a day: a token refresh
   for every usable account; push subscriptions that expire within a day are renewed.
@@ -55,6 +56,7 @@ RECENT_TTL = timedelta(seconds=60)
 # costs a few extra messages per op (log2 of its wait), not one a minute.
 RESEND_CAP = timedelta(hours=1)
 SYNCABLE = ("ok", "error")
+PLAN_LOST_AFTER = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,21 @@ def due_analyses(session: Session, *, now: datetime) -> list[int]:
         .order_by(Owner.id)
     )
     return list(rows)
+
+
+def unplanned(session: Session, *, now: datetime) -> list[int]:
+    """Owners analysed more than :data:`PLAN_LOST_AFTER` ago and not planned since: the
+    plan message the analysis sent was lost (a worker killed with it prefetched) or
+    is still waiting in a long queue (sent again with a back-off, a repeat is harmless)."""
+    return list(
+        session.scalars(
+            select(Owner.id).where(
+                Owner.analysed_at.is_not(None),
+                Owner.analysed_at < now - PLAN_LOST_AFTER,
+                or_(Owner.planned_at.is_(None), Owner.planned_at < Owner.analysed_at),
+            )
+        )
+    )
 
 
 def usable_accounts(session: Session) -> list[int]:
@@ -233,6 +250,13 @@ def tick(
             log.warning("ready_operations_failed", error=str(exc))
             ready = []
         memory.still_due(tasks.WRITE, set(ready))
+        owners = unplanned(session, now=now)
+        memory.still_due(tasks.PLAN, set(owners))
+        for owner_id in owners:
+            if not memory.seen_recently_backing_off(
+                (tasks.PLAN, owner_id), now, PLAN_LOST_AFTER, RESEND_CAP
+            ):
+                out.append(Enqueued(tasks.PLAN, owner_id, "not planned since analysis"))
         for op_id in ready:
             if not memory.seen_recently_backing_off(
                 (tasks.WRITE, op_id), now, RECENT_TTL, RESEND_CAP

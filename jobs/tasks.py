@@ -431,6 +431,12 @@ def run_plan(rt: Runtime, owner_id: int) -> str:
             if scope == "recent":  # the window's kinds only, marked as based on it
                 extra["window_days"] = rt.settings.sync.recent_window_days
             rt.parts.plan_owner(session, owner_id, now=now, settings=rt.settings, **extra)
+            session.execute(
+                update(Owner)
+                .where(Owner.id == owner_id)
+                .values(planned_at=now)
+                .execution_options(synchronize_session=False)
+            )
         with rt.session_factory() as session:
             # this owner's ops only: waking every owner's writers on each plan multiplied
             # the queue under load (the scheduler wakes the rest)

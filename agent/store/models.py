@@ -102,6 +102,8 @@ class Owner(Base):
     preferences: Mapped[dict[str, Any]] = mapped_column(default=dict)
     analysis_due_at: Mapped[datetime | None]
     analysed_at: Mapped[datetime | None]
+    # when the last plan began; the owner lock orders it after the analysis it read
+    planned_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock_now)
     # Who the owner is, as the analysis learned it (inference.owner_identity.OwnerIdentity):
     # every address with its reason, the owner's name and the name they sign with.

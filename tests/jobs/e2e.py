@@ -136,8 +136,8 @@ def settle_state(factory: sessionmaker[Session]) -> dict[str, int]:
         }
         dirty = set(s.scalars(select(Contact.owner_id).where(Contact.dirty).distinct()))
         reasons: Counter[str] = Counter()
-        for owner_id, due, analysed in s.execute(
-            select(Owner.id, Owner.analysis_due_at, Owner.analysed_at).where(
+        for owner_id, due, analysed, planned in s.execute(
+            select(Owner.id, Owner.analysis_due_at, Owner.analysed_at, Owner.planned_at).where(
                 select(Account.id).where(Account.owner_id == Owner.id).exists()
             )
         ):
@@ -149,6 +149,8 @@ def settle_state(factory: sessionmaker[Session]) -> dict[str, int]:
                 reasons["dirty_contacts"] += 1
             elif owner_id in stored and analysed < stored[owner_id]:
                 reasons["stored_since_analysis"] += 1
+            elif planned is None or planned < analysed:  # the plan after it is still to run
+                reasons["not_planned_since_analysis"] += 1
         behind = sum(reasons.values())
     return {
         "unsynced": int(unsynced or 0),

@@ -12,7 +12,15 @@ from rapportd.agent.settings import get_settings
 from rapportd.agent.store.models import Account, Owner
 from rapportd.jobs import tasks
 from rapportd.jobs.locks import FileLock
-from rapportd.jobs.scheduler import RECENT_TTL, RESEND_CAP, SYNC_GRACE, Memory, Scheduler, tick
+from rapportd.jobs.scheduler import (
+    PLAN_LOST_AFTER,
+    RECENT_TTL,
+    RESEND_CAP,
+    SYNC_GRACE,
+    Memory,
+    Scheduler,
+    tick,
+)
 
 from .helpers import NOW, Recorder, add_account, add_owner
 
@@ -73,8 +81,18 @@ def test_analysis_outbox_and_daily_sweeps(
     sessions: sessionmaker[Session], recorder: Recorder
 ) -> None:
     news = add_owner(sessions, "n@example.com", analysis_due_at=NOW - timedelta(seconds=1))
-    stale = add_owner(sessions, "s@example.com", analysed_at=NOW - timedelta(days=1))
-    fresh = add_owner(sessions, "f@example.com", analysed_at=NOW - timedelta(minutes=5))
+    stale = add_owner(
+        sessions,
+        "s@example.com",
+        analysed_at=NOW - timedelta(days=1),
+        planned_at=NOW - timedelta(days=1),
+    )
+    fresh = add_owner(
+        sessions,
+        "f@example.com",
+        analysed_at=NOW - timedelta(minutes=5),
+        planned_at=NOW - timedelta(minutes=5),
+    )
     never_synced = add_owner(sessions, "x@example.com")
     for o in (news, stale, fresh):
         add_account(
@@ -184,3 +202,42 @@ def test_a_backlog_costs_few_resends_per_op(
         memory=memory,
     )
     assert [i for a, i in recorder.sent if a == tasks.WRITE] == [5]
+
+
+def test_a_plan_lost_after_its_analysis_is_sent_again(
+    sessions: sessionmaker[Session], recorder: Recorder
+) -> None:
+    """An analysis enqueues its plan; a worker killed with that message prefetched loses it.
+    The store says so (analysed after the last plan): a minute on, the scheduler sends it
+    again, then again only after a doubled wait while it stays unplanned."""
+    lost = add_owner(
+        sessions, "l@example.com", analysed_at=NOW, planned_at=NOW - timedelta(hours=1)
+    )
+    never = add_owner(sessions, "n@example.com", analysed_at=NOW)
+    planned = add_owner(
+        sessions, "p@example.com", analysed_at=NOW, planned_at=NOW + timedelta(seconds=1)
+    )
+    for o in (lost, never, planned):
+        add_account(
+            sessions, o, f"{o}@example.com", last_sync_at=NOW, next_sync_at=NOW + timedelta(hours=1)
+        )
+    memory = Memory()
+
+    def plans_at(at: timedelta) -> list[int]:
+        recorder.sent.clear()
+        tick(
+            sessions,
+            get_settings(),
+            now=NOW + at,
+            enqueue=recorder,
+            ready_operations=lambda s, now: [],
+            memory=memory,
+        )
+        return sorted(i for a, i in recorder.sent if a == tasks.PLAN)
+
+    assert plans_at(timedelta(seconds=30)) == []  # the plan may simply be running
+    assert plans_at(PLAN_LOST_AFTER + timedelta(seconds=1)) == sorted([lost, never])
+    assert plans_at(PLAN_LOST_AFTER + timedelta(seconds=30)) == []
+    with sessions() as s, s.begin():
+        s.get(Owner, never).planned_at = NOW + timedelta(minutes=2)  # type: ignore[union-attr]
+    assert plans_at(3 * PLAN_LOST_AFTER + timedelta(seconds=2)) == [lost]

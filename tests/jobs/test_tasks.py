@@ -252,8 +252,12 @@ def test_plan_wakes_writers_for_ready_operations(sessions, make_runtime, recorde
         make_parts(
             plan_owner=lambda s, oid, *, now, settings: planned.append(oid),
             ready_operations=lambda s, *, now, limit=100, owner_id=None: [11, 12],
-        )
+        ),
+        clock=lambda: NOW,
     )
     assert tasks.run_plan(rt, owner) == "ok"
     assert planned == [owner]
     assert recorder.sent == [(tasks.WRITE, 11), (tasks.WRITE, 12)]
+    with sessions() as s:  # the store says the owner is planned (the scheduler reads it)
+        row = s.get(Owner, owner)
+        assert row is not None and row.planned_at == NOW
