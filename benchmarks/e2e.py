@@ -26,9 +26,9 @@ throughput
 throughput, distributed (``--processes 1,2``; needs PostgreSQL and Redis)
     The same workload on a throwaway PostgreSQL database (created on the ``--postgres``
     server, dropped afterwards) and Redis (``--redis``: a database number of its own, empty
-    at the start; rapportd's keys in it deleted afterwards), with one ``rapportd scheduler``
-    and P ``rapportd worker --threads T`` processes (T: ``--process-threads``), timed from
-    the processes' start.
+    at the start or named in the URL; rapportd's keys in it deleted afterwards, and before
+    in a named one), with one ``rapportd scheduler`` and P ``rapportd worker --threads T``
+    processes (T: ``--process-threads``), timed from the processes' start.
 
 Each throughput line also gives the CPU seconds each process used until the end, the
 benchmark's own (the sandbox's threads), PostgreSQL's and Redis's servers' (every client's,
@@ -498,27 +498,32 @@ def delete_own_keys(broker_url: str) -> None:
 
 @contextmanager
 def own_redis_database(server_url: str) -> Iterator[str]:
-    """The broker URL of a Redis database (number) nobody uses: ``server_url``'s own
-    number if it names one, else an empty one of 1-15 picked at random (as the distributed
-    tests pick theirs; 0 is the default the load tests use). It must hold no key when we
-    start; rapportd's keys in it are deleted afterwards (never FLUSHDB)."""
+    """The broker URL of a Redis database (number) of this run's own. When ``server_url``
+    names one (``redis://host:port/N``), that one, taken as dedicated: rapportd's keys in it
+    are deleted first. Else one of 1-15 that holds no key at all, picked at random (as the
+    distributed tests pick theirs; 0 is the default the load tests use). rapportd's keys in
+    it are deleted afterwards; never FLUSHDB."""
     import redis
 
     base = server_url.rstrip("/")
-    if base.rsplit("/", 1)[-1].isdigit() and base.count("/") > 2:  # redis://host:port/N
-        candidates = [base]
+    if base.rsplit("/", 1)[-1].isdigit() and base.count("/") > 2:
+        url = base
+        delete_own_keys(url)
     else:
-        candidates = [f"{base}/{n}" for n in random.sample(range(1, 16), 15)]
-    for url in candidates:
-        client = redis.Redis.from_url(url)
-        try:
-            empty = client.dbsize() == 0
-        finally:
-            client.close()
-        if empty:
-            break
-    else:
-        raise SystemExit(f"no empty Redis database at {server_url} (tried {len(candidates)})")
+        for n in random.sample(range(1, 16), 15):
+            url = f"{base}/{n}"
+            client = redis.Redis.from_url(url)
+            try:
+                empty = client.dbsize() == 0
+            finally:
+                client.close()
+            if empty:
+                break
+        else:
+            raise SystemExit(
+                f"no empty Redis database (1-15) at {server_url}: name a dedicated one, "
+                "e.g. --redis redis://127.0.0.1:6379/15"
+            )
     try:
         yield url
     finally:
@@ -553,10 +558,10 @@ def launch_distributed(processes: int, threads: int) -> Launch:
 
 
 def throughput(
-    accounts: int, days: int, work: Path, name: str, launch: Launch, **store: Any
+    accounts: int, days: int, work: Path, name: str, launch: Launch, **store_settings: Any
 ) -> dict[str, Any]:
-    """Connect ``accounts`` generated Google accounts to a fresh store (``store``: the
-    settings of it and its broker; default SQLite and the embedded broker), start the
+    """Connect ``accounts`` generated Google accounts to a fresh store (``store_settings``:
+    its database and broker; default SQLite and the embedded broker), start the
     processes of ``launch`` and time until every account's first sync is complete."""
     world = make_world(seed=22, days=days, owners=accounts)
     sandbox = sandbox_from_scenario(world.scenario, f"bench-throughput-{name}")
@@ -565,7 +570,7 @@ def throughput(
     logs.mkdir(parents=True, exist_ok=True)
     try:
         settings = sandbox_settings(
-            handle.base_url, None, logs, encryption_key=generate_key(), **store
+            handle.base_url, None, logs, encryption_key=generate_key(), **store_settings
         )
         engine = make_engine(settings.effective_database_url)
         upgrade(engine)
