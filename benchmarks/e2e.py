@@ -2,7 +2,8 @@
 fast the daemon drains a backlog.
 
     .venv/bin/python benchmarks/e2e.py [--trials 3] [--poll 20] [--accounts 20] [--days 30]
-        [--threads 1,2,4] [--skip-latency] [--skip-throughput]
+        [--threads 1,2,4] [--processes 1,2 [--process-threads 2] [--postgres URL]
+        [--redis URL]] [--skip-latency] [--skip-throughput]
 
 latency
     ``rapportd run`` (a subprocess: scheduler, workers, web) on one generated owner. After
@@ -22,6 +23,18 @@ throughput
     ``rapportd run --threads N`` for N in ``--threads`` (1, 2, 4): time from the daemon's
     start until every account's first sync (every stream) is complete, and messages stored
     per second.
+throughput, distributed (``--processes 1,2``; needs PostgreSQL and Redis)
+    The same workload on a throwaway PostgreSQL database (created on the ``--postgres``
+    server, dropped afterwards) and Redis (``--redis``: a database number of its own, empty
+    at the start or named in the URL; rapportd's keys in it deleted afterwards, and before
+    in a named one), with one ``rapportd scheduler`` and P ``rapportd worker --threads T``
+    processes (T: ``--process-threads``), timed from the processes' start.
+
+Each throughput line also gives the CPU seconds each process used until the end, the
+benchmark's own (the sandbox's threads), PostgreSQL's and Redis's servers' (every client's,
+not only ours), how busy the machine's CPUs were, and how long the rapportd processes'
+threads were ready to run but waited for a CPU (/proc/PID/task/*/schedstat): what limits
+the scaling.
 
 The sandbox runs in this process; the daemon in its own, as in production.
 """
@@ -38,7 +51,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -46,7 +61,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from rapportd.agent.core.vault import generate_key
@@ -65,6 +80,7 @@ from rapportd.agent.store.models import (
     Message,
     PushSubscription,
     Suggestion,
+    SyncRun,
 )
 from rapportd.agent.suggest.coherence import PERSONAL_KINDS
 from rapportd.agent.suggest.planner import OPEN_STATUSES
@@ -72,6 +88,8 @@ from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
 from rapportd.connectors.sandbox.server import start_sandbox
 
 RAPPORTD = str(Path(sys.executable).with_name("rapportd"))
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379"
 
 
 def wait(predicate: Callable[[], bool], timeout: float, step: float = 0.05) -> float:
@@ -90,23 +108,45 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Daemon:
-    """``rapportd run`` in a subprocess with the settings of a store and sandbox."""
+def daemon_env(settings: Any) -> dict[str, str]:
+    """The environment of a ``rapportd`` subprocess for ``settings`` (and nothing else of
+    ours: RAPPORTD_* of the caller dropped)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORTD_")}
+    env.update(settings_env(settings), RAPPORTD_LOG_LEVEL="WARNING")
+    # the owner's quiet hours would defer the write to the morning: none here
+    env["RAPPORTD_SUGGESTIONS__QUIET_HOURS"] = "00:00-00:00"
+    # ... and the daily cap of drafts would stop the trials after the first few
+    env["RAPPORTD_SUGGESTIONS__DRAFTS_PER_ACCOUNT_PER_DAY"] = "1000"
+    return env
 
-    def __init__(self, settings: Any, threads: int, port: int, log: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORTD_")}
-        env.update(settings_env(settings), RAPPORTD_LOG_LEVEL="WARNING")
-        # the owner's quiet hours would defer the write to the morning: none here
-        env["RAPPORTD_SUGGESTIONS__QUIET_HOURS"] = "00:00-00:00"
-        # ... and the daily cap of drafts would stop the trials after the first few
-        env["RAPPORTD_SUGGESTIONS__DRAFTS_PER_ACCOUNT_PER_DAY"] = "1000"
+
+class Process:
+    """``rapportd ARGS…`` in a subprocess with ``env``, its output in ``log``."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.name = log.stem
         self.out = log.open("wb")
         self.proc = subprocess.Popen(
-            [RAPPORTD, "run", "--threads", str(threads), "--port", str(port)],
-            env=env,
-            stdout=self.out,
-            stderr=subprocess.STDOUT,
+            [RAPPORTD, *args], env=env, stdout=self.out, stderr=subprocess.STDOUT
         )
+
+    def tail(self) -> str:
+        self.out.flush()
+        return Path(self.out.name).read_text(errors="replace")[-3000:]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds it has used so far (0 once it has exited)."""
+        return process_cpu_seconds(self.proc.pid)
+
+    def cpu_wait_seconds(self) -> float:
+        """Seconds its threads (those alive now) were ready to run but waited for a CPU."""
+        total = 0
+        for task in Path(f"/proc/{self.proc.pid}/task").glob("*/schedstat"):
+            try:
+                total += int(task.read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+        return total / 1e9
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -115,7 +155,78 @@ class Daemon:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait(5)
         self.out.close()
+
+
+class Daemon(Process):
+    """``rapportd run`` (scheduler, workers, web in one process) for a store and sandbox."""
+
+    def __init__(self, settings: Any, threads: int, port: int, log: Path) -> None:
+        args = ["run", "--threads", str(threads), "--port", str(port)]
+        super().__init__(args, daemon_env(settings), log)
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` from /proc (0 when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is fields[0]
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def service_cpu(names: tuple[str, ...]) -> dict[int, float]:
+    """CPU seconds used so far by each process (pid) whose command name is one of
+    ``names`` (the PostgreSQL and Redis servers: shared with whatever else uses them)."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                comm = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            if comm in names:
+                out[int(entry.name)] = process_cpu_seconds(int(entry.name))
+    return out
+
+
+def cpu_since(before: dict[int, float], now: dict[int, float]) -> float:
+    """CPU seconds the processes of ``now`` used since ``before`` (a process that ended
+    meanwhile is not counted; one that started meanwhile is, from its start)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items())
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return float(sum(values) - idle), float(sum(values))
+
+
+class CpuMeter:
+    """What the CPUs did between ``__init__`` and :meth:`read`: the machine's busy share,
+    this process's CPU seconds (the sandbox's threads, and the benchmark's polling of the
+    store), and PostgreSQL's and Redis's servers'."""
+
+    def __init__(self) -> None:
+        self.machine = machine_cpu()
+        self.own = time.process_time()
+        self.postgres = service_cpu(("postgres",))
+        self.redis = service_cpu(("redis-server",))
+
+    def read(self) -> dict[str, float]:
+        busy, total = machine_cpu()
+        return {
+            "machine_busy": (busy - self.machine[0]) / max(total - self.machine[1], 1.0),
+            "sandbox_cpu": time.process_time() - self.own,
+            "postgres_cpu": cpu_since(self.postgres, service_cpu(("postgres",))),
+            "redis_cpu": cpu_since(self.redis, service_cpu(("redis-server",))),
+        }
 
 
 def store(settings: Any) -> sessionmaker[Session]:
@@ -348,39 +459,180 @@ def latency(trials: int, poll: int, days: int, work: Path) -> dict[str, list[flo
     return results
 
 
-def throughput(accounts: int, threads: int, days: int, work: Path) -> dict[str, float]:
+def sync_began(factory: sessionmaker[Session]) -> bool:
+    with factory() as s:
+        return s.scalar(select(SyncRun.id).limit(1)) is not None
+
+
+@contextmanager
+def throwaway_database(server_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of ``server_url`` (its URL), dropped
+    afterwards (with whatever connections are left)."""
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"rapportd_bench_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def delete_own_keys(broker_url: str) -> None:
+    """Delete rapportd's keys (namespace ``rapportd``: queues, acks, heartbeats) in the
+    Redis database of ``broker_url``, and nothing else."""
+    import redis
+
+    from rapportd.jobs.broker import REDIS_NAMESPACE
+
+    client = redis.Redis.from_url(broker_url)
+    try:
+        keys = list(client.scan_iter(match=f"{REDIS_NAMESPACE}:*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@contextmanager
+def own_redis_database(server_url: str) -> Iterator[str]:
+    """The broker URL of a Redis database (number) of this run's own. When ``server_url``
+    names one (``redis://host:port/N``), that one, taken as dedicated: rapportd's keys in it
+    are deleted first. Else one of 1-15 that holds no key at all, picked at random (as the
+    distributed tests pick theirs; 0 is the default the load tests use). rapportd's keys in
+    it are deleted afterwards; never FLUSHDB."""
+    import redis
+
+    base = server_url.rstrip("/")
+    if base.rsplit("/", 1)[-1].isdigit() and base.count("/") > 2:
+        url = base
+        delete_own_keys(url)
+    else:
+        for n in random.sample(range(1, 16), 15):
+            url = f"{base}/{n}"
+            client = redis.Redis.from_url(url)
+            try:
+                empty = client.dbsize() == 0
+            finally:
+                client.close()
+            if empty:
+                break
+        else:
+            raise SystemExit(
+                f"no empty Redis database (1-15) at {server_url}: name a dedicated one, "
+                "e.g. --redis redis://127.0.0.1:6379/15"
+            )
+    try:
+        yield url
+    finally:
+        delete_own_keys(url)
+
+
+Launch = Callable[[Any, Path], list[Process]]
+
+
+def launch_run(threads: int) -> Launch:
+    """``rapportd run --threads N``: scheduler, workers and web in one process."""
+
+    def launch(settings: Any, logs: Path) -> list[Process]:
+        return [Daemon(settings, threads, free_port(), logs / "run.log")]
+
+    return launch
+
+
+def launch_distributed(processes: int, threads: int) -> Launch:
+    """One ``rapportd scheduler`` and ``processes`` × ``rapportd worker --threads N`` (no
+    web process: nothing here needs it)."""
+
+    def launch(settings: Any, logs: Path) -> list[Process]:
+        env = daemon_env(settings)
+        procs = [Process(["scheduler"], env, logs / "scheduler.log")]
+        for i in range(processes):
+            args = ["worker", "--threads", str(threads)]
+            procs.append(Process(args, env, logs / f"worker{i + 1}.log"))
+        return procs
+
+    return launch
+
+
+def throughput(
+    accounts: int, days: int, work: Path, name: str, launch: Launch, **store_settings: Any
+) -> dict[str, Any]:
+    """Connect ``accounts`` generated Google accounts to a fresh store (``store_settings``:
+    its database and broker; default SQLite and the embedded broker), start the
+    processes of ``launch`` and time until every account's first sync is complete."""
     world = make_world(seed=22, days=days, owners=accounts)
-    sandbox = sandbox_from_scenario(world.scenario, f"bench-throughput-{threads}")
+    sandbox = sandbox_from_scenario(world.scenario, f"bench-throughput-{name}")
     handle = start_sandbox(sandbox)
+    logs = work / f"tp-{name}"
+    logs.mkdir(parents=True, exist_ok=True)
     try:
         settings = sandbox_settings(
-            handle.base_url, None, work / f"tp{threads}", encryption_key=generate_key()
+            handle.base_url, None, logs, encryption_key=generate_key(), **store_settings
         )
-        factory = store(settings)
+        engine = make_engine(settings.effective_database_url)
+        upgrade(engine)
+        factory = session_factory(engine)
         for owner in world.truth["owners"]:
             oid = add_owner(factory, owner)
             connect_google_with_tokens(sandbox, factory, settings, oid, owner["accounts"]["google"])
-        daemon = Daemon(settings, threads, free_port(), work / f"tp{threads}.log")
+        meter = CpuMeter()
         started = time.monotonic()
+        procs = launch(settings, logs)
         try:
-            # time from the daemon's start (the import takes ~1-2 s of it) to all synced
-            wait(lambda: synced_completely(factory, accounts), 600, step=0.1)
+            # time from the processes' start (their imports take ~1-2 s of it) to all synced
+            try:
+                first_sync = wait(lambda: sync_began(factory), 120, step=0.1)
+                wait(lambda: synced_completely(factory, accounts), 600, step=0.1)
+            except TimeoutError:
+                for p in procs:
+                    sys.stderr.write(f"--- {p.name}\n{p.tail()}\n")
+                raise
             drained = time.monotonic() - started
+            cpu = {p.name: p.cpu_seconds() for p in procs}
+            cpu_wait = {p.name: p.cpu_wait_seconds() for p in procs}
+            usage = meter.read()
         finally:
-            daemon.stop()
+            for p in procs:
+                p.stop()
         with factory() as s:
             messages = int(s.scalar(select(func.count()).select_from(Message)) or 0)
-            calls = len(sandbox.log)
             n_accounts = int(s.scalar(select(func.count()).select_from(Account)) or 0)
+        calls = len(sandbox.log)
+        engine.dispose()
     finally:
         handle.stop()
     return {
         "accounts": n_accounts,
         "messages": messages,
         "seconds": drained,
+        "first_sync": first_sync,
         "messages_per_s": messages / drained,
         "api_calls": calls,
+        "cpu": cpu,
+        "cpu_wait": cpu_wait,
+        **usage,
     }
+
+
+def report(label: str, r: dict[str, Any]) -> None:
+    cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in r["cpu"].items())
+    waits = ", ".join(f"{name} {seconds:.1f}" for name, seconds in r["cpu_wait"].items())
+    capacity = r["seconds"] * (os.cpu_count() or 1)
+    ours = sum(r["cpu"].values()) + r["sandbox_cpu"] + r["postgres_cpu"] + r["redis_cpu"]
+    print(
+        f"{label}: {r['messages']} messages of {r['accounts']} accounts "
+        f"drained in {r['seconds']:.1f}s = {r['messages_per_s']:.0f} msg/s "
+        f"({r['api_calls']} API calls; first sync began at {r['first_sync']:.1f}s: "
+        f"{r['messages'] / (r['seconds'] - r['first_sync']):.0f} msg/s from then)\n"
+        f"    CPU s: {cpu}; sandbox+benchmark {r['sandbox_cpu']:.1f}; "
+        f"postgres (all clients) {r['postgres_cpu']:.1f}; redis {r['redis_cpu']:.1f}; "
+        f"all of these {100 * ours / capacity:.0f}% of the machine's {os.cpu_count()} CPUs, "
+        f"which were {100 * r['machine_busy']:.0f}% busy\n"
+        f"    s ready to run but waiting for a CPU (all threads): {waits}"
+    )
 
 
 def main() -> None:
@@ -392,10 +644,21 @@ def main() -> None:
     parser.add_argument(
         "--threads", default="1,2,4", help="worker thread counts for throughput (default 1,2,4)"
     )
+    parser.add_argument(
+        "--processes",
+        default="",
+        help="worker process counts for distributed throughput, e.g. 1,2 (default: none)",
+    )
+    parser.add_argument(
+        "--process-threads", type=int, default=2, help="threads of each worker process"
+    )
+    parser.add_argument("--postgres", default=POSTGRES_URL, help="PostgreSQL server URL")
+    parser.add_argument("--redis", default=REDIS_URL, help="Redis server URL")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
     thread_counts = [int(t) for t in args.threads.split(",") if t.strip()]
+    process_counts = [int(p) for p in args.processes.split(",") if p.strip()]
     with tempfile.TemporaryDirectory(prefix="rapportd-e2e-") as tmp:
         work = Path(tmp)
         if not args.skip_latency:
@@ -414,20 +677,45 @@ def main() -> None:
                     f"{mode:>5}: median {statistics.median(values):.2f}s "
                     f"min {min(values):.2f}s max {max(values):.2f}s (n={len(values)})"
                 )
-        if not args.skip_throughput:
+        if args.skip_throughput:
+            return
+        intro = (
+            f"throughput: {args.accounts} Google accounts ({args.days} days of mail each) "
+            "in a fresh store; seconds from the processes' start (incl. their ~1-2 s of "
+            "imports)\n  until every account's first sync of every stream is complete; "
+            "messages stored / seconds. CPU seconds of each process over that time."
+        )
+        print(intro)
+        if thread_counts:
+            print("embedded: SQLite, `rapportd run --threads N` (one process)")
+        for threads in thread_counts:
+            r = throughput(args.accounts, args.days, work, f"run{threads}", launch_run(threads))
+            report(f"threads={threads}", r)
+        if process_counts:
             print(
-                f"throughput: {args.accounts} Google accounts ({args.days} days of mail each), "
-                "fresh SQLite store, `rapportd run --threads N`:\n"
-                "  seconds from the daemon's start (incl. ~1-2 s of imports) until every "
-                "account's first sync of every stream is complete; messages stored / seconds"
+                "distributed: a throwaway PostgreSQL database, Redis (a database number of "
+                "its own), one `rapportd scheduler`\n  and P × `rapportd worker --threads "
+                f"{args.process_threads}` processes"
             )
-            for threads in thread_counts:
-                r = throughput(args.accounts, threads, args.days, work)
-                print(
-                    f"workers={threads}: {r['messages']} messages of {r['accounts']} accounts "
-                    f"drained in {r['seconds']:.1f}s = {r['messages_per_s']:.0f} msg/s "
-                    f"({r['api_calls']} API calls)"
+        for processes in process_counts:
+            with (
+                throwaway_database(args.postgres) as database_url,
+                own_redis_database(args.redis) as broker_url,
+            ):
+                r = throughput(
+                    args.accounts,
+                    args.days,
+                    work,
+                    f"workers{processes}",
+                    launch_distributed(processes, args.process_threads),
+                    database_url=database_url,
+                    broker=broker_url,
                 )
+            report(
+                f"worker processes={processes} (x{args.process_threads} threads; Redis "
+                f"database {broker_url.rsplit('/', 1)[-1]})",
+                r,
+            )
 
 
 if __name__ == "__main__":
