@@ -36,9 +36,10 @@ SPECS: tuple[ActorSpec, ...] = (
     ActorSpec(tasks.WRITE, tasks.run_operation, "outbox", 120, 0),
     ActorSpec(tasks.PLAN, tasks.run_plan, "analysis", 300, 10),
     ActorSpec(tasks.ANALYSE, tasks.run_analysis, "analysis", 600, 10),
-    # same priority as analysis and plan: a worker serves them first come, first served, so
-    # a stream of analyses (news for many owners) never starves the syncs it prefetched
-    ActorSpec(tasks.SYNC, tasks.run_sync, "sync", 1800, 10),
+    # after analysis and plan: a worker serves the owners' analyses first and fetches more
+    # mail after (back-pressure: FIFO with syncs let 50 owners' news outrun the analyses, and
+    # the queue grew without bound in the 50-owner soak)
+    ActorSpec(tasks.SYNC, tasks.run_sync, "sync", 1800, 20),
     ActorSpec(tasks.FATES, tasks.run_fates, "maintenance", 300, 30),
     ActorSpec(tasks.REFRESH, tasks.run_refresh, "maintenance", 60, 30),
     ActorSpec(tasks.RENEW_PUSH, tasks.run_renew_push, "maintenance", 60, 30),

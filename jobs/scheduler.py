@@ -8,7 +8,7 @@ Due, as the store says:
   or whose last analysis is older than :data:`REANALYSE_EVERY` (time alone makes
   contacts overdue and promises late); the planner runs after each analysis;
 - each outbox operation that is ready (``ready_operations``);
-- a plan, for each owner analysed a minute ago and not planned since (its message was lost);
+- a plan, for each owner analysed ten minutes ago and not planned since (its message was lost);
 - once an hour (and when a scheduler takes over): fate detection for accounts with written
   items (a sync that brought news also checks them at once); once a day: a token refresh
   for every usable account; push subscriptions that expire within a day are renewed.
@@ -56,7 +56,8 @@ RECENT_TTL = timedelta(seconds=60)
 # costs a few extra messages per op (log2 of its wait), not one a minute.
 RESEND_CAP = timedelta(hours=1)
 SYNCABLE = ("ok", "error")
-PLAN_LOST_AFTER = timedelta(seconds=60)
+# a plan message is taken for lost only after this (before, it may simply wait in a long queue)
+PLAN_LOST_AFTER = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,8 @@ def due_analyses(session: Session, *, now: datetime) -> list[int]:
 
 def unplanned(session: Session, *, now: datetime) -> list[int]:
     """Owners analysed more than :data:`PLAN_LOST_AFTER` ago and not planned since: the
-    plan message the analysis sent was lost (a worker killed with it prefetched) or
-    is still waiting in a long queue (sent again with a back-off, a repeat is harmless)."""
+    plan message the analysis sent was lost (a worker killed with it prefetched; sent
+    again with a back-off, a repeat is harmless)."""
     return list(
         session.scalars(
             select(Owner.id).where(

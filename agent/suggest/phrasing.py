@@ -119,15 +119,49 @@ _FLIP = {
 }
 
 
+# "you" as a subject becomes "I" (not "me"), with the verb agreeing: "whether you are
+# joining" -> "whether I am joining"; and "I am" -> "you are" the other way.
+_SUBJECT = re.compile(
+    r"\b(?P<who>you|I)(?P<verb>'re|'m|'ve|'ll|'d|\s+(?:are|am|were|was|have|had|will|would|"
+    r"can|could|should|shall|might|may|must|do|did|need|want|plan|intend)\b)",
+    re.I,
+)
+_AGREE = {
+    ("i", "are"): "am",
+    ("i", "were"): "was",
+    ("i", "'re"): "'m",
+    ("you", "am"): "are",
+    ("you", "was"): "were",
+    ("you", "'m"): "'re",
+}
+
+
 def _flip(text: str) -> str:
-    """The asker's words as the owner would say them back ("your" <-> "my")."""
+    """The asker's words as the owner would say them back ("your" <-> "my", "you are" <->
+    "I am")."""
+
+    def subject(m: re.Match[str]) -> str:
+        who = "I" if m.group("who").lower() == "you" else "you"
+        verb = m.group("verb")
+        word = verb.strip().lower()
+        agreed = _AGREE.get((who.lower(), word))
+        if agreed is not None:
+            verb = verb[: len(verb) - len(verb.lstrip())] + agreed
+        return "\x00" + who + verb  # marked: the word swap below leaves it alone
 
     def swap(m: re.Match[str]) -> str:
         w = m.group(0)
         out = _FLIP[w.lower()]
         return out.capitalize() if w[0].isupper() and w != "I" else out
 
-    return re.sub(r"\b(?:me|my|mine|you|your|yours|I|myself|yourself)\b", swap, text)
+    marked = _SUBJECT.sub(subject, text)
+    parts = re.split(r"(\x00(?:I|you|You)\b)", marked)
+    return "".join(
+        p[1:]
+        if p.startswith("\x00")
+        else re.sub(r"\b(?:me|my|mine|you|your|yours|I|myself|yourself)\b", swap, p)
+        for p in parts
+    )
 
 
 _ASK_GIVE = re.compile(

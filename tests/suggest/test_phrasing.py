@@ -68,6 +68,16 @@ def test_promised_object(text: str, obj: str) -> None:
         ),
         ("What are your thoughts on the new org chart?", "about the new org chart"),
         ("Are you coming?", ""),
+        (
+            "Please let me know whether you are joining the offsite.",
+            "whether I am joining the offsite",
+        ),
+        ("Let us know if you can make it to my talk.", "whether I can make it to your talk"),
+        (
+            "Tell me if I was right about your numbers.",
+            "whether you were right about my numbers",
+        ),
+        ("Let me know if you're around.", "whether I'm around"),
     ],
 )
 def test_ask_phrase_turns_the_askers_words_round(text: str, phrase: str) -> None:
