@@ -10,12 +10,12 @@ import hashlib
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Text, bindparam, cast, select, update
 from sqlalchemy.orm import Session
 
 from rapportd.agent import clock
@@ -46,46 +46,76 @@ def parse_address(item: object) -> tuple[str, str]:
     return str(item or "").strip().lower(), ""
 
 
-def load_messages(session: Session, owner_id: int) -> tuple[list[Msg], dict[str, Counter[str]]]:
+def json_values(texts: Sequence[str | None]) -> list[Any]:
+    """Decode a JSON column's stored texts in one call (one ``json.loads`` per row costs
+    more than the rest of a row's loading)."""
+    return json.loads("[" + ",".join(t or "null" for t in texts) + "]") if texts else []
+
+
+def load_messages(
+    session: Session,
+    owner_id: int,
+    *,
+    ids: Collection[int] | None = None,
+    threads: Collection[str] | None = None,
+    rfc822_ids: Collection[str] | None = None,
+) -> tuple[list[Msg], dict[str, Counter[str]]]:
     """The owner's stored messages as :class:`Msg` (oldest first) and the display names the
-    owner's own mail used for each recipient."""
+    owner's own mail used for each recipient. With ``ids``, ``threads`` or ``rfc822_ids``:
+    only the messages with one of those ids, thread ids or Message-IDs (an incremental
+    analysis); address and label columns are read as text and decoded in one go."""
     m = Message
-    rows = session.execute(
-        select(
-            m.id,
-            m.sent_at,
-            m.from_addr,
-            m.from_name,
-            m.to_addrs,
-            m.cc_addrs,
-            m.direction,
-            m.thread_id,
-            m.subject,
-            m.new_text,
-            m.word_count,
-            m.has_attachments,
-            m.labels,
-            m.list_id,
-            m.list_unsubscribe,
-            m.precedence,
-            m.auto_submitted,
-            m.rfc822_id,
-            m.in_reply_to,
-            m.tz_offset_minutes,
-            m.account_id,
-        )
-        .where(m.owner_id == owner_id, m.deleted.is_(False), m.sent_at.is_not(None))
-        .order_by(m.sent_at, m.id)
-    ).all()
+    cols = (
+        m.id,
+        m.sent_at,
+        m.from_addr,
+        m.from_name,
+        cast(m.to_addrs, Text).label("to_json"),
+        cast(m.cc_addrs, Text).label("cc_json"),
+        m.direction,
+        m.thread_id,
+        m.subject,
+        m.new_text,
+        m.word_count,
+        m.has_attachments,
+        cast(m.labels, Text).label("labels_json"),
+        m.list_id,
+        m.list_unsubscribe,
+        m.precedence,
+        m.auto_submitted,
+        m.rfc822_id,
+        m.in_reply_to,
+        m.tz_offset_minutes,
+        m.account_id,
+    )
+    base = select(*cols).where(m.owner_id == owner_id, m.deleted.is_(False), m.sent_at.is_not(None))
+    if ids is None and threads is None and rfc822_ids is None:
+        rows = list(session.execute(base.order_by(m.sent_at, m.id)).all())
+    else:
+        found: dict[int, Any] = {}
+        for column, values in (
+            (m.id, sorted(ids or ())),
+            (m.thread_id, sorted(set(threads or ()) - {""})),
+            (m.rfc822_id, sorted(set(rfc822_ids or ()) - {""})),
+        ):
+            for i in range(0, len(values), 500):
+                chunk = values[i : i + 500]
+                for r in session.execute(base.where(column.in_(chunk))).all():
+                    found[r.id] = r
+        rows = sorted(found.values(), key=lambda r: (r.sent_at, r.id))
+    tos = json_values([r.to_json for r in rows])
+    ccs = json_values([r.cc_json for r in rows])
+    labels = json_values([r.labels_json for r in rows])
     names: dict[str, Counter[str]] = defaultdict(Counter)
     out = []
-    for r in rows:
+    for r, to_addrs, cc_addrs, labs in zip(rows, tos, ccs, labels, strict=True):
         rcpts, direct, shown = [], [], []
-        for i, item in enumerate([*(r.to_addrs or []), *(r.cc_addrs or [])]):
+        n_to = len(to_addrs or [])
+        for i, item in enumerate([*(to_addrs or []), *(cc_addrs or [])]):
             addr, name = parse_address(item)
             if addr:
                 rcpts.append(addr)
-                if i < len(r.to_addrs or []):
+                if i < n_to:
                     direct.append(addr)
                 if name:
                     shown.append((addr, name))
@@ -104,7 +134,7 @@ def load_messages(session: Session, owner_id: int) -> tuple[list[Msg], dict[str,
                 word_count=r.word_count or 0,
                 sender_name=r.from_name or "",
                 has_attachments=bool(r.has_attachments),
-                labels=tuple(r.labels or ()),
+                labels=tuple(labs or ()),
                 list_id=r.list_id or "",
                 list_unsubscribe=bool(r.list_unsubscribe),
                 precedence=r.precedence or "",
@@ -167,8 +197,16 @@ def load_meetings(session: Session, owner_id: int) -> list[Meeting]:
     return out
 
 
-def store_duplicates(session: Session, owner_id: int, copies: Mapping[int, int]) -> None:
-    """Mark each stored copy with the message it duplicates (and clear stale marks)."""
+def store_duplicates(
+    session: Session,
+    owner_id: int,
+    copies: Mapping[int, int],
+    *,
+    among: Collection[int] | None = None,
+) -> None:
+    """Mark each stored copy with the message it duplicates (and clear stale marks), in
+    batches. ``among``: judge only these message ids (an incremental analysis saw only
+    them); None means all of the owner's messages."""
     current: dict[int, int | None] = dict(
         session.execute(
             select(Message.id, Message.duplicate_of).where(
@@ -176,21 +214,25 @@ def store_duplicates(session: Session, owner_id: int, copies: Mapping[int, int])
             )
         ).all()
     )
-    for mid in set(current) - set(copies):
-        session.execute(
-            update(Message)
-            .where(Message.owner_id == owner_id, Message.id == mid)
-            .values(duplicate_of=None)
-            .execution_options(synchronize_session=False)
-        )
-    for mid, kept in copies.items():
-        if current.get(mid) != kept:
-            session.execute(
-                update(Message)
-                .where(Message.owner_id == owner_id, Message.id == mid)
-                .values(duplicate_of=kept)
-                .execution_options(synchronize_session=False)
-            )
+    changes = [
+        {"mid": mid, "kept": None}
+        for mid in sorted(set(current) - set(copies))
+        if among is None or mid in among
+    ]
+    changes += [
+        {"mid": mid, "kept": kept}
+        for mid, kept in sorted(copies.items())
+        if current.get(mid) != kept
+    ]
+    if not changes:
+        return
+    t = Message.__table__
+    session.execute(
+        update(t)
+        .where(t.c.owner_id == owner_id, t.c.id == bindparam("mid"))
+        .values(duplicate_of=bindparam("kept")),
+        changes,
+    )
 
 
 def load_decisions(session: Session, owner_id: int) -> list[Decision]:

@@ -14,6 +14,7 @@ Pure: :func:`duplicate_copies` maps each extra copy to the copy that is kept (th
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -58,7 +59,10 @@ def duplicate_copies(msgs: Sequence[Msg]) -> dict[int, int]:
     """``{copy id: kept id}`` for every extra copy in ``msgs`` (see the module docstring)."""
     kept_for: dict[int, int] = {}
     by_rfc: dict[str, Msg] = {}
+    # per key, the kept copies in send order and their send times (seconds): only those sent
+    # within a time-zone slip of a message can be its twin, so each looks at a window only
     groups: dict[tuple[str, str, str], list[tuple[Msg, str]]] = defaultdict(list)
+    times: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for m in sorted(msgs, key=lambda x: (x.sent_at, x.id)):
         if m.rfc822_id and m.rfc822_id in by_rfc:
             kept_for[m.id] = by_rfc[m.rfc822_id].id
@@ -66,11 +70,14 @@ def duplicate_copies(msgs: Sequence[Msg]) -> dict[int, int]:
         if m.rfc822_id:
             by_rfc[m.rfc822_id] = m
         text = _norm(m.text)
-        group = groups[_key(m)]
+        key = _key(m)
+        group, at = groups[key], times[key]
+        sent = m.sent_at.timestamp()
+        start = bisect_left(at, sent - max(NEAR_SECONDS, ZONE_SLIP_SECONDS) - 1.0)
         twin = next(
             (
                 k
-                for k, k_text in group
+                for k, k_text in group[start:]
                 if _same_text(k_text, text) and _same_send(k, m, bool(text and k_text))
             ),
             None,
@@ -79,4 +86,5 @@ def duplicate_copies(msgs: Sequence[Msg]) -> dict[int, int]:
             kept_for[m.id] = twin.id
         else:
             group.append((m, text))
+            at.append(sent)
     return kept_for

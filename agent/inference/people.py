@@ -21,6 +21,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from rapportd.agent.inference.names import readable_name
@@ -93,8 +94,10 @@ def name_forms(name: str) -> set[str]:
     }  # fmt: skip
 
 
+@lru_cache(maxsize=65536)
 def canonical_address(address: str) -> str:
-    """The mailbox an address delivers to (see the module docstring)."""
+    """The mailbox an address delivers to (see the module docstring). Cached: analysis
+    asks it for the same few thousand addresses hundreds of thousands of times."""
     addr = address.strip().strip("<>").lower()
     if "@" not in addr:
         return addr

@@ -342,6 +342,21 @@ class ContactIdentity(OwnedMixin, Base):
     contact: Mapped[Contact] = relationship(back_populates="identities")
 
 
+class AnalysisState(OwnedMixin, Base):
+    """What an incremental analysis needs of the owner's whole history without reading it
+    (agent/analysis_state.py): each person's addresses and the ids of the messages of their
+    threads, the pooled rhythm prior's sufficient statistics, display names and reply-as
+    pairs. Written by every analysis; a missing or older-version state means a full run."""
+
+    __tablename__ = "analysis_states"
+    __table_args__ = (UniqueConstraint("owner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=1)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=clock_now, onupdate=clock_now)
+
+
 class ContactDecision(OwnedMixin, Base):
     """An explicit merge or split of two addresses by the owner; always wins over inference."""
 

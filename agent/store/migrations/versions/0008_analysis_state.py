@@ -1,0 +1,45 @@
+"""Incremental analysis: analysis_states, one row per owner with what a re-analysis needs of
+the whole history without reading it (issue 18)
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-03 16:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import rapportd.agent.store.models
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+UTC = rapportd.agent.store.models.UTCDateTime
+JSONType = rapportd.agent.store.models.JSONType
+
+
+def upgrade() -> None:
+    op.create_table(
+        "analysis_states",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "owner_id",
+            sa.Integer(),
+            sa.ForeignKey("owners.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("state", JSONType, nullable=False),
+        sa.Column("updated_at", UTC(), nullable=False),
+        sa.UniqueConstraint("owner_id"),
+    )
+    op.create_index("ix_analysis_states_owner_id", "analysis_states", ["owner_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_analysis_states_owner_id", table_name="analysis_states")
+    op.drop_table("analysis_states")
