@@ -543,10 +543,11 @@ def analyse_owner(
             detect,
             contact_id_of={
                 a: assignment.contact_ids[k]
-                for k in dirty_keys
+                for k in members
                 for a in members[k]
                 if k not in d.automated_keys
             },
+            only={a for k in dirty_keys for a in members[k] if k not in d.automated_keys},
             since=now - timedelta(days=settings.sync.text_days),
             now=now,
             meetings=meetings,

@@ -230,7 +230,8 @@ def store_duplicates(
     session.execute(
         update(t)
         .where(t.c.owner_id == owner_id, t.c.id == bindparam("mid"))
-        .values(duplicate_of=bindparam("kept")),
+        # a mark the analysis derives is no new mail: updated_at stays (see load_delta)
+        .values(duplicate_of=bindparam("kept"), updated_at=t.c.updated_at),
         changes,
     )
 
@@ -485,8 +486,10 @@ def store_commitments(
     since: datetime,
     now: datetime,
     meetings: Sequence[Meeting] = (),
+    only: Collection[str] | None = None,
 ) -> int:
-    """Run the detector on recent messages with text that involve the given contacts, judge
+    """Run the detector on recent messages with text that involve the given contacts (of
+    those, with ``only``, the messages that involve one of these addresses), judge
     each item against later mail (``fulfilment.assess``: open, kept, late, answered,
     unanswered) and upsert it. A commitment the owner voided stays void."""
     assess = _assessor()
@@ -508,6 +511,8 @@ def store_commitments(
             continue
         people = [m.sender] if m.direction == "in" else list(m.recipients)
         if not any(p in contact_id_of for p in people):
+            continue
+        if only is not None and not any(p in only for p in people):
             continue
         own = own_words(m.text)
         found = detect(
