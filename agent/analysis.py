@@ -42,7 +42,13 @@ from rapportd.agent.analysis_store import (
     store_duplicates,
 )
 from rapportd.agent.inference.bulk import bulk_messages, sender_signals
-from rapportd.agent.inference.cadence import GapPrior, prior_from_samples, prior_sample
+from rapportd.agent.inference.cadence import (
+    GapPrior,
+    overdue_from,
+    prior_from_samples,
+    prior_sample,
+    to_days,
+)
 from rapportd.agent.inference.duplicates import duplicate_copies
 from rapportd.agent.inference.names import (
     greeting_name,
@@ -66,7 +72,7 @@ from rapportd.agent.inference.people import (
 )
 from rapportd.agent.inference.relationship import ContactAnalysis, analyse_contact, personal_times
 from rapportd.agent.inference.threads import group_threads, reply_latencies, thread_states
-from rapportd.agent.inference.timeline import build_timeline
+from rapportd.agent.inference.timeline import Interaction, build_timeline, personal
 from rapportd.agent.inference.types import Meeting, Msg, OwnerProfile
 from rapportd.agent.logs import get_logger
 from rapportd.agent.settings import Settings, get_settings
@@ -349,7 +355,9 @@ def _derive(
     )
 
 
-def _next_state(d: _Derived, prior: list[float], old: State | None) -> State:
+def _next_state(
+    d: _Derived, prior: list[float], old: State | None, aging: dict[str, list[Any]]
+) -> State:
     """The state after this run: this run's people as derived, everyone else as before."""
     keep = set() if old is None else {k for k in old.members if k in d.members and k not in d.keys}
     scope = {a for k in d.keys for a in d.members[k]}
@@ -363,6 +371,7 @@ def _next_state(d: _Derived, prior: list[float], old: State | None) -> State:
         if old is None
         else {p for p in old.reply_as if p[1] not in scope} | d.reply_as,
         automated=set(d.automated_keys),
+        aging=dict(sorted(aging.items())),
     )
 
 
@@ -554,8 +563,9 @@ def analyse_owner(
         )
     settle_acknowledged(session, owner_id, now=now)
     promise_counts = _promise_counts(session, owner_id)
+    aging: dict[str, list[Any]] = {}
     for key in sorted(dirty_keys):
-        _write_contact(
+        record = _write_contact(
             assignment.contacts[key],
             key,
             d,
@@ -568,7 +578,19 @@ def analyse_owner(
             signatures=signatures,
             summary=summary,
         )
-    save_state(session, owner_id, _next_state(d, prior_kept, state if incremental else None))
+        if record is not None:
+            aging[key] = record
+    if incremental and state is not None:
+        # everyone else's overdue score ages from what the state keeps (issue 18)
+        for key, record in state.aging.items():
+            if key in d.keys or key not in assignment.contacts or key in d.automated_keys:
+                continue
+            aged = _aged_overdue(record, state.prior, now)
+            contact = assignment.contacts[key]
+            if aged is not None and contact.overdue_score != aged:
+                contact.overdue_score = aged
+            aging[key] = record
+    save_state(session, owner_id, _next_state(d, prior_kept, state if incremental else None, aging))
     owner.analysed_at = started_at  # the one clock: compared with rows' updated_at
     if owner.analysis_due_at is not None and owner.analysis_due_at <= started_at:
         owner.analysis_due_at = None
@@ -599,7 +621,8 @@ def _write_contact(
     greetings: dict[str, Counter[str]],
     signatures: dict[str, Counter[str]],
     summary: AnalysisSummary,
-) -> None:
+) -> list[Any] | None:
+    """Write one person's row; returns what refreshing its overdue score later needs."""
     addrs = d.members[key]
     profile = d.profile
     contact.is_internal = any(is_internal(a, profile) for a in addrs)
@@ -613,7 +636,7 @@ def _write_contact(
         contact.next_expected_at = None
         contact.analysis = {"automated": contact.automated_reasons, "addresses": addrs}
         summary.automated += 1
-        return
+        return None
     own, theirs = latencies.get(key, ([], []))
     kept, late = promise_counts.get(contact.id, (0, 0))
     result = analyse_contact(
@@ -653,6 +676,47 @@ def _write_contact(
         "promises": {"kept": kept, "late": late},
     }
     summary.contacts_analysed += 1
+    return _aging(result, d.timelines.get(key, []), now)
+
+
+def _aging(
+    result: ContactAnalysis, timeline: Sequence[Interaction], now: datetime
+) -> list[Any] | None:
+    """What :func:`_aged_overdue` needs to age this contact's overdue score (the figure
+    :func:`card_figures` shows) without re-reading its mail: the last personal interaction
+    and the drift threshold, or the fitted rhythm's own kernels."""
+    drift = result.reasons.get("drift") or {}
+    typical, threshold = drift.get("typical_quiet_days"), drift.get("threshold_days")
+    if typical is not None and threshold:
+        last = max((i.at for i in personal(timeline) if i.at <= now), default=None)
+        return None if last is None else ["drift", last.isoformat(), float(threshold)]
+    r = result.rhythm
+    if r is None:
+        return None
+    n = r.n_gaps
+    return [
+        "rhythm",
+        r.last_at,
+        [float(x) for x in r.centers[:n]],
+        [float(x) for x in r.weights[:n]],
+        float(r.weights[n]) if r.weights.size > n else 0.0,
+        float(r.bandwidths[0]) if n else 0.0,
+        float(r.bandwidths[n]) if r.bandwidths.size > n else 0.0,
+    ]
+
+
+def _aged_overdue(aging: Sequence[Any], prior: Sequence[float], now: datetime) -> float | None:
+    """The overdue score at ``now`` of a contact :func:`_aging` described (a rhythm's prior
+    kernels are the last full run's: within :data:`PRIOR_TOLERANCE` of its own)."""
+    if aging[0] == "drift":
+        last = datetime.fromisoformat(aging[1])
+        silence = max(0.0, (now - last).total_seconds() / 86400.0)
+        return round(round(silence, 1) / float(aging[2]), 2)
+    _, last_at, own_c, own_w, w_prior, h, h_prior = aging
+    centers = [*own_c, *prior]
+    weights = [*own_w, *([w_prior] * len(prior))]
+    bandwidths = [*([h] * len(own_c)), *([h_prior] * len(prior))]
+    return overdue_from(to_days(now), float(last_at), centers, weights, bandwidths)
 
 
 def card_figures(result: ContactAnalysis) -> tuple[float | None, float | None]:

@@ -16,7 +16,10 @@ prior
     the prior the rows were last all scored with (a full run's): an incremental run that
     would move it more than :data:`PRIOR_TOLERANCE` becomes a full run;
 names, reply_as, automated
-    display names per address, reply-as pairs (asked, answered) and automated people.
+    display names per address, reply-as pairs (asked, answered) and automated people;
+aging
+    per person, what ages their overdue score without a full run (the last personal
+    interaction and the drift threshold, or the rhythm's own kernels).
 
 Every query is filtered by ``owner_id``.
 """
@@ -54,6 +57,7 @@ class State:
     names: dict[str, str] = field(default_factory=dict)
     reply_as: set[tuple[str, str]] = field(default_factory=set)
     automated: set[str] = field(default_factory=set)
+    aging: dict[str, list[Any]] = field(default_factory=dict)
 
     def key_of(self) -> dict[str, str]:
         return {a: k for k, addrs in self.members.items() for a in addrs}
@@ -67,6 +71,7 @@ class State:
             "names": self.names,
             "reply_as": sorted([a, b] for a, b in self.reply_as),
             "automated": sorted(self.automated),
+            "aging": self.aging,
         }
 
     @staticmethod
@@ -79,6 +84,7 @@ class State:
             names=dict(d.get("names", {})),
             reply_as={(str(a), str(b)) for a, b in d.get("reply_as", [])},
             automated=set(d.get("automated", [])),
+            aging={k: list(v) for k, v in d.get("aging", {}).items()},
         )
 
 

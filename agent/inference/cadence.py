@@ -137,6 +137,29 @@ class Rhythm:
         }
 
 
+def overdue_from(
+    as_of: float,
+    last_at: float,
+    centers: Sequence[float],
+    weights: Sequence[float],
+    bandwidths: Sequence[float],
+) -> float:
+    """:meth:`Rhythm.overdue_score` of a stored rhythm (its kernels and last contact)."""
+    rhythm = Rhythm(
+        centers=np.asarray(centers, dtype=float),
+        weights=np.asarray(weights, dtype=float),
+        bandwidths=np.asarray(bandwidths, dtype=float),
+        alive=1.0,
+        last_at=last_at,
+        first_at=last_at,
+        n_gaps=0,
+        effective_gaps=0.0,
+        typical_gap_days=0.0,
+        confidence=0.0,
+    )
+    return rhythm.overdue_score(as_of)
+
+
 def to_days(at: datetime) -> float:
     return at.timestamp() / DAY_SECONDS
 

@@ -270,3 +270,37 @@ def test_a_small_delta_is_analysed_incrementally(tmp_path: Path) -> None:
         again = analyse_owner(s, owner.id, now=NOW + timedelta(hours=2), detector=None)
     assert not first.incremental and again.incremental
     assert again.contacts_analysed == 1
+
+
+def test_overdue_scores_age_without_a_full_run(tmp_path: Path) -> None:
+    """Ten days later, one person writes: everyone's overdue score is what a full run at
+    that moment gives, though only that person was re-analysed."""
+    later = NOW + timedelta(days=10)
+    sessions = _store(tmp_path)
+    with sessions.begin() as s:
+        owner, acc = _world(s)
+        analyse_owner(s, owner.id, now=NOW, detector=None)
+        at_now = {c.primary_address: c.overdue_score for c in s.scalars(select(Contact))}
+    with sessions.begin() as s:
+        acc = s.get(Account, acc.id)
+        assert acc is not None
+        _msg(s, acc, later - timedelta(hours=1), "gina@partner.org", [ME], thread_id="x1")
+        s.flush()
+        mark_dirty(s, owner.id, ["gina@partner.org"])
+    with sessions.begin() as s:
+        summary = analyse_owner(s, owner.id, now=later, detector=None)
+        assert summary.incremental and summary.contacts_analysed == 1
+        aged = {c.primary_address: c.overdue_score for c in s.scalars(select(Contact))}
+        before = {c.primary_address: c.analysed_at for c in s.scalars(select(Contact))}
+    with sessions.begin() as s:
+        analyse_owner(s, owner.id, now=later, detector=None, full=True)
+        full = {c.primary_address: c.overdue_score for c in s.scalars(select(Contact))}
+    assert sum(1 for a in before.values() if a == NOW) == len(before) - 1  # not re-analysed
+    assert set(aged) == set(full)
+    assert sum(1 for a, x in full.items() if x is not None and x != at_now[a]) >= 6  # aged
+    for address, score in full.items():
+        if score is None:
+            assert aged[address] is None
+        else:
+            assert aged[address] is not None
+            assert math.isclose(aged[address], score, rel_tol=0.02, abs_tol=0.02), address
