@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from rapportd.agent import clock
@@ -29,6 +29,7 @@ from rapportd.agent.analysis_state import (
     dirty_addresses,
     load_delta,
     load_state,
+    pack_ids,
     save_state,
 )
 from rapportd.agent.analysis_store import (
@@ -363,7 +364,8 @@ def _next_state(
     scope = {a for k in d.keys for a in d.members[k]}
     return State(
         members={k: d.members[k] for k in sorted(d.members)},
-        ids={k: old.ids.get(k, []) for k in keep if old is not None} | d.ids,
+        ids={k: old.ids[k] for k in keep if old is not None and k in old.ids}
+        | {k: pack_ids(v) for k, v in d.ids.items()},
         samples=dict(sorted(d.samples.items())),
         prior=prior,
         names=dict(sorted(d.names.items())),
@@ -407,7 +409,7 @@ def _incremental(
         if len(keys) > limit:
             return None
         scope = touched | {a for k in keys for a in state.members[k]}
-        ids = set(delta.message_ids).union(*(state.ids.get(k, []) for k in keys))
+        ids = set(delta.message_ids).union(*(state.ids_of(k) for k in keys))
         stored, recipient_names = load_messages(
             session, owner_id, ids=ids, threads=delta.threads, rfc822_ids=delta.replied_to
         )
@@ -519,7 +521,15 @@ def analyse_owner(
     if not incremental:
         prior_kept = [float(x) for x in prior.centers]
     summary.incremental = incremental
-    assignment = assign_contacts(session, owner_id, members, d.names, full=not incremental)
+    assignment = assign_contacts(
+        session,
+        owner_id,
+        {k: members[k] for k in d.keys} if incremental else members,
+        d.names,
+        full=not incremental,
+        only=incremental,
+    )
+    contact_id_of = _contact_ids(session, owner_id)
     summary.contacts_created = assignment.created
     summary.contacts_merged = assignment.merged
 
@@ -551,10 +561,11 @@ def analyse_owner(
             profile,
             detect,
             contact_id_of={
-                a: assignment.contact_ids[k]
+                a: contact_id_of[a]
                 for k in members
-                for a in members[k]
                 if k not in d.automated_keys
+                for a in members[k]
+                if a in contact_id_of
             },
             only={a for k in dirty_keys for a in members[k] if k not in d.automated_keys},
             since=now - timedelta(days=settings.sync.text_days),
@@ -582,14 +593,28 @@ def analyse_owner(
             aging[key] = record
     if incremental and state is not None:
         # everyone else's overdue score ages from what the state keeps (issue 18)
+        scores: dict[int, float | None] = dict(
+            session.execute(
+                select(Contact.id, Contact.overdue_score).where(Contact.owner_id == owner_id)
+            ).all()
+        )
+        changes = []
         for key, record in state.aging.items():
-            if key in d.keys or key not in assignment.contacts or key in d.automated_keys:
+            if key in d.keys or key not in members or key in d.automated_keys:
                 continue
-            aged = _aged_overdue(record, state.prior, now)
-            contact = assignment.contacts[key]
-            if aged is not None and contact.overdue_score != aged:
-                contact.overdue_score = aged
             aging[key] = record
+            cid = contact_id_of.get(members[key][0])
+            aged = _aged_overdue(record, state.prior, now)
+            if cid is not None and aged is not None and scores.get(cid) != aged:
+                changes.append({"cid": cid, "score": aged})
+        if changes:
+            t = Contact.__table__
+            session.execute(
+                update(t)
+                .where(t.c.owner_id == owner_id, t.c.id == bindparam("cid"))
+                .values(overdue_score=bindparam("score")),
+                changes,
+            )
     save_state(session, owner_id, _next_state(d, prior_kept, state if incremental else None, aging))
     owner.analysed_at = started_at  # the one clock: compared with rows' updated_at
     if owner.analysis_due_at is not None and owner.analysis_due_at <= started_at:
@@ -717,6 +742,17 @@ def _aged_overdue(aging: Sequence[Any], prior: Sequence[float], now: datetime) -
     weights = [*own_w, *([w_prior] * len(prior))]
     bandwidths = [*([h] * len(own_c)), *([h_prior] * len(prior))]
     return overdue_from(to_days(now), float(last_at), centers, weights, bandwidths)
+
+
+def _contact_ids(session: Session, owner_id: int) -> dict[str, int]:
+    """Every known address's contact row id (light: two columns)."""
+    return dict(
+        session.execute(
+            select(ContactIdentity.address, ContactIdentity.contact_id).where(
+                ContactIdentity.owner_id == owner_id
+            )
+        ).all()
+    )
 
 
 def card_figures(result: ContactAnalysis) -> tuple[float | None, float | None]:

@@ -159,7 +159,7 @@ def load_meetings(session: Session, owner_id: int) -> list[Meeting]:
             e.end_at,
             e.summary,
             e.organizer,
-            e.attendees,
+            cast(e.attendees, Text).label("attendees_json"),
             e.status,
             e.self_response,
             e.is_recurring,
@@ -168,7 +168,7 @@ def load_meetings(session: Session, owner_id: int) -> list[Meeting]:
         ).where(e.owner_id == owner_id, e.deleted.is_(False), e.start_at.is_not(None))
     ).all()
     out = []
-    for r in rows:
+    for r, attendees in zip(rows, json_values([r.attendees_json for r in rows]), strict=True):
         people = tuple(
             Participant(
                 email=str(a.get("email") or "").lower(),
@@ -176,7 +176,7 @@ def load_meetings(session: Session, owner_id: int) -> list[Meeting]:
                 response=str(a.get("response") or "needsAction"),
                 is_self=bool(a.get("self") or a.get("is_self")),
             )
-            for a in (r.attendees or [])
+            for a in (attendees or [])
             if isinstance(a, dict)
         )
         out.append(
@@ -207,13 +207,16 @@ def store_duplicates(
     """Mark each stored copy with the message it duplicates (and clear stale marks), in
     batches. ``among``: judge only these message ids (an incremental analysis saw only
     them); None means all of the owner's messages."""
-    current: dict[int, int | None] = dict(
-        session.execute(
-            select(Message.id, Message.duplicate_of).where(
-                Message.owner_id == owner_id, Message.duplicate_of.is_not(None)
-            )
-        ).all()
+    marked = select(Message.id, Message.duplicate_of).where(
+        Message.owner_id == owner_id, Message.duplicate_of.is_not(None)
     )
+    current: dict[int, int | None] = {}
+    if among is None:
+        current.update(session.execute(marked).all())
+    else:
+        ids = sorted(among)
+        for i in range(0, len(ids), 500):
+            current.update(session.execute(marked.where(Message.id.in_(ids[i : i + 500]))).all())
     changes = [
         {"mid": mid, "kept": None}
         for mid in sorted(set(current) - set(copies))
@@ -326,18 +329,46 @@ def assign_contacts(
     names: Mapping[str, str],
     *,
     full: bool = False,
+    only: bool = False,
 ) -> Assignment:
     """Give every cluster of addresses one Contact row: reuse the row its addresses already
     point to, create one for a new person, fold rows together on a merge (the oldest row
     survives and inherits commitments, suggestions and feedback) and give a split-off
-    address a row of its own. Touched rows are marked dirty."""
-    idents = {
-        i.address: i
-        for i in session.scalars(
-            select(ContactIdentity).where(ContactIdentity.owner_id == owner_id)
-        )
-    }
-    rows = {c.id: c for c in session.scalars(select(Contact).where(Contact.owner_id == owner_id))}
+    address a row of its own. Touched rows are marked dirty. ``only``: ``members`` holds
+    only some people (an incremental run), whole as the last analysis knew them, so only
+    their addresses' rows are read."""
+    if only:
+        wanted = sorted({a for addrs in members.values() for a in addrs})
+        found: list[ContactIdentity] = []
+        for i in range(0, len(wanted), 500):
+            found += session.scalars(
+                select(ContactIdentity).where(
+                    ContactIdentity.owner_id == owner_id,
+                    ContactIdentity.address.in_(wanted[i : i + 500]),
+                )
+            ).all()
+        idents = {i.address: i for i in found}
+        contact_ids = sorted({i.contact_id for i in found})
+        rows: dict[int, Contact] = {}
+        for i in range(0, len(contact_ids), 500):
+            rows.update(
+                (c.id, c)
+                for c in session.scalars(
+                    select(Contact).where(
+                        Contact.owner_id == owner_id, Contact.id.in_(contact_ids[i : i + 500])
+                    )
+                )
+            )
+    else:
+        idents = {
+            i.address: i
+            for i in session.scalars(
+                select(ContactIdentity).where(ContactIdentity.owner_id == owner_id)
+            )
+        }
+        rows = {
+            c.id: c for c in session.scalars(select(Contact).where(Contact.owner_id == owner_id))
+        }
     out = Assignment()
     claimed: set[int] = set()
     moved_from: dict[int, int] = {}
@@ -380,6 +411,15 @@ def assign_contacts(
     session.flush()
     # Rows left without any identity were folded into another: hand over what points at them.
     used = {i.contact_id for i in idents.values()}
+    if only and moved_from:  # identities this run did not read may still point at a row
+        used |= set(
+            session.scalars(
+                select(ContactIdentity.contact_id).where(
+                    ContactIdentity.owner_id == owner_id,
+                    ContactIdentity.contact_id.in_(sorted(moved_from)),
+                )
+            ).all()
+        )
     for old, survivor in moved_from.items():
         if old in used or old not in rows:
             continue
