@@ -232,6 +232,7 @@ class _Derived:
     samples: dict[str, list[float]]
     reply_as: set[tuple[str, str]]
     ids: dict[str, list[int]]
+    events: dict[str, list[int]]
     keys: set[str]  # the people this run (re)analyses: all, or those in scope
 
 
@@ -338,6 +339,11 @@ def _derive(
             k: v for k, v in state.samples.items() if k not in keys and k in members
         } | samples
     ids = _thread_ids(stored, identities.cluster_of)
+    events: dict[str, set[int]] = defaultdict(set)
+    for mt in meetings:
+        for a in {mt.organizer, *(p.email.lower() for p in mt.attendees)}:
+            if a in identities.cluster_of:
+                events[identities.cluster_of[a]].add(mt.id)
     return _Derived(
         msgs=msgs,
         copies=copies,
@@ -352,6 +358,7 @@ def _derive(
         samples=samples,
         reply_as=reply_as,
         ids={k: v for k, v in ids.items() if k in keys},
+        events={k: sorted(v) for k, v in events.items() if k in keys},
         keys=keys,
     )
 
@@ -366,6 +373,8 @@ def _next_state(
         members={k: d.members[k] for k in sorted(d.members)},
         ids={k: old.ids[k] for k in keep if old is not None and k in old.ids}
         | {k: pack_ids(v) for k, v in d.ids.items()},
+        events={k: old.events[k] for k in keep if old is not None and k in old.events}
+        | {k: pack_ids(v) for k, v in d.events.items()},
         samples=dict(sorted(d.samples.items())),
         prior=prior,
         names=dict(sorted(d.names.items())),
@@ -402,7 +411,6 @@ def _incremental(
     touched = {
         a for a in delta.addresses | dirty_addresses(session, owner_id) if not is_owner(a, profile)
     }
-    meetings = load_meetings(session, owner_id)
     limit = max(50, len(state.members) // 4)
     for _ in range(4):
         keys = {key_of[a] for a in touched if a in key_of}
@@ -410,6 +418,9 @@ def _incremental(
             return None
         scope = touched | {a for k in keys for a in state.members[k]}
         ids = set(delta.message_ids).union(*(state.ids_of(k) for k in keys))
+        meetings = load_meetings(
+            session, owner_id, ids=set(delta.event_ids).union(*(state.events_of(k) for k in keys))
+        )
         stored, recipient_names = load_messages(
             session, owner_id, ids=ids, threads=delta.threads, rfc822_ids=delta.replied_to
         )

@@ -6,9 +6,9 @@ else it takes from this state what the whole-history steps need:
 
 members
     each person (cluster key) and their addresses, as the last analysis clustered them;
-ids
-    per person, the ids of the messages of every thread they are in (the messages a
-    re-analysis of that person reads);
+ids, events
+    per person, the ids of the messages of every thread they are in and of the events
+    they are invited to (what a re-analysis of that person reads);
 samples
     per person, the pooled rhythm prior's sufficient statistics
     (:func:`rapportd.agent.inference.cadence.prior_sample`);
@@ -54,6 +54,7 @@ PRIOR_TOLERANCE = 0.02  # ln(days): a prior moved by more than 2 % asks for a fu
 class State:
     members: dict[str, list[str]] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)  # packed: see pack_ids
+    events: dict[str, str] = field(default_factory=dict)  # their events' ids, packed
     samples: dict[str, list[float]] = field(default_factory=dict)
     prior: list[float] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
@@ -64,6 +65,9 @@ class State:
     def ids_of(self, key: str) -> list[int]:
         return unpack_ids(self.ids.get(key, ""))
 
+    def events_of(self, key: str) -> list[int]:
+        return unpack_ids(self.events.get(key, ""))
+
     def key_of(self) -> dict[str, str]:
         return {a: k for k, addrs in self.members.items() for a in addrs}
 
@@ -71,6 +75,7 @@ class State:
         return {
             "members": self.members,
             "ids": self.ids,
+            "events": self.events,
             "samples": self.samples,
             "prior": self.prior,
             "names": self.names,
@@ -84,6 +89,7 @@ class State:
         return State(
             members={k: list(v) for k, v in d.get("members", {}).items()},
             ids={k: str(v) for k, v in d.get("ids", {}).items()},
+            events={k: str(v) for k, v in d.get("events", {}).items()},
             samples={k: list(v) for k, v in d.get("samples", {}).items()},
             prior=list(d.get("prior", [])),
             names=dict(d.get("names", {})),
@@ -126,6 +132,7 @@ class Delta:
     """What was stored or changed since the last analysis started."""
 
     message_ids: set[int] = field(default_factory=set)
+    event_ids: set[int] = field(default_factory=set)
     threads: set[str] = field(default_factory=set)
     replied_to: set[str] = field(default_factory=set)  # In-Reply-To ids of new messages
     addresses: set[str] = field(default_factory=set)  # everyone on new messages and events
@@ -170,13 +177,14 @@ def load_delta(session: Session, owner_id: int, since: datetime) -> Delta:
             out.replied_to.add(r.in_reply_to)
         out.addresses |= _people([r.from_addr, *(to or []), *(cc or [])])
     for ev in session.execute(
-        select(e.deleted, e.organizer, e.attendees).where(
+        select(e.id, e.deleted, e.organizer, e.attendees).where(
             e.owner_id == owner_id, e.updated_at > since
         )
     ).all():
         if ev.deleted:
             out.removed = True
             continue
+        out.event_ids.add(ev.id)
         out.addresses |= _people([ev.organizer, *(ev.attendees or [])])
     out.decided = bool(
         session.scalar(

@@ -93,14 +93,19 @@ def load_messages(
         rows = list(session.execute(base.order_by(m.sent_at, m.id)).all())
     else:
         found: dict[int, Any] = {}
-        for column, values in (
-            (m.id, sorted(ids or ())),
-            (m.thread_id, sorted(set(threads or ()) - {""})),
-            (m.rfc822_id, sorted(set(rfc822_ids or ()) - {""})),
+        # by id: "owner_id + 0" keeps the owner filter but lets SQLite look rows up by
+        # their primary key rather than walk the owner's index
+        by_id = select(*cols).where(
+            (m.owner_id + 0) == owner_id, m.deleted.is_(False), m.sent_at.is_not(None)
+        )
+        for query, column, values in (
+            (by_id, m.id, sorted(ids or ())),
+            (base, m.thread_id, sorted(set(threads or ()) - {""})),
+            (base, m.rfc822_id, sorted(set(rfc822_ids or ()) - {""})),
         ):
             for i in range(0, len(values), 500):
                 chunk = values[i : i + 500]
-                for r in session.execute(base.where(column.in_(chunk))).all():
+                for r in session.execute(query.where(column.in_(chunk))).all():
                     found[r.id] = r
         rows = sorted(found.values(), key=lambda r: (r.sent_at, r.id))
     tos = json_values([r.to_json for r in rows])
@@ -150,9 +155,12 @@ def load_messages(
     return out, names
 
 
-def load_meetings(session: Session, owner_id: int) -> list[Meeting]:
+def load_meetings(
+    session: Session, owner_id: int, *, ids: Collection[int] | None = None
+) -> list[Meeting]:
+    """The owner's stored events as :class:`Meeting`; with ``ids``, only those."""
     e = CalendarEvent
-    rows = session.execute(
+    query = (
         select(
             e.id,
             e.start_at,
@@ -165,8 +173,18 @@ def load_meetings(session: Session, owner_id: int) -> list[Meeting]:
             e.is_recurring,
             e.series_id,
             e.account_id,
-        ).where(e.owner_id == owner_id, e.deleted.is_(False), e.start_at.is_not(None))
-    ).all()
+        )
+        .where(e.deleted.is_(False), e.start_at.is_not(None))
+        .order_by(e.id)
+    )
+    if ids is None:
+        rows = list(session.execute(query.where(e.owner_id == owner_id)).all())
+    else:
+        wanted, rows = sorted(ids), []
+        for i in range(0, len(wanted), 500):
+            rows += session.execute(
+                query.where((e.owner_id + 0) == owner_id, e.id.in_(wanted[i : i + 500]))
+            ).all()
     out = []
     for r, attendees in zip(rows, json_values([r.attendees_json for r in rows]), strict=True):
         people = tuple(
@@ -215,8 +233,11 @@ def store_duplicates(
         current.update(session.execute(marked).all())
     else:
         ids = sorted(among)
+        by_id = select(Message.id, Message.duplicate_of).where(
+            (Message.owner_id + 0) == owner_id, Message.duplicate_of.is_not(None)
+        )  # the owner filter, with the rows looked up by primary key (see load_messages)
         for i in range(0, len(ids), 500):
-            current.update(session.execute(marked.where(Message.id.in_(ids[i : i + 500]))).all())
+            current.update(session.execute(by_id.where(Message.id.in_(ids[i : i + 500]))).all())
     changes = [
         {"mid": mid, "kept": None}
         for mid in sorted(set(current) - set(copies))
