@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import Counter, defaultdict
+import threading
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -536,6 +537,44 @@ def commitment_key(msg: Msg, kind: str, text: str) -> str:
     return hashlib.sha256(f"{ident}|{kind}|{norm}".encode()).hexdigest()[:40]
 
 
+_SEEN: OrderedDict[tuple[Any, ...], tuple[str, list[Any]]] = OrderedDict()
+_SEEN_LOCK = threading.Lock()
+SEEN_MAX = 50_000  # messages whose detection a process remembers
+
+
+def _detect_once(detect: Detector, m: Msg, tz: str) -> tuple[str, list[Any]]:
+    """(own words, items) of ``m``: the detector runs once per text it has not seen in this
+    process (a re-analysis re-judges a person's recent messages, whose text rarely
+    changed). Keyed by everything the detector reads, and by the detector itself."""
+    digest = hashlib.sha256(m.text.encode()).hexdigest()
+    key: tuple[Any, ...] = (detect, digest, m.sent_at, tz, m.sender, m.recipients, m.subject)
+    try:
+        hash(key)
+    except TypeError:  # a detector that cannot be a key: no memory
+        key = ()
+    with _SEEN_LOCK:
+        hit = _SEEN.get(key) if key else None
+        if hit is not None:
+            _SEEN.move_to_end(key)
+            return hit
+    own = own_words(m.text)
+    found = detect(
+        own,
+        sent_at=m.sent_at,
+        tz=tz,
+        sender=m.sender,
+        recipients=m.recipients,
+        subject=m.subject,
+        already_stripped=True,
+    )
+    with _SEEN_LOCK:
+        if key:
+            _SEEN[key] = (own, found)
+        while len(_SEEN) > SEEN_MAX:
+            _SEEN.popitem(last=False)
+    return own, found
+
+
 def store_commitments(
     session: Session,
     owner_id: int,
@@ -575,16 +614,7 @@ def store_commitments(
             continue
         if only is not None and not any(p in only for p in people):
             continue
-        own = own_words(m.text)
-        found = detect(
-            own,
-            sent_at=m.sent_at,
-            tz=profile.timezone,
-            sender=m.sender,
-            recipients=m.recipients,
-            subject=m.subject,
-            already_stripped=True,
-        )
+        own, found = _detect_once(detect, m, profile.timezone)
         addressee = _addressee(m, profile)
         relayed, relay_to = _relayed(m, profile, own)
         for d in found:

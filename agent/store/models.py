@@ -205,6 +205,8 @@ class Message(OwnedMixin, Base):
         Index("ix_messages_owner_sent", "owner_id", "sent_at"),
         Index("ix_messages_owner_thread", "owner_id", "thread_id"),
         Index("ix_messages_owner_rfc822", "owner_id", "rfc822_id"),
+        # what changed since the last analysis (agent/analysis_state.py: load_delta)
+        Index("ix_messages_owner_updated", "owner_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -253,6 +255,7 @@ class CalendarEvent(OwnedMixin, Base):
     __table_args__ = (
         UniqueConstraint("account_id", "provider_id"),
         Index("ix_events_owner_start", "owner_id", "start_at"),
+        Index("ix_events_owner_updated", "owner_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

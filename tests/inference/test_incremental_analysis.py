@@ -304,3 +304,23 @@ def test_overdue_scores_age_without_a_full_run(tmp_path: Path) -> None:
         else:
             assert aged[address] is not None
             assert math.isclose(aged[address], score, rel_tol=0.02, abs_tol=0.02), address
+
+
+def test_the_detector_reads_each_text_once(tmp_path: Path) -> None:
+    """A re-analysis does not run the detector again on a text it has seen."""
+    seen: list[str] = []
+
+    def counting(text: str, **kw: Any) -> list[Any]:
+        seen.append(text)
+        return fake_detect(text, **kw)
+
+    sessions = _store(tmp_path)
+    with sessions.begin() as s:
+        owner, _ = _world(s)
+        analyse_owner(s, owner.id, now=NOW, detector=counting)
+    first = len(seen)
+    with sessions.begin() as s:
+        analyse_owner(s, owner.id, now=NOW, detector=counting, full=True)
+        rows = s.scalars(select(Commitment).where(Commitment.owner_id == owner.id)).all()
+    assert first > 0 and len(seen) == first  # the full run re-judged, but detected nothing anew
+    assert rows and all(r.contact_id is not None for r in rows)

@@ -1,5 +1,6 @@
 """Incremental analysis: analysis_states, one row per owner with what a re-analysis needs of
-the whole history without reading it (issue 18)
+the whole history without reading it, and indexes on the messages and events changed since
+a moment (issue 18)
 
 Revision ID: 0008
 Revises: 0007
@@ -38,8 +39,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("owner_id"),
     )
     op.create_index("ix_analysis_states_owner_id", "analysis_states", ["owner_id"])
+    op.create_index("ix_messages_owner_updated", "messages", ["owner_id", "updated_at"])
+    op.create_index("ix_events_owner_updated", "events", ["owner_id", "updated_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_events_owner_updated", table_name="events")
+    op.drop_index("ix_messages_owner_updated", table_name="messages")
     op.drop_index("ix_analysis_states_owner_id", table_name="analysis_states")
     op.drop_table("analysis_states")
