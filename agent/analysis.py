@@ -2,10 +2,14 @@
 pure functions of ``agent/inference`` and write contacts, identities and commitments back.
 
 Re-analysis is incremental: the sync's store writer calls :func:`mark_dirty` with the
-addresses a batch touched, and :func:`analyse_owner` recomputes and rewrites only dirty
-(or new, or re-clustered) contacts; every other contact row is left as it is. The owner's
-pooled gap prior is rebuilt from all contacts each time (cheap), but only dirty rows change.
-Pass ``full=True`` (e.g. once a day) to refresh every contact's overdue score as time passes.
+addresses a batch touched, and :func:`analyse_owner` re-analyses only the people something
+happened to since the last analysis (new or changed messages and events, dirty contacts,
+everyone in a thread that changed), reading only their threads and events; what the
+whole-history steps need of everyone else (the clustering, the pooled prior's sufficient
+statistics, names, reply-as pairs) comes from the state kept in ``analysis_states``
+(agent/analysis_state.py), and everyone else's overdue score is aged from it. Pass
+``full=True`` (e.g. once a day) to read everything and refresh every row; it gives the rows
+an incremental run gives (tests/inference/test_incremental_analysis.py).
 
 Every query is filtered by ``owner_id``.
 """
@@ -24,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from rapportd.agent import clock
 from rapportd.agent.analysis_state import (
+    FULL_EVERY,
     PRIOR_TOLERANCE,
     State,
     dirty_addresses,
@@ -398,7 +403,8 @@ def _incremental(
     """Derive for only the people something happened to since the last analysis, reading
     only their threads; None when a full run is due instead (deletions, the owner's
     decisions, a new owner address, a prior that moved, or too wide a change)."""
-    assert owner.analysed_at is not None
+    if owner.analysed_at is None:
+        return None
     owner_id = owner.id
     delta = load_delta(session, owner_id, owner.analysed_at)
     if delta.removed or delta.decided:
@@ -490,7 +496,14 @@ def analyse_owner(
 
     state = load_state(session, owner_id)
     result = None
-    if not full and state is not None and owner.analysed_at is not None and owner.identity:
+    if (
+        not full
+        and state is not None
+        and owner.analysed_at is not None
+        and owner.identity
+        and state.full_at
+        and now - datetime.fromisoformat(state.full_at) < FULL_EVERY
+    ):
         identity = OwnerIdentity(
             addresses=frozenset(owner.identity.get("addresses", [])),
             reasons={a: list(r) for a, r in owner.identity.get("reasons", {}).items()},
@@ -626,7 +639,9 @@ def analyse_owner(
                 .values(overdue_score=bindparam("score")),
                 changes,
             )
-    save_state(session, owner_id, _next_state(d, prior_kept, state if incremental else None, aging))
+    new_state = _next_state(d, prior_kept, state if incremental else None, aging)
+    new_state.full_at = state.full_at if incremental and state is not None else now.isoformat()
+    save_state(session, owner_id, new_state)
     owner.analysed_at = started_at  # the one clock: compared with rows' updated_at
     if owner.analysis_due_at is not None and owner.analysis_due_at <= started_at:
         owner.analysis_due_at = None

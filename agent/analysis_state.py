@@ -12,9 +12,10 @@ ids, events
 samples
     per person, the pooled rhythm prior's sufficient statistics
     (:func:`rapportd.agent.inference.cadence.prior_sample`);
-prior
-    the prior the rows were last all scored with (a full run's): an incremental run that
-    would move it more than :data:`PRIOR_TOLERANCE` becomes a full run;
+prior, full_at
+    the prior the rows were last all scored with and when (a full run's): an incremental
+    run that would move it more than :data:`PRIOR_TOLERANCE`, or that comes
+    :data:`FULL_EVERY` after it, becomes a full run;
 names, reply_as, automated
     display names per address, reply-as pairs (asked, answered) and automated people;
 aging
@@ -29,7 +30,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,7 @@ from rapportd.agent.store.models import (
 
 VERSION = 1
 PRIOR_TOLERANCE = 0.02  # ln(days): a prior moved by more than 2 % asks for a full run
+FULL_EVERY = timedelta(days=1)  # a full run at least this often (strength, stage age)
 
 
 @dataclass
@@ -61,6 +63,7 @@ class State:
     reply_as: set[tuple[str, str]] = field(default_factory=set)
     automated: set[str] = field(default_factory=set)
     aging: dict[str, list[Any]] = field(default_factory=dict)
+    full_at: str = ""  # the analysis time (ISO) of the last full run
 
     def ids_of(self, key: str) -> list[int]:
         return unpack_ids(self.ids.get(key, ""))
@@ -82,6 +85,7 @@ class State:
             "reply_as": sorted([a, b] for a, b in self.reply_as),
             "automated": sorted(self.automated),
             "aging": self.aging,
+            "full_at": self.full_at,
         }
 
     @staticmethod
@@ -96,6 +100,7 @@ class State:
             reply_as={(str(a), str(b)) for a, b in d.get("reply_as", [])},
             automated=set(d.get("automated", [])),
             aging={k: list(v) for k, v in d.get("aging", {}).items()},
+            full_at=str(d.get("full_at", "")),
         )
 
 
