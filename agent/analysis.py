@@ -254,10 +254,14 @@ def _thread_ids(stored: Sequence[Msg], cluster_of: dict[str, str]) -> dict[str, 
     """Per person: the ids of every stored message (copies included) of every thread they
     are in: what a later incremental run reads to re-analyse them."""
     out: dict[str, set[int]] = defaultdict(set)
+    by_rfc = {m.rfc822_id: m.id for m in stored if m.rfc822_id}
     for items in group_threads(stored).values():
         keys = {cluster_of[a] for m in items for a in (m.sender, *m.recipients) if a in cluster_of}
+        # and the messages they answer, should a provider have filed those in another thread
+        answered = {by_rfc[m.in_reply_to] for m in items if m.in_reply_to in by_rfc}
         for k in keys:
             out[k].update(m.id for m in items)
+            out[k].update(answered)
     return {k: sorted(v) for k, v in out.items()}
 
 
