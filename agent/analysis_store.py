@@ -43,7 +43,11 @@ Detector = Callable[..., list[Any]]
 def parse_address(item: object) -> tuple[str, str]:
     """A stored address: ``{"email": .., "name": ..}`` (what connectors write) or a string."""
     if isinstance(item, dict):
-        return str(item.get("email") or "").strip().lower(), str(item.get("name") or "").strip()
+        email, name = item.get("email"), item.get("name")
+        return (
+            (email if type(email) is str else str(email or "")).strip().lower(),
+            (name if type(name) is str else str(name or "")).strip(),
+        )
     return str(item or "").strip().lower(), ""
 
 
@@ -116,17 +120,18 @@ def load_messages(
     out = []
     for r, to_addrs, cc_addrs, labs in zip(rows, tos, ccs, labels, strict=True):
         rcpts, direct, shown = [], [], []
-        n_to = len(to_addrs or [])
-        for i, item in enumerate([*(to_addrs or []), *(cc_addrs or [])]):
-            addr, name = parse_address(item)
-            if addr:
-                rcpts.append(addr)
-                if i < n_to:
-                    direct.append(addr)
-                if name:
-                    shown.append((addr, name))
-                if name and r.direction == "out":
-                    names[addr][name] += 1
+        out_dir = r.direction == "out"
+        for is_to, items in ((True, to_addrs), (False, cc_addrs)):
+            for item in items or ():
+                addr, name = parse_address(item)
+                if addr:
+                    rcpts.append(addr)
+                    if is_to:
+                        direct.append(addr)
+                    if name:
+                        shown.append((addr, name))
+                        if out_dir:
+                            names[addr][name] += 1
         out.append(
             Msg(
                 id=r.id,

@@ -144,6 +144,10 @@ def is_internal(address: str, profile: OwnerProfile) -> bool:
 
 def message_signals(msg: Msg) -> list[str]:
     """Why this one message is not personal mail (empty: it looks personal)."""
+    if not (
+        msg.list_id or msg.list_unsubscribe or msg.precedence or msg.auto_submitted or msg.labels
+    ):
+        return []  # most mail: asked several times per message by every analysis step
     reasons = []
     if msg.list_id:
         reasons.append(f"List-Id {msg.list_id}")
