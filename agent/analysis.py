@@ -506,7 +506,7 @@ def analyse_owner(
         and owner.analysed_at is not None
         and owner.identity
         and state.full_at
-        and now - datetime.fromisoformat(state.full_at) < FULL_EVERY
+        and started_at - datetime.fromisoformat(state.full_at) < FULL_EVERY  # the one clock
     ):
         identity = OwnerIdentity(
             addresses=frozenset(owner.identity.get("addresses", [])),
@@ -644,7 +644,9 @@ def analyse_owner(
                 changes,
             )
     new_state = _next_state(d, prior_kept, state if incremental else None, aging)
-    new_state.full_at = state.full_at if incremental and state is not None else now.isoformat()
+    new_state.full_at = (
+        state.full_at if incremental and state is not None else started_at.isoformat()
+    )
     save_state(session, owner_id, new_state)
     owner.analysed_at = started_at  # the one clock: compared with rows' updated_at
     if owner.analysis_due_at is not None and owner.analysis_due_at <= started_at:

@@ -63,7 +63,7 @@ class State:
     reply_as: set[tuple[str, str]] = field(default_factory=set)
     automated: set[str] = field(default_factory=set)
     aging: dict[str, list[Any]] = field(default_factory=dict)
-    full_at: str = ""  # the analysis time (ISO) of the last full run
+    full_at: str = ""  # when (ISO, on the process clock) the last full run started
 
     def ids_of(self, key: str) -> list[int]:
         return unpack_ids(self.ids.get(key, ""))
