@@ -132,8 +132,15 @@ def owner_profile(
 
 
 def is_owner(address: str, profile: OwnerProfile) -> bool:
+    return _is_owner(address, profile.addresses)
+
+
+@lru_cache(maxsize=65536)
+def _is_owner(address: str, owner: frozenset[str]) -> bool:
+    # cached: an analysis asks it about the same addresses a million times (a frozenset
+    # keeps its hash, so the key costs one string hash)
     a = address.strip().lower()
-    return a in profile.addresses or canonical_address(a) in profile.addresses
+    return a in owner or canonical_address(a) in owner
 
 
 def is_internal(address: str, profile: OwnerProfile) -> bool:
