@@ -1,12 +1,17 @@
-"""Analysis benchmark: a 100,000-message history in a SQLite store, analysed from scratch,
-then re-analysed after a small delta.
+"""Analysis benchmark: histories of several sizes in a SQLite store, each analysed from
+scratch, then re-analysed after a delta touching 10 contacts.
 
-    .venv/bin/python benchmarks/analysis.py [--messages 100000] [--contacts 2000]
+    .venv/bin/python benchmarks/analysis.py [--sizes 25000,100000,200000,400000]
+        [--contacts 2000] [--detector]
 
-The store is filled with a bulk insert (synthetic people with varied rhythms, mail both
-ways, some newsletters, meetings, recent messages with text). ``analyse_owner`` then runs
-in a fresh child process so that its time and peak memory (max RSS) are its own. Targets:
-< 20 s and < 1 GB for the first full analysis.
+Per size the store is filled with a bulk insert (synthetic people with varied rhythms, mail
+both ways, some newsletters, meetings, recent messages with text). ``analyse_owner`` then
+runs in a fresh child process so that its time and peak memory (max RSS) are its own: a
+full analysis (no commitment detector), then, in another child, one new message from each
+of 10 contacts (marked dirty as the sync's store writer does) and a re-analysis (not
+``full``: incremental). ``--detector`` adds a full analysis with the commitment detector at
+the first size. Targets (issue 18): re-analysis <= 1 s and <= 0.1 x full at 200k; full at
+400k < 40 s and < 1.5 GB; time per message about constant.
 """
 
 from __future__ import annotations
@@ -84,7 +89,10 @@ def fill(url: str, n_messages: int, n_contacts: int, seed: int = 7) -> dict[str,
             if len(rows) >= n_messages:
                 break
             i += 1
-            at = start + timedelta(days=t + float(rng.uniform(0, 0.01)) * (i // len(events)))
+            # each further pass over the generated events is shifted by about 1.2 h more, so
+            # that it writes new messages rather than copies of the first pass's
+            shift = (i // len(events)) * (0.05 + float(rng.uniform(0, 0.01)))
+            at = start + timedelta(days=t + shift)
             out = rng.random() < 0.5
             extra = [str(x) for x in rng.choice(contacts, int(rng.integers(0, 3)))]
             recent = (NOW - at).days < 90
@@ -159,8 +167,8 @@ def fill(url: str, n_messages: int, n_contacts: int, seed: int = 7) -> dict[str,
 
 def run_analysis(url: str, owner_id: int, delta: bool, detector: bool) -> dict[str, object]:
     """Child process: analyse (optionally after a small delta) and report time and RSS."""
-    from rapportd.agent.analysis.analyse import analyse_owner
-    from rapportd.agent.analysis.dirty import mark_dirty
+    from rapportd.agent.analysis.analyse.analyse import analyse_owner
+    from rapportd.agent.analysis.analyse.dirty import mark_dirty
 
     engine = make_engine(url)
     settings = load_settings()
@@ -196,6 +204,7 @@ def run_analysis(url: str, owner_id: int, delta: bool, detector: bool) -> dict[s
                 ],
             )
             mark_dirty(s, owner_id, addrs)
+    rss_before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
     with transaction(session_factory(engine)) as s:
         summary = analyse_owner(
@@ -203,7 +212,12 @@ def run_analysis(url: str, owner_id: int, delta: bool, detector: bool) -> dict[s
         )
     seconds = time.perf_counter() - started
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {**vars(summary), "seconds": round(seconds, 2), "max_rss_mb": round(rss_mb, 1)}
+    return {
+        **vars(summary),
+        "seconds": round(seconds, 2),
+        "max_rss_mb": round(rss_mb, 1),
+        "rss_before_mb": round(rss_before_mb, 1),  # imports and the delta's own setup
+    }
 
 
 def child(url: str, owner_id: int, delta: bool, detector: bool) -> dict[str, object]:
@@ -216,8 +230,9 @@ def child(url: str, owner_id: int, delta: bool, detector: bool) -> dict[str, obj
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--sizes", default="100000", help="comma-separated message counts")
     parser.add_argument("--contacts", type=int, default=2000)
+    parser.add_argument("--detector", action="store_true")
     parser.add_argument("--child", nargs=2, metavar=("URL", "OWNER_ID"))
     parser.add_argument("--delta", action="store_true")
     parser.add_argument("--no-detector", action="store_true")
@@ -226,32 +241,57 @@ def main() -> int:
         result = run_analysis(args.child[0], int(args.child[1]), args.delta, not args.no_detector)
         print(json.dumps(result, default=str))
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        started = time.perf_counter()
-        info = fill(url, args.messages, args.contacts)
-        print(
-            f"filled {info['messages']} messages, {info['events']} events "
-            f"in {time.perf_counter() - started:.1f} s"
-        )
-        runs = [
-            ("full analysis, no commitment detector", False, False),
-            ("re-analysis after a 10-contact delta", True, False),
-        ]
-        for title, delta, detector in runs:
-            r = child(url, info["owner_id"], delta, detector)
+    sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    table = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+            started = time.perf_counter()
+            info = fill(url, n, args.contacts)
             print(
-                f"{title}: {r['seconds']} s, max RSS {r['max_rss_mb']} MB, "
-                f"contacts {r['contacts_total']} (analysed {r['contacts_analysed']}, "
-                f"automated {r['automated']}), waiting for owner {r['waiting_for_owner']}"
+                f"{n}: filled {info['messages']} messages, {info['events']} events "
+                f"in {time.perf_counter() - started:.1f} s",
+                flush=True,
             )
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        info = fill(url, args.messages, args.contacts)
-        r = child(url, info["owner_id"], False, True)
+            full = child(url, info["owner_id"], False, False)
+            print(
+                f"  full analysis, no commitment detector: {full['seconds']} s, max RSS "
+                f"{full['max_rss_mb']} MB, contacts {full['contacts_total']} (analysed "
+                f"{full['contacts_analysed']}, automated {full['automated']})",
+                flush=True,
+            )
+            delta = child(url, info["owner_id"], True, False)
+            print(
+                f"  re-analysis after a 10-contact delta: {delta['seconds']} s, max RSS "
+                f"{delta['max_rss_mb']} MB ({delta['rss_before_mb']} MB before the analysis "
+                f"began), analysed {delta['contacts_analysed']}, "
+                f"incremental {delta['incremental']}",
+                flush=True,
+            )
+            table.append((info["messages"], full, delta))
+            if args.detector and n == sizes[0]:
+                with tempfile.TemporaryDirectory() as tmp2:
+                    url2 = f"sqlite:///{Path(tmp2) / 'bench.sqlite3'}"
+                    info2 = fill(url2, n, args.contacts)
+                    r = child(url2, info2["owner_id"], False, True)
+                    print(
+                        f"  full analysis with the commitment detector: {r['seconds']} s, "
+                        f"max RSS {r['max_rss_mb']} MB, commitments upserted "
+                        f"{r['commitments_upserted']}",
+                        flush=True,
+                    )
+    print()
+    print(
+        "| messages | full analysis s | max RSS MB | µs per message | re-analysis s "
+        "| max RSS MB | re-analysis ÷ full | contacts re-analysed |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for n_msgs, full, delta in table:
+        f_s, d_s = float(str(full["seconds"])), float(str(delta["seconds"]))
         print(
-            f"full analysis with the commitment detector (when installed): {r['seconds']} s, "
-            f"max RSS {r['max_rss_mb']} MB, commitments upserted {r['commitments_upserted']}"
+            f"| {n_msgs:,} | {f_s:.2f} | {full['max_rss_mb']} | {1e6 * f_s / n_msgs:.0f} "
+            f"| {d_s:.2f} | {delta['max_rss_mb']} | {d_s / f_s:.3f} "
+            f"| {delta['contacts_analysed']} |"
         )
     return 0
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Text, bindparam, cast, select, update
 from sqlalchemy.orm import Session
 
 from rapportd.agent.core import clock
@@ -42,55 +43,95 @@ Detector = Callable[..., list[Any]]
 def parse_address(item: object) -> tuple[str, str]:
     """A stored address: ``{"email": .., "name": ..}`` (what connectors write) or a string."""
     if isinstance(item, dict):
-        return str(item.get("email") or "").strip().lower(), str(item.get("name") or "").strip()
+        email, name = item.get("email"), item.get("name")
+        return (
+            (email if type(email) is str else str(email or "")).strip().lower(),
+            (name if type(name) is str else str(name or "")).strip(),
+        )
     return str(item or "").strip().lower(), ""
 
 
-def load_messages(session: Session, owner_id: int) -> tuple[list[Msg], dict[str, Counter[str]]]:
+def json_values(texts: Sequence[str | None]) -> list[Any]:
+    """Decode a JSON column's stored texts in one call (one ``json.loads`` per row costs
+    more than the rest of a row's loading)."""
+    return json.loads("[" + ",".join(t or "null" for t in texts) + "]") if texts else []
+
+
+def load_messages(
+    session: Session,
+    owner_id: int,
+    *,
+    ids: Collection[int] | None = None,
+    threads: Collection[str] | None = None,
+    rfc822_ids: Collection[str] | None = None,
+) -> tuple[list[Msg], dict[str, Counter[str]]]:
     """The owner's stored messages as :class:`Msg` (oldest first) and the display names the
-    owner's own mail used for each recipient."""
+    owner's own mail used for each recipient. With ``ids``, ``threads`` or ``rfc822_ids``:
+    only the messages with one of those ids, thread ids or Message-IDs (an incremental
+    analysis); address and label columns are read as text and decoded in one go."""
     m = Message
-    rows = session.execute(
-        select(
-            m.id,
-            m.sent_at,
-            m.from_addr,
-            m.from_name,
-            m.to_addrs,
-            m.cc_addrs,
-            m.direction,
-            m.thread_id,
-            m.subject,
-            m.new_text,
-            m.word_count,
-            m.has_attachments,
-            m.labels,
-            m.list_id,
-            m.list_unsubscribe,
-            m.precedence,
-            m.auto_submitted,
-            m.rfc822_id,
-            m.in_reply_to,
-            m.tz_offset_minutes,
-            m.account_id,
+    cols = (
+        m.id,
+        m.sent_at,
+        m.from_addr,
+        m.from_name,
+        cast(m.to_addrs, Text).label("to_json"),
+        cast(m.cc_addrs, Text).label("cc_json"),
+        m.direction,
+        m.thread_id,
+        m.subject,
+        m.new_text,
+        m.word_count,
+        m.has_attachments,
+        cast(m.labels, Text).label("labels_json"),
+        m.list_id,
+        m.list_unsubscribe,
+        m.precedence,
+        m.auto_submitted,
+        m.rfc822_id,
+        m.in_reply_to,
+        m.tz_offset_minutes,
+        m.account_id,
+    )
+    base = select(*cols).where(m.owner_id == owner_id, m.deleted.is_(False), m.sent_at.is_not(None))
+    if ids is None and threads is None and rfc822_ids is None:
+        rows = list(session.execute(base.order_by(m.sent_at, m.id)).all())
+    else:
+        found: dict[int, Any] = {}
+        # by id: "owner_id + 0" keeps the owner filter but lets SQLite look rows up by
+        # their primary key rather than walk the owner's index
+        by_id = select(*cols).where(
+            (m.owner_id + 0) == owner_id, m.deleted.is_(False), m.sent_at.is_not(None)
         )
-        .where(m.owner_id == owner_id, m.deleted.is_(False), m.sent_at.is_not(None))
-        .order_by(m.sent_at, m.id)
-    ).all()
+        for query, column, values in (
+            (by_id, m.id, sorted(ids or ())),
+            (base, m.thread_id, sorted(set(threads or ()) - {""})),
+            (base, m.rfc822_id, sorted(set(rfc822_ids or ()) - {""})),
+        ):
+            for i in range(0, len(values), 500):
+                chunk = values[i : i + 500]
+                for r in session.execute(query.where(column.in_(chunk))).all():
+                    found[r.id] = r
+        rows = sorted(found.values(), key=lambda r: (r.sent_at, r.id))
+    tos = json_values([r.to_json for r in rows])
+    ccs = json_values([r.cc_json for r in rows])
+    labels = json_values([r.labels_json for r in rows])
     names: dict[str, Counter[str]] = defaultdict(Counter)
     out = []
-    for r in rows:
+    for r, to_addrs, cc_addrs, labs in zip(rows, tos, ccs, labels, strict=True):
         rcpts, direct, shown = [], [], []
-        for i, item in enumerate([*(r.to_addrs or []), *(r.cc_addrs or [])]):
-            addr, name = parse_address(item)
-            if addr:
-                rcpts.append(addr)
-                if i < len(r.to_addrs or []):
-                    direct.append(addr)
-                if name:
-                    shown.append((addr, name))
-                if name and r.direction == "out":
-                    names[addr][name] += 1
+        out_dir = r.direction == "out"
+        for is_to, items in ((True, to_addrs), (False, cc_addrs)):
+            for item in items or ():
+                addr, name = parse_address(item)
+                if addr:
+                    rcpts.append(addr)
+                    if is_to:
+                        direct.append(addr)
+                    if name:
+                        shown.append((addr, name))
+                        if out_dir:
+                            names[addr][name] += 1
         out.append(
             Msg(
                 id=r.id,
@@ -104,7 +145,7 @@ def load_messages(session: Session, owner_id: int) -> tuple[list[Msg], dict[str,
                 word_count=r.word_count or 0,
                 sender_name=r.from_name or "",
                 has_attachments=bool(r.has_attachments),
-                labels=tuple(r.labels or ()),
+                labels=tuple(labs or ()),
                 list_id=r.list_id or "",
                 list_unsubscribe=bool(r.list_unsubscribe),
                 precedence=r.precedence or "",
@@ -120,25 +161,38 @@ def load_messages(session: Session, owner_id: int) -> tuple[list[Msg], dict[str,
     return out, names
 
 
-def load_meetings(session: Session, owner_id: int) -> list[Meeting]:
+def load_meetings(
+    session: Session, owner_id: int, *, ids: Collection[int] | None = None
+) -> list[Meeting]:
+    """The owner's stored events as :class:`Meeting`; with ``ids``, only those."""
     e = CalendarEvent
-    rows = session.execute(
+    query = (
         select(
             e.id,
             e.start_at,
             e.end_at,
             e.summary,
             e.organizer,
-            e.attendees,
+            cast(e.attendees, Text).label("attendees_json"),
             e.status,
             e.self_response,
             e.is_recurring,
             e.series_id,
             e.account_id,
-        ).where(e.owner_id == owner_id, e.deleted.is_(False), e.start_at.is_not(None))
-    ).all()
+        )
+        .where(e.deleted.is_(False), e.start_at.is_not(None))
+        .order_by(e.id)
+    )
+    if ids is None:
+        rows = list(session.execute(query.where(e.owner_id == owner_id)).all())
+    else:
+        wanted, rows = sorted(ids), []
+        for i in range(0, len(wanted), 500):
+            rows += session.execute(
+                query.where((e.owner_id + 0) == owner_id, e.id.in_(wanted[i : i + 500]))
+            ).all()
     out = []
-    for r in rows:
+    for r, attendees in zip(rows, json_values([r.attendees_json for r in rows]), strict=True):
         people = tuple(
             Participant(
                 email=str(a.get("email") or "").lower(),
@@ -146,7 +200,7 @@ def load_meetings(session: Session, owner_id: int) -> list[Meeting]:
                 response=str(a.get("response") or "needsAction"),
                 is_self=bool(a.get("self") or a.get("is_self")),
             )
-            for a in (r.attendees or [])
+            for a in (attendees or [])
             if isinstance(a, dict)
         )
         out.append(
@@ -167,30 +221,49 @@ def load_meetings(session: Session, owner_id: int) -> list[Meeting]:
     return out
 
 
-def store_duplicates(session: Session, owner_id: int, copies: Mapping[int, int]) -> None:
-    """Mark each stored copy with the message it duplicates (and clear stale marks)."""
-    current: dict[int, int | None] = dict(
-        session.execute(
-            select(Message.id, Message.duplicate_of).where(
-                Message.owner_id == owner_id, Message.duplicate_of.is_not(None)
-            )
-        ).all()
+def store_duplicates(
+    session: Session,
+    owner_id: int,
+    copies: Mapping[int, int],
+    *,
+    among: Collection[int] | None = None,
+) -> None:
+    """Mark each stored copy with the message it duplicates (and clear stale marks), in
+    batches. ``among``: judge only these message ids (an incremental analysis saw only
+    them); None means all of the owner's messages."""
+    marked = select(Message.id, Message.duplicate_of).where(
+        Message.owner_id == owner_id, Message.duplicate_of.is_not(None)
     )
-    for mid in set(current) - set(copies):
-        session.execute(
-            update(Message)
-            .where(Message.owner_id == owner_id, Message.id == mid)
-            .values(duplicate_of=None)
-            .execution_options(synchronize_session=False)
-        )
-    for mid, kept in copies.items():
-        if current.get(mid) != kept:
-            session.execute(
-                update(Message)
-                .where(Message.owner_id == owner_id, Message.id == mid)
-                .values(duplicate_of=kept)
-                .execution_options(synchronize_session=False)
-            )
+    current: dict[int, int | None] = {}
+    if among is None:
+        current.update(session.execute(marked).all())
+    else:
+        ids = sorted(among)
+        by_id = select(Message.id, Message.duplicate_of).where(
+            (Message.owner_id + 0) == owner_id, Message.duplicate_of.is_not(None)
+        )  # the owner filter, with the rows looked up by primary key (see load_messages)
+        for i in range(0, len(ids), 500):
+            current.update(session.execute(by_id.where(Message.id.in_(ids[i : i + 500]))).all())
+    changes = [
+        {"mid": mid, "kept": None}
+        for mid in sorted(set(current) - set(copies))
+        if among is None or mid in among
+    ]
+    changes += [
+        {"mid": mid, "kept": kept}
+        for mid, kept in sorted(copies.items())
+        if current.get(mid) != kept
+    ]
+    if not changes:
+        return
+    t = Message.__table__
+    session.execute(
+        update(t)
+        .where(t.c.owner_id == owner_id, t.c.id == bindparam("mid"))
+        # a mark the analysis derives is no new mail: updated_at stays (see load_delta)
+        .values(duplicate_of=bindparam("kept"), updated_at=t.c.updated_at),
+        changes,
+    )
 
 
 def load_decisions(session: Session, owner_id: int) -> list[Decision]:
@@ -283,18 +356,46 @@ def assign_contacts(
     names: Mapping[str, str],
     *,
     full: bool = False,
+    only: bool = False,
 ) -> Assignment:
     """Give every cluster of addresses one Contact row: reuse the row its addresses already
     point to, create one for a new person, fold rows together on a merge (the oldest row
     survives and inherits commitments, suggestions and feedback) and give a split-off
-    address a row of its own. Touched rows are marked dirty."""
-    idents = {
-        i.address: i
-        for i in session.scalars(
-            select(ContactIdentity).where(ContactIdentity.owner_id == owner_id)
-        )
-    }
-    rows = {c.id: c for c in session.scalars(select(Contact).where(Contact.owner_id == owner_id))}
+    address a row of its own. Touched rows are marked dirty. ``only``: ``members`` holds
+    only some people (an incremental run), whole as the last analysis knew them, so only
+    their addresses' rows are read."""
+    if only:
+        wanted = sorted({a for addrs in members.values() for a in addrs})
+        found: list[ContactIdentity] = []
+        for i in range(0, len(wanted), 500):
+            found += session.scalars(
+                select(ContactIdentity).where(
+                    ContactIdentity.owner_id == owner_id,
+                    ContactIdentity.address.in_(wanted[i : i + 500]),
+                )
+            ).all()
+        idents = {i.address: i for i in found}
+        contact_ids = sorted({i.contact_id for i in found})
+        rows: dict[int, Contact] = {}
+        for i in range(0, len(contact_ids), 500):
+            rows.update(
+                (c.id, c)
+                for c in session.scalars(
+                    select(Contact).where(
+                        Contact.owner_id == owner_id, Contact.id.in_(contact_ids[i : i + 500])
+                    )
+                )
+            )
+    else:
+        idents = {
+            i.address: i
+            for i in session.scalars(
+                select(ContactIdentity).where(ContactIdentity.owner_id == owner_id)
+            )
+        }
+        rows = {
+            c.id: c for c in session.scalars(select(Contact).where(Contact.owner_id == owner_id))
+        }
     out = Assignment()
     claimed: set[int] = set()
     moved_from: dict[int, int] = {}
@@ -337,6 +438,15 @@ def assign_contacts(
     session.flush()
     # Rows left without any identity were folded into another: hand over what points at them.
     used = {i.contact_id for i in idents.values()}
+    if only and moved_from:  # identities this run did not read may still point at a row
+        used |= set(
+            session.scalars(
+                select(ContactIdentity.contact_id).where(
+                    ContactIdentity.owner_id == owner_id,
+                    ContactIdentity.contact_id.in_(sorted(moved_from)),
+                )
+            ).all()
+        )
     for old, survivor in moved_from.items():
         if old in used or old not in rows:
             continue
@@ -417,6 +527,44 @@ def commitment_key(msg: Msg, kind: str, text: str) -> str:
     return hashlib.sha256(f"{ident}|{kind}|{norm}".encode()).hexdigest()[:40]
 
 
+_SEEN: OrderedDict[tuple[Any, ...], tuple[str, list[Any]]] = OrderedDict()
+_SEEN_LOCK = threading.Lock()
+SEEN_MAX = 50_000  # messages whose detection a process remembers
+
+
+def _detect_once(detect: Detector, m: Msg, tz: str) -> tuple[str, list[Any]]:
+    """(own words, items) of ``m``: the detector runs once per text it has not seen in this
+    process (a re-analysis re-judges a person's recent messages, whose text rarely
+    changed). Keyed by everything the detector reads, and by the detector itself."""
+    digest = hashlib.sha256(m.text.encode()).hexdigest()
+    key: tuple[Any, ...] = (detect, digest, m.sent_at, tz, m.sender, m.recipients, m.subject)
+    try:
+        hash(key)
+    except TypeError:  # a detector that cannot be a key: no memory
+        key = ()
+    with _SEEN_LOCK:
+        hit = _SEEN.get(key) if key else None
+        if hit is not None:
+            _SEEN.move_to_end(key)
+            return hit
+    own = own_words(m.text)
+    found = detect(
+        own,
+        sent_at=m.sent_at,
+        tz=tz,
+        sender=m.sender,
+        recipients=m.recipients,
+        subject=m.subject,
+        already_stripped=True,
+    )
+    with _SEEN_LOCK:
+        if key:
+            _SEEN[key] = (own, found)
+        while len(_SEEN) > SEEN_MAX:
+            _SEEN.popitem(last=False)
+    return own, found
+
+
 def store_commitments(
     session: Session,
     owner_id: int,
@@ -428,8 +576,10 @@ def store_commitments(
     since: datetime,
     now: datetime,
     meetings: Sequence[Meeting] = (),
+    only: Collection[str] | None = None,
 ) -> int:
-    """Run the detector on recent messages with text that involve the given contacts, judge
+    """Run the detector on recent messages with text that involve the given contacts (of
+    those, with ``only``, the messages that involve one of these addresses), judge
     each item against later mail (``fulfilment.assess``: open, kept, late, answered,
     unanswered) and upsert it. A commitment the owner voided stays void."""
     assess = _assessor()
@@ -452,16 +602,9 @@ def store_commitments(
         people = [m.sender] if m.direction == "in" else list(m.recipients)
         if not any(p in contact_id_of for p in people):
             continue
-        own = own_words(m.text)
-        found = detect(
-            own,
-            sent_at=m.sent_at,
-            tz=profile.timezone,
-            sender=m.sender,
-            recipients=m.recipients,
-            subject=m.subject,
-            already_stripped=True,
-        )
+        if only is not None and not any(p in only for p in people):
+            continue
+        own, found = _detect_once(detect, m, profile.timezone)
         addressee = _addressee(m, profile)
         relayed, relay_to = _relayed(m, profile, own)
         for d in found:

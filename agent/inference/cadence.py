@@ -137,6 +137,29 @@ class Rhythm:
         }
 
 
+def overdue_from(
+    as_of: float,
+    last_at: float,
+    centers: Sequence[float],
+    weights: Sequence[float],
+    bandwidths: Sequence[float],
+) -> float:
+    """:meth:`Rhythm.overdue_score` of a stored rhythm (its kernels and last contact)."""
+    rhythm = Rhythm(
+        centers=np.asarray(centers, dtype=float),
+        weights=np.asarray(weights, dtype=float),
+        bandwidths=np.asarray(bandwidths, dtype=float),
+        alive=1.0,
+        last_at=last_at,
+        first_at=last_at,
+        n_gaps=0,
+        effective_gaps=0.0,
+        typical_gap_days=0.0,
+        confidence=0.0,
+    )
+    return rhythm.overdue_score(as_of)
+
+
 def to_days(at: datetime) -> float:
     return at.timestamp() / DAY_SECONDS
 
@@ -157,18 +180,28 @@ def episode_gaps(times: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.nd
     return d[keep], t[1:][keep]
 
 
+def prior_sample(times: Sequence[float]) -> list[float]:
+    """One contact's sufficient statistics for the pooled prior: the logs of its episode
+    gaps' quartiles (empty without a gap)."""
+    gaps, _ = episode_gaps(times)
+    if not gaps.size:
+        return []
+    return [float(x) for x in np.log(np.quantile(gaps, [0.25, 0.5, 0.75]))]
+
+
+def prior_from_samples(samples: Iterable[Sequence[float]]) -> GapPrior:
+    """The pooled prior from every contact's :func:`prior_sample` (order does not matter)."""
+    flat = [x for s in samples for x in s]
+    if len(flat) < 6:
+        return GapPrior.fallback()
+    qs = np.quantile(np.asarray(flat), (np.arange(PRIOR_GRID) + 0.5) / PRIOR_GRID)
+    return GapPrior(qs)
+
+
 def pooled_prior(per_contact_times: Iterable[Sequence[float]]) -> GapPrior:
     """The owner's pooled gap distribution: every contact counts once (its median gap and
     quartiles), so one chatty contact does not define "normal" for everyone."""
-    samples: list[float] = []
-    for times in per_contact_times:
-        gaps, _ = episode_gaps(times)
-        if gaps.size:
-            samples.extend(np.log(np.quantile(gaps, [0.25, 0.5, 0.75])).tolist())
-    if len(samples) < 6:
-        return GapPrior.fallback()
-    qs = np.quantile(np.asarray(samples), (np.arange(PRIOR_GRID) + 0.5) / PRIOR_GRID)
-    return GapPrior(qs)
+    return prior_from_samples(prior_sample(times) for times in per_contact_times)
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:

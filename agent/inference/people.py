@@ -21,6 +21,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from rapportd.agent.inference.names import readable_name
@@ -93,8 +94,10 @@ def name_forms(name: str) -> set[str]:
     }  # fmt: skip
 
 
+@lru_cache(maxsize=65536)
 def canonical_address(address: str) -> str:
-    """The mailbox an address delivers to (see the module docstring)."""
+    """The mailbox an address delivers to (see the module docstring). Cached: analysis
+    asks it for the same few thousand addresses hundreds of thousands of times."""
     addr = address.strip().strip("<>").lower()
     if "@" not in addr:
         return addr
@@ -129,8 +132,15 @@ def owner_profile(
 
 
 def is_owner(address: str, profile: OwnerProfile) -> bool:
+    return _is_owner(address, profile.addresses)
+
+
+@lru_cache(maxsize=65536)
+def _is_owner(address: str, owner: frozenset[str]) -> bool:
+    # cached: an analysis asks it about the same addresses a million times (a frozenset
+    # keeps its hash, so the key costs one string hash)
     a = address.strip().lower()
-    return a in profile.addresses or canonical_address(a) in profile.addresses
+    return a in owner or canonical_address(a) in owner
 
 
 def is_internal(address: str, profile: OwnerProfile) -> bool:
@@ -141,6 +151,10 @@ def is_internal(address: str, profile: OwnerProfile) -> bool:
 
 def message_signals(msg: Msg) -> list[str]:
     """Why this one message is not personal mail (empty: it looks personal)."""
+    if not (
+        msg.list_id or msg.list_unsubscribe or msg.precedence or msg.auto_submitted or msg.labels
+    ):
+        return []  # most mail: asked several times per message by every analysis step
     reasons = []
     if msg.list_id:
         reasons.append(f"List-Id {msg.list_id}")

@@ -15,6 +15,7 @@ from rapportd.agent.inference.cadence import (
     DEFAULT_PARAMS,
     CadenceParams,
     GapPrior,
+    Rhythm,
     fit_rhythm,
     from_days,
     to_days,
@@ -36,6 +37,7 @@ class ContactAnalysis:
     last_at: datetime | None
     interaction_count: int
     reasons: dict[str, Any] = field(default_factory=dict)
+    rhythm: Rhythm | None = None  # the fitted rhythm (its overdue score ages with time)
 
 
 def personal_times(interactions: Sequence[Interaction]) -> list[float]:
@@ -101,4 +103,5 @@ def analyse_contact(
         last_at=past[-1].at if past else None,
         interaction_count=len(past),
         reasons=reasons,
+        rhythm=rhythm,
     )

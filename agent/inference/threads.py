@@ -87,11 +87,13 @@ def thread_states(
     now: datetime,
     automated: Collection[str] = frozenset(),
     owner_requests: Collection[int] = frozenset(),
+    threads: Mapping[str, list[Msg]] | None = None,
 ) -> list[ThreadState]:
-    """Threads waiting for the owner or for someone else, oldest wait first."""
+    """Threads waiting for the owner or for someone else, oldest wait first. ``threads``:
+    ``group_threads(msgs)`` when the caller has it already."""
     is_auto = automated.__contains__
     out: list[ThreadState] = []
-    for tid, items in group_threads(msgs).items():
+    for tid, items in (group_threads(msgs) if threads is None else threads).items():
         personal = [m for m in items if _personal(m, is_auto, profile) and m.sent_at <= now]
         if not personal:
             continue
@@ -123,11 +125,14 @@ def reply_latencies(
     msgs: Sequence[Msg],
     profile: OwnerProfile,
     contact_of: Mapping[str, str],
+    *,
+    threads: Mapping[str, list[Msg]] | None = None,
 ) -> dict[str, tuple[list[float], list[float]]]:
     """Per contact key: (hours the owner took to answer them, hours they took to answer the
-    owner). A reply is the next message in the thread from the other side."""
+    owner). A reply is the next message in the thread from the other side. ``threads``:
+    ``group_threads(msgs)`` when the caller has it already."""
     out: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-    for items in group_threads(msgs).values():
+    for items in (group_threads(msgs) if threads is None else threads).values():
         prev: Msg | None = None
         for m in items:
             if m.direction == "self" or message_signals(m):

@@ -207,6 +207,8 @@ class Message(OwnedMixin, Base):
         Index("ix_messages_owner_sent", "owner_id", "sent_at"),
         Index("ix_messages_owner_thread", "owner_id", "thread_id"),
         Index("ix_messages_owner_rfc822", "owner_id", "rfc822_id"),
+        # what changed since the last analysis (agent/analysis/state.py: load_delta)
+        Index("ix_messages_owner_updated", "owner_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -255,6 +257,7 @@ class CalendarEvent(OwnedMixin, Base):
     __table_args__ = (
         UniqueConstraint("account_id", "provider_id"),
         Index("ix_events_owner_start", "owner_id", "start_at"),
+        Index("ix_events_owner_updated", "owner_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -342,6 +345,21 @@ class ContactIdentity(OwnedMixin, Base):
     source: Mapped[str] = mapped_column(String(20), default="auto")  # auto | manual
 
     contact: Mapped[Contact] = relationship(back_populates="identities")
+
+
+class AnalysisState(OwnedMixin, Base):
+    """What an incremental analysis needs of the owner's whole history without reading it
+    (agent/analysis/state.py): each person's addresses and the ids of the messages of their
+    threads, the pooled rhythm prior's sufficient statistics, display names and reply-as
+    pairs. Written by every analysis; a missing or older-version state means a full run."""
+
+    __tablename__ = "analysis_states"
+    __table_args__ = (UniqueConstraint("owner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=1)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=clock_now, onupdate=clock_now)
 
 
 class ContactDecision(OwnedMixin, Base):
