@@ -88,6 +88,7 @@ from rapportd.agent.store.models import (
     Commitment,
     Contact,
     ContactDecision,
+    ContactIdentity,
     Message,
     Owner,
 )

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapportd.agent.analysis.analyse import analyse_owner, mark_dirty
+from rapportd.agent.analysis.analyse import analyse_owner
+from rapportd.agent.analysis.dirty import mark_dirty
 from rapportd.agent.analysis.state import FULL_EVERY
 from rapportd.agent.core import clock
 from rapportd.agent.store.db import make_engine, session_factory
