@@ -277,6 +277,30 @@ def write_op(
     return op
 
 
+def _evidence_at(p: Proposal, snap: Snapshot) -> datetime | None:
+    """When the mail or meeting a proposal rests on happened (an ask, the owner's own ask, a
+    promise's message, a meeting's end); None when it rests on none."""
+    for key in ("baseline_at", "ended_at"):
+        value = p.reasons.get(key)
+        if isinstance(value, str) and value:
+            return datetime.fromisoformat(value)
+    if p.commitment_id is not None:
+        promise = next((x for x in snap.promises if x.id == p.commitment_id), None)
+        msg = snap.message(promise.message_id) if promise is not None else None
+        if msg is not None:
+            return msg.sent_at
+    return None
+
+
+def _rests_inside(p: Proposal, snap: Snapshot, edge: datetime) -> bool:
+    """Recent first: only what rests on mail inside the window. An ask or a promise older
+    than it may have its answer or delivery in what is still syncing: a stream's first pages
+    reach past the window's edge, the owner's sent items may not yet (a reply owed planned
+    on the inbox's older pages was written, then withdrawn as answered, seconds later)."""
+    at = _evidence_at(p, snap)
+    return at is None or at >= edge
+
+
 def plan_owner(
     session: Session, owner_id: int, *, now: datetime, settings: Settings, window_days: int = 0
 ) -> PlanSummary:
@@ -317,6 +341,9 @@ def plan_owner(
         snap,
         open_keys=open_keys,
     )
+    if window_days:
+        edge = now - timedelta(days=window_days)
+        proposals = [p for p in proposals if _rests_inside(p, snap, edge)]
     style: Style | None = None
     # each new draft of a kind gets the next wording, so no two open drafts read alike
     variants = Counter(s.kind for s in existing.values() if s.status in OPEN_STATUSES)

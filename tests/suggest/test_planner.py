@@ -253,3 +253,22 @@ def test_a_recent_window_plans_its_kinds_only_and_says_so(store: Store, settings
     assert "window_days" not in later["reconnect_hold"].reasons
     assert basis_text(later["reconnect_hold"].reasons) == ""
     assert all(later[s.kind].reasons["window_days"] == 14 for s in first)
+
+
+def test_a_recent_window_plans_nothing_that_rests_on_mail_older_than_it(
+    store: Store, settings: Settings
+) -> None:
+    """The answer to a six-day-old question may be in sent mail that is still syncing when
+    only four days are in: no reply owed for it yet (it would be written, then withdrawn as
+    answered); the meeting of this morning and this week's promise are inside the window.
+    Once the whole history is in, the reply owed comes."""
+    scenario(store)
+    plan_owner(store.session, store.owner_id, now=NOW, settings=settings, window_days=4)
+    store.session.commit()
+    assert {s.kind for s in store.session.scalars(select(Suggestion))} == {
+        "thank_you",
+        "promise_hold",
+    }
+    plan_owner(store.session, store.owner_id, now=NOW + H, settings=settings)
+    store.session.commit()
+    assert "reply_needed" in {s.kind for s in store.session.scalars(select(Suggestion))}
