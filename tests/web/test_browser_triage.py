@@ -259,7 +259,7 @@ def test_every_edit_reaches_the_mailbox(world: DemoStore, desk: Any, provider: s
 def test_keyboard_triage(world: DemoStore, desk: Any) -> None:
     page = desk
     page.keyboard.press("?")
-    assert page.evaluate("document.getElementById('shortcuts').open")
+    wait_until(page, "document.getElementById('shortcuts').open", timeout=10)
     assert "undo the last action" in page.locator("#shortcuts .sheet").inner_text()
     shot(page, "triage-help", full_page=False)
     page.keyboard.press("Escape")
@@ -302,15 +302,15 @@ def test_keyboard_triage(world: DemoStore, desk: Any) -> None:
 
     focus_row(page, dropped.id)
     page.keyboard.press("d")  # dismiss: why?
-    assert page.evaluate("document.getElementById('dismiss-dialog').open")
+    wait_until(page, "document.getElementById('dismiss-dialog').open", timeout=10)
     page.keyboard.press("2")  # already done
     page.locator(f"#s-{dropped.id} .answer .notice").wait_for()
 
     focus_row(page, later.id)
     page.keyboard.press("s")  # snooze: until when?
-    assert page.evaluate("document.getElementById('snooze-dialog').open")
-    # Enter presses the chooser's first button once the dialog has the focus (under load
-    # showModal's focus can come after the key)
+    wait_until(page, "document.getElementById('snooze-dialog').open", timeout=10)
+    # the key's dialog opens (under load, after the key's handler has had its turn); Enter
+    # presses the chooser's first button once the dialog has the focus
     wait_until(page, "document.activeElement.closest('#snooze-dialog') !== null", timeout=10)
     page.keyboard.press("Enter")  # a week
     page.locator(f"#s-{later.id} .answer .notice").wait_for()
