@@ -271,9 +271,15 @@ def test_keyboard_triage(world: DemoStore, desk: Any) -> None:
     page.keyboard.press("k")
     assert first and second and first != second and focused_row(page) == first
 
-    hold = take(world, lambda s: s.kind in HOLD_KINDS, "hold")
-    dropped = take(world, any_draft, "draft")
-    later = take(world, any_draft, "another draft")
+    # rows the page offers keys for (another test, in any order, may have acted on some)
+    live = set(page.eval_on_selector_all('li.row[data-live="1"]', "rows => rows.map(r => r.id)"))
+
+    def on_page(want: Callable[[Suggestion], bool]) -> Callable[[Suggestion], bool]:
+        return lambda s: want(s) and f"s-{s.id}" in live
+
+    hold = take(world, on_page(lambda s: s.kind in HOLD_KINDS), "hold")
+    dropped = take(world, on_page(any_draft), "draft")
+    later = take(world, on_page(any_draft), "another draft")
 
     focus_row(page, dropped.id)
     page.keyboard.press("e")  # edit: the text has the focus, and keys are words again
