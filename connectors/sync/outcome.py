@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from rapportd.agent.core.errors import (
@@ -85,7 +85,9 @@ def succeeded(
     factory: sessionmaker[Session], account_id: int, *, now: datetime, interval: float
 ) -> None:
     """Every stream ran: errors cleared, an account in ``error`` is ``ok`` again, and the
-    next sync is an interval on (jittered)."""
+    next sync is an interval on (jittered). One statement: no moment where one is recorded
+    without the other."""
+    recovered = Account.status == "error"
     _update(
         factory,
         account_id,
@@ -93,14 +95,9 @@ def succeeded(
         last_error="",
         last_sync_at=now,
         next_sync_at=next_sync_at(now, interval),
+        status=case((recovered, "ok"), else_=Account.status),
+        status_reason=case((recovered, ""), else_=Account.status_reason),
     )
-    with factory() as session, session.begin():
-        session.execute(
-            update(Account)
-            .where(Account.id == account_id, Account.status == "error")
-            .values(status="ok", status_reason="")
-            .execution_options(synchronize_session=False)
-        )
 
 
 def failed(

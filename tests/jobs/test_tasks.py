@@ -268,3 +268,21 @@ def test_plan_wakes_writers_for_ready_operations(sessions, make_runtime, recorde
     with sessions() as s:  # the store says the owner is planned (the scheduler reads it)
         row = s.get(Owner, owner)
         assert row is not None and row.planned_at == NOW
+
+
+def test_a_successful_sync_brings_an_account_in_error_back(sessions, make_runtime) -> None:
+    failing = add_account(sessions, add_owner(sessions), status="error", status_reason="400 bad")
+    rt = make_runtime(make_parts(sync_account=syncing(Scripted())), clock=lambda: NOW)
+    with clock.held(NOW, ticking=False):
+        assert tasks.run_sync(rt, failing) == "ok"
+    row = account_row(sessions, failing)
+    assert (row.status, row.status_reason, row.last_sync_at) == ("ok", "", NOW)
+    other = add_account(sessions, add_owner(sessions, "b@example.com"), "b@example.com")
+    with sessions() as s, s.begin():
+        s.get(Account, other).status_reason = "kept"  # type: ignore[union-attr]
+    with clock.held(NOW, ticking=False):
+        assert tasks.run_sync(rt, other) == "ok"
+    assert (account_row(sessions, other).status, account_row(sessions, other).status_reason) == (
+        "ok",
+        "kept",
+    )
