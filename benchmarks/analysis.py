@@ -167,8 +167,8 @@ def fill(url: str, n_messages: int, n_contacts: int, seed: int = 7) -> dict[str,
 
 def run_analysis(url: str, owner_id: int, delta: bool, detector: bool) -> dict[str, object]:
     """Child process: analyse (optionally after a small delta) and report time and RSS."""
-    from rapportd.agent.analysis.analyse.analyse import analyse_owner
-    from rapportd.agent.analysis.analyse.dirty import mark_dirty
+    from rapportd.agent.analysis.analyse import analyse_owner
+    from rapportd.agent.analysis.dirty import mark_dirty
 
     engine = make_engine(url)
     settings = load_settings()

@@ -68,6 +68,14 @@ def middleware() -> list[Any]:
     ]
 
 
+# Per million Redis commands, how many also requeue the messages a dead worker had taken
+# (its heartbeat older than a minute). dramatiq's default, 1,000, is one command in a
+# thousand: with a few idle workers polling every few seconds, a plan or analysis held by a
+# killed worker waited many minutes (a distributed test saw an owner analysed and never
+# planned within three minutes). One in a hundred costs a short Lua script now and then.
+REDIS_MAINTENANCE_CHANCE = 10_000
+
+
 def make_broker(url: str) -> dramatiq.Broker:
     """A new broker for ``url`` (``embedded`` or a redis/amqp URL), not yet global."""
     if url == "embedded":
@@ -75,7 +83,12 @@ def make_broker(url: str) -> dramatiq.Broker:
     if url.startswith(("redis://", "rediss://")):
         from dramatiq.brokers.redis import RedisBroker
 
-        return RedisBroker(url=url, namespace=REDIS_NAMESPACE, middleware=middleware())
+        return RedisBroker(
+            url=url,
+            namespace=REDIS_NAMESPACE,
+            middleware=middleware(),
+            maintenance_chance=REDIS_MAINTENANCE_CHANCE,
+        )
     if url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 

@@ -47,6 +47,7 @@ from rapportd.agent.analysis.store import (
     store_duplicates,
 )
 from rapportd.agent.core import clock
+from rapportd.agent.core.gc_pause import paused_gc
 from rapportd.agent.core.logs import get_logger
 from rapportd.agent.core.settings import Settings, get_settings
 from rapportd.agent.inference.bulk import bulk_messages, sender_signals
@@ -456,6 +457,19 @@ def analyse_owner(
     agent/analysis/state.py); a full run reads everything and must give the same rows.
     ``detector=True`` means the real commitment detector (skipped if absent),
     ``None``/``False`` turns detection off, or pass any function with its signature."""
+    with paused_gc():  # its records hold no cycles: see agent/core/gc_pause.py
+        return _analyse(session, owner_id, now=now, settings=settings, detector=detector, full=full)
+
+
+def _analyse(
+    session: Session,
+    owner_id: int,
+    *,
+    now: datetime,
+    settings: Settings | None,
+    detector: Detector | bool | None,
+    full: bool,
+) -> AnalysisSummary:
     started = time.perf_counter()
     started_at = clock.now()
     settings = settings or get_settings()

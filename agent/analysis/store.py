@@ -118,9 +118,14 @@ def load_messages(
     labels = json_values([r.labels_json for r in rows])
     names: dict[str, Counter[str]] = defaultdict(Counter)
     out = []
-    for r, to_addrs, cc_addrs, labs in zip(rows, tos, ccs, labels, strict=True):
+    # rows unpacked as tuples, in the order of ``cols``: reading 20 columns of 400k rows by
+    # name costs as much as the query
+    for row, to_addrs, cc_addrs, labs in zip(rows, tos, ccs, labels, strict=True):
+        (mid, sent_at, sender, sender_name, _, _, direction, thread_id, subject, text,
+         word_count, has_attachments, _, list_id, list_unsubscribe, precedence,
+         auto_submitted, rfc822_id, in_reply_to, tz_offset, account_id) = row  # fmt: skip
         rcpts, direct, shown = [], [], []
-        out_dir = r.direction == "out"
+        out_dir = direction == "out"
         for is_to, items in ((True, to_addrs), (False, cc_addrs)):
             for item in items or ():
                 addr, name = parse_address(item)
@@ -134,26 +139,26 @@ def load_messages(
                             names[addr][name] += 1
         out.append(
             Msg(
-                id=r.id,
-                sent_at=r.sent_at,
-                sender=(r.from_addr or "").lower(),
+                id=mid,
+                sent_at=sent_at,
+                sender=(sender or "").lower(),
                 recipients=tuple(dict.fromkeys(rcpts)),
-                direction=r.direction if r.direction in ("in", "out", "self") else "in",
-                thread_id=r.thread_id or "",
-                subject=r.subject or "",
-                text=r.new_text or "",
-                word_count=r.word_count or 0,
-                sender_name=r.from_name or "",
-                has_attachments=bool(r.has_attachments),
+                direction=direction if direction in ("in", "out", "self") else "in",
+                thread_id=thread_id or "",
+                subject=subject or "",
+                text=text or "",
+                word_count=word_count or 0,
+                sender_name=sender_name or "",
+                has_attachments=bool(has_attachments),
                 labels=tuple(labs or ()),
-                list_id=r.list_id or "",
-                list_unsubscribe=bool(r.list_unsubscribe),
-                precedence=r.precedence or "",
-                auto_submitted=r.auto_submitted or "",
-                rfc822_id=r.rfc822_id or "",
-                in_reply_to=r.in_reply_to or "",
-                tz_offset_minutes=r.tz_offset_minutes,
-                account_id=r.account_id,
+                list_id=list_id or "",
+                list_unsubscribe=bool(list_unsubscribe),
+                precedence=precedence or "",
+                auto_submitted=auto_submitted or "",
+                rfc822_id=rfc822_id or "",
+                in_reply_to=in_reply_to or "",
+                tz_offset_minutes=tz_offset,
+                account_id=account_id,
                 to=tuple(dict.fromkeys(direct)),
                 recipient_names=tuple(shown),
             )

@@ -49,7 +49,7 @@ LONGEST_FACTOR = 1.5
 MIN_SILENCE_DAYS = 21.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Conversation:
     start: datetime
     end: datetime

@@ -8,7 +8,7 @@ author, the same recipients, the same subject and the same new text (whitespace 
 aside; one copy may carry a few more closing words than the other) and were sent minutes apart, or a whole number of half hours apart within a day (a
 time-zone slip).
 
-Pure: :func:`duplicate_copies` maps each extra copy to the copy that is kept (the earliest).
+Pure: :func:`duplicate_copies` maps each extra copy to the copy that is kept (the earliest; at the same instant, by :attr:`Msg.send_order`).
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ def _same_text(a: str, b: str) -> bool:
     return bool(short) and long_.startswith(short) and len(short) >= SAME_SHARE * len(long_)
 
 
-def _same_send(a: Msg, b: Msg, has_body: bool) -> bool:
-    delta = abs((a.sent_at - b.sent_at).total_seconds())
+def _same_send(delta: float, has_body: bool) -> bool:
+    """Sent ``delta`` seconds apart: minutes apart, or (with a body to compare) a whole
+    number of half hours apart within a day."""
     if delta <= NEAR_SECONDS:
         return True
     if not has_body or delta > ZONE_SLIP_SECONDS:
@@ -62,7 +63,7 @@ def duplicate_copies(msgs: Sequence[Msg]) -> dict[int, int]:
     # within a time-zone slip of a message can be its twin, so each looks at a window only
     groups: dict[tuple[str, str, str], list[tuple[Msg, str]]] = defaultdict(list)
     times: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for m in sorted(msgs, key=lambda x: (x.sent_at, x.id)):
+    for m in sorted(msgs, key=lambda x: x.send_order):
         if m.rfc822_id and m.rfc822_id in by_rfc:
             kept_for[m.id] = by_rfc[m.rfc822_id].id
             continue
@@ -75,9 +76,10 @@ def duplicate_copies(msgs: Sequence[Msg]) -> dict[int, int]:
         start = bisect_left(at, sent - max(NEAR_SECONDS, ZONE_SLIP_SECONDS) - 1.0)
         twin = next(
             (
-                k
-                for k, k_text in group[start:]
-                if _same_text(k_text, text) and _same_send(k, m, bool(text and k_text))
+                group[i][0]
+                for i in range(start, len(group))
+                if _same_send(abs(sent - at[i]), bool(text and group[i][1]))
+                and _same_text(group[i][1], text)
             ),
             None,
         )

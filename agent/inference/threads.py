@@ -29,7 +29,7 @@ from rapportd.agent.inference.types import Msg, OwnerProfile
 MAX_AUDIENCE = 5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ThreadState:
     thread_id: str
     waiting: Literal["owner", "them"]
@@ -63,7 +63,7 @@ def thread_key(m: Msg, root_of: Mapping[str, str]) -> str:
 
 def group_threads(msgs: Sequence[Msg]) -> dict[str, list[Msg]]:
     """Messages per thread, oldest first."""
-    ordered = sorted(msgs, key=lambda m: (m.sent_at, m.id))
+    ordered = sorted(msgs, key=lambda m: m.send_order)
     root_of: dict[str, str] = {}
     threads: dict[str, list[Msg]] = defaultdict(list)
     for m in ordered:

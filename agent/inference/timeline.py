@@ -32,7 +32,7 @@ Kind = Literal["sent", "received", "meeting"]
 PERSONAL_WEIGHT = 0.3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Interaction:
     contact: str  # the contact's key (see people.Identities)
     at: datetime

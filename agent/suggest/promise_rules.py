@@ -349,15 +349,19 @@ def reply_needed(snap: Snapshot, now: datetime) -> list[Proposal]:
         if not address:
             continue
         reply_to, account = _reply_fields(snap, p)
-        latest_in = max(
-            (m.id for m in snap.thread(p.thread_id) if m.direction == "in"), default=origin.id
+        # the newest message in by time, named by what the provider calls it: a row id
+        # follows the order of the sync (recent first, then older history), not of the mail
+        latest = max(
+            (m for m in snap.thread(p.thread_id) if m.direction == "in"),
+            key=lambda m: (m.sent_at, m.id),
+            default=origin,
         )
         reply_by = reply_by_at(now, cfg)
         out.append(
             Proposal(
                 kind="reply_needed",
                 dedupe_key=f"reply_needed:{p.key}",
-                evidence=evidence_of(p.text, latest_in),
+                evidence=evidence_of(p.text, latest.sent_at, latest.provider_id),
                 title=f"Answer {snap.display_for(address, name)}",
                 reasons={
                     "why": f"{snap.display_for(address, name)} asked “{_quote(p.text, 160)}” on "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -322,13 +322,31 @@ def owners_of(r: Rig, account_ids: set[int]) -> set[int]:
 
 
 # --------------------------------------------------------------------------- comparing
-def _plain(value: Any) -> Any:
+def _plain(value: Any, messages: Mapping[int, str] | None = None) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, default=str)
+        return json.dumps(_stable_ids(value, messages or {}), sort_keys=True, default=str)
     if isinstance(value, bytes):
         return value.hex()
+    return value
+
+
+def _stable_ids(value: Any, messages: Mapping[int, str]) -> Any:
+    """JSON with each message row id (a ``message_id`` key) replaced by the message's
+    provider identity: row ids follow the order rows were inserted in, which a fault that
+    stops one account's sync for a round changes without anything being wrong."""
+    if isinstance(value, dict):
+        return {
+            k: (
+                messages.get(v, f"unknown message {v}")
+                if k == "message_id" and isinstance(v, int)
+                else _stable_ids(v, messages)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_stable_ids(v, messages) for v in value]
     return value
 
 
@@ -355,6 +373,10 @@ def fingerprint(factory: sessionmaker[Session]) -> dict[str, Counter[tuple[Any, 
                 )
             )
         )
+        messages = {
+            row.id: f"{row.account_id}:{row.provider_id}"
+            for row in session.execute(select(Message.id, Message.account_id, Message.provider_id))
+        }
         for model in COMPARED:
             cols = _columns(model)
             rows = session.execute(select(*[model.__table__.c[c] for c in cols])).all()
@@ -365,7 +387,7 @@ def fingerprint(factory: sessionmaker[Session]) -> dict[str, Counter[tuple[Any, 
             )
             table: Counter[tuple[Any, ...]] = Counter()
             for row in rows:
-                values = [_plain(v) for v in row]
+                values = [_plain(v, messages) for v in row]
                 if blank and values[cols.index("provider_id")] in written:
                     for i in blank:
                         values[i] = "(written by rapportd)"

@@ -233,6 +233,23 @@ def test_reply_needed_uses_owner_time_zone(session, settings: Settings) -> None:
     )
 
 
+def test_reply_needed_evidence_follows_the_newest_mail_not_the_last_row(
+    store: Store, settings: Settings
+) -> None:
+    # a recent-first sync stores the ask (newest) before an older message of the same
+    # thread: the older row, stored last, must not count as "new mail in the thread"
+    ask = store.message(NOW - 6 * D, sender="jane@client.test", to=[store.owner.email])
+    store.commitment(ask, kind="request", direction="to_owner", text="Could you share the slides?")
+    [before] = run(store, "reply_needed", settings)
+    store.message(NOW - 9 * D, sender="jane@client.test", to=[store.owner.email])
+    [after_older] = run(store, "reply_needed", settings)
+    assert after_older.evidence == before.evidence
+    # a newer message from her in the thread is a new fact: a dismissed ask may return
+    store.message(NOW - 5 * D, sender="jane@client.test", to=[store.owner.email])
+    [after_newer] = run(store, "reply_needed", settings)
+    assert after_newer.evidence != before.evidence
+
+
 @pytest.mark.parametrize("case", ["answered", "replied_in_thread", "own_request"])
 def test_reply_needed_negative(store: Store, settings: Settings, case: str) -> None:
     m = store.message(NOW - 6 * D, sender="jane@client.test", to=[store.owner.email], thread="tr")
