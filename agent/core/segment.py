@@ -13,7 +13,8 @@
   ``<<report.doc>>``, ``(See attached file: report.doc)``);
 - ``header``: the header block of a quoted or forwarded message, or its separator
   (``-----Original Message-----``, ``From: / Sent: / To: / Subject:`` in English, German,
-  French and Spanish, Lotus Notes ``---- Forwarded by …`` lines and ``Name@ORG`` + date +
+  French, Spanish, Portuguese, Dutch, Italian, Swedish, Danish, Norwegian, Finnish and
+  Polish, Lotus Notes ``---- Forwarded by …`` lines and ``Name@ORG`` + date +
   ``To:``/``cc:`` blocks, ``"Name" <addr> on <date>`` + ``Please respond to``, Gmail/Apple/
   Thunderbird "On … wrote:", "Le … a écrit :", "Am … schrieb …:", "El … escribió:",
   "Begin forwarded message:", "---------- Forwarded message ---------");
@@ -199,13 +200,17 @@ _SEPARATOR = re.compile(
     re.I,
 )
 
-_FIELD_FROM = r"(?:from|de|von|van|da|od|author)"
+# Outlook's field names in English, German, French, Spanish/Portuguese, Dutch, Italian, the
+# Nordic languages (Swedish, Danish/Norwegian, Finnish) and Polish
+_FIELD_FROM = r"(?:from|de|von|van|da|od|author|från|fra|lähettäjä)"
 _FIELD_OTHER = (
     r"(?:sent|date|to|cc|bcc|subject|reply-to|sent by|importance|"
     r"gesendet|datum|an|betreff|kopie|"
     r"envoyé|envoye|date|à|a|objet|"
-    r"enviado|enviada|fecha|para|asunto|cc|"
-    r"verzonden|aan|onderwerp|inviato|oggetto)"
+    r"enviado|enviada|fecha|para|asunto|assunto|cc|"
+    r"verzonden|aan|onderwerp|inviato|oggetto|"
+    r"skickat|till|ämne|kopia|sendt|til|emne|lähetetty|vastaanottaja|aihe|kopio|"
+    r"wysłano|temat|dw)"
 )
 _HEADER_FROM = re.compile(
     r"^\s*[*_]{0,2}" + _FIELD_FROM + r"\s?[*_]{0,2}\s?:[*_]{0,2}(?:\s|$)", re.I

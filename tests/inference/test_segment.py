@@ -79,6 +79,13 @@ QUOTED = "Can you send the numbers by Friday?"
         + QUOTED,
         "Sure, will do.\n\n-------- Forwarded Message --------\nSubject: numbers\nDate: Mon, 3 Jun 2024 09:14:00 +0200\nFrom: Dana Wu <dana@corp.example>\nTo: Tom\n\n"
         + QUOTED,
+        # Outlook in Swedish, Finnish and Polish
+        "Sure, will do.\n\nFrån: Dana Wu <dana@corp.example>\nSkickat: den 3 juni 2024 09:14\nTill: Tom\nÄmne: numbers\n\n"
+        + QUOTED,
+        "Sure, will do.\n\n________________________________\nLähettäjä: Dana Wu <dana@corp.example>\nLähetetty: 3. kesäkuuta 2024 9:14\nVastaanottaja: Tom\nAihe: numbers\n\n"
+        + QUOTED,
+        "Sure, will do.\n\nOd: Dana Wu <dana@corp.example>\nWysłano: poniedziałek, 3 czerwca 2024 09:14\nDo: Tom\nTemat: numbers\n\n"
+        + QUOTED,
         # Lotus Notes: forward line (wrapped), sender blocks, "Please respond to"
         "Sure, will do.\n---------------------- Forwarded by Tom Lee/HOU/ECT on 10/18/99 08:46 \nAM ---------------------------\n\n\nDana Wu@ECT\n10/15/99 09:49 AM\nTo: Tom Lee/HOU/ECT@ECT\ncc:  \nSubject: numbers\n\n"
         + QUOTED,
