@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -99,9 +99,13 @@ class Memory:
     def still_due(self, actor: str, ids: set[int]) -> None:
         """Forget the back-off of ``actor`` keys no longer due: when one is due again later
         (a retry after its own back-off), it is sent at once."""
-        for key in [k for k in self.resend_after if k[0] == actor and k[1] not in ids]:
-            del self.resend_after[key]
-            self.recent.pop(key, None)
+        self.forget(actor, [k[1] for k in self.resend_after if k[0] == actor and k[1] not in ids])
+
+    def forget(self, actor: str, ids: Iterable[int]) -> None:
+        """Send these ``actor`` keys at once when next due (their earlier message is lost)."""
+        for i in ids:
+            self.resend_after.pop((actor, i), None)
+            self.recent.pop((actor, i), None)
 
     def forget_old(self, now: datetime) -> None:
         horizon = now - max(RECENT_TTL, RESEND_CAP, timedelta(hours=1)) * 2
@@ -329,9 +333,12 @@ class Scheduler:
         now = self.clock()
         try:
             if became_active:
-                recovery.recover_at_start(self.session_factory, now=now)
+                recovered = recovery.recover_at_start(self.session_factory, now=now)
             else:
-                recovery.free_dead_leases(self.session_factory, now=now)
+                recovered = recovery.free_dead_leases(self.session_factory, now=now)
+            # an op a dead worker was writing is sent again now, even if this scheduler
+            # sent it less than a back-off ago (no tick saw it in ``writing`` in between)
+            self.memory.forget(tasks.WRITE, recovered.operations)
         except Exception as exc:  # never let recovery stop the ticks
             log.warning("recovery_failed", error=str(exc))
         out = tick(

@@ -116,3 +116,39 @@ def test_an_active_scheduler_first_makes_due_what_was_in_flight(
     with sessions() as s:
         row = s.get(Owner, owner)
         assert row is not None and row.analysis_due_at == NOW + timedelta(minutes=10)
+
+
+def test_an_op_a_dead_worker_took_is_sent_again_at_the_next_tick(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    # the scheduler sent a ready op; a worker took it and died mid-write before any tick
+    # saw it in "writing": the tick that frees it must send it again then, not wait out
+    # the minute it waits before re-sending an op that simply stays ready
+    owner = add_owner(sessions)
+    account = add_account(sessions, owner, "a@example.com", next_sync_at=NOW + timedelta(hours=1))
+    op = writing_op(sessions, owner, account, "placeholder")
+    with sessions() as s, s.begin():
+        row = s.get(OutboxOperation, op)
+        assert row is not None
+        row.state, row.lease_owner, row.lease_until = "pending", None, None
+    clock = [NOW]
+    recorder = Recorder()
+    scheduler = Scheduler(
+        sessions,
+        get_settings(),
+        FileLock(tmp_path / "sched.lock", "scheduler"),
+        enqueue=recorder,
+        ready_operations=ready_operations,
+        grace=timedelta(minutes=10),
+        clock=lambda: clock[0],
+    )
+    scheduler.step()
+    assert recorder.sent.count((tasks.WRITE, op)) == 1
+    with sessions() as s, s.begin():
+        row = s.get(OutboxOperation, op)
+        assert row is not None
+        row.state, row.lease_owner = "writing", f"{recovery.HOST}:{dead_pid()}#claim"
+        row.lease_until = NOW + timedelta(minutes=5)
+    clock[0] = NOW + timedelta(seconds=3)
+    scheduler.step()
+    assert recorder.sent.count((tasks.WRITE, op)) == 2
