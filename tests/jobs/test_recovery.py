@@ -5,8 +5,10 @@ becomes active makes due what its predecessor had in flight."""
 from __future__ import annotations
 
 import subprocess
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,6 +49,24 @@ def writing_op(sessions: sessionmaker[Session], owner: int, account: int, lease_
         s.add(op)
         s.flush()
         return op.id
+
+
+def a_scheduler(
+    sessions: sessionmaker[Session],
+    tmp_path: Path,
+    recorder: Recorder,
+    ready: Any,
+    clock: Callable[[], datetime] = lambda: NOW,
+) -> Scheduler:
+    return Scheduler(
+        sessions,
+        get_settings(),
+        FileLock(tmp_path / "sched.lock", "scheduler"),
+        enqueue=recorder,
+        ready_operations=ready,
+        grace=timedelta(minutes=10),
+        clock=clock,
+    )
 
 
 def test_leases_of_dead_processes_are_taken_back_at_once(
@@ -101,14 +121,8 @@ def test_an_active_scheduler_first_makes_due_what_was_in_flight(
         sessions, owner, "never@example.com", next_sync_at=NOW + timedelta(minutes=10)
     )
     recorder = Recorder()
-    scheduler = Scheduler(
-        sessions,
-        get_settings(),
-        FileLock(tmp_path / "sched.lock", "scheduler"),
-        enqueue=recorder,
-        ready_operations=lambda session, *, now, limit=100, owner_id=None: [],
-        grace=timedelta(minutes=10),
-        clock=lambda: NOW,
+    scheduler = a_scheduler(
+        sessions, tmp_path, recorder, lambda session, *, now, limit=100, owner_id=None: []
     )
     scheduler.step()
     assert (tasks.SYNC, never) in recorder.sent  # never synced: due now, not in 10 min
@@ -133,15 +147,7 @@ def test_an_op_a_dead_worker_took_is_sent_again_at_the_next_tick(
         row.state, row.lease_owner, row.lease_until = "pending", None, None
     clock = [NOW]
     recorder = Recorder()
-    scheduler = Scheduler(
-        sessions,
-        get_settings(),
-        FileLock(tmp_path / "sched.lock", "scheduler"),
-        enqueue=recorder,
-        ready_operations=ready_operations,
-        grace=timedelta(minutes=10),
-        clock=lambda: clock[0],
-    )
+    scheduler = a_scheduler(sessions, tmp_path, recorder, ready_operations, lambda: clock[0])
     scheduler.step()
     assert recorder.sent.count((tasks.WRITE, op)) == 1
     with sessions() as s, s.begin():
