@@ -8,7 +8,8 @@ author, the same recipients, the same subject and the same new text (whitespace 
 aside; one copy may carry a few more closing words than the other) and were sent minutes apart, or a whole number of half hours apart within a day (a
 time-zone slip).
 
-Pure: :func:`duplicate_copies` maps each extra copy to the copy that is kept (the earliest; at the same instant, by :attr:`Msg.send_order`).
+Pure: :func:`duplicate_copies` maps each extra copy to the copy that is kept (the earliest;
+copies sent at the same instant in the order of :attr:`Msg.send_order`).
 """
 
 from __future__ import annotations
