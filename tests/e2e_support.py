@@ -17,13 +17,14 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent.core import clock
 from rapportd.agent.core.settings import Settings, load_settings
 from rapportd.agent.demo.run import demo_settings
 from rapportd.agent.demo.world import World, add_owner, connect_with_oauth, make_world
@@ -208,8 +209,8 @@ def sandbox_world(
 
     warnings.filterwarnings("ignore", message="response_mode='form_post'")
     world = make_world(seed=seed, days=days)
-    add_recent_meeting(world, datetime.now(UTC))
-    add_recent_promise(world, datetime.now(UTC))
+    add_recent_meeting(world, clock.now())
+    add_recent_promise(world, clock.now())
     sandbox = sandbox_from_scenario(world.scenario, f"e2e world seed {seed}")
     plain = start_sandbox(sandbox)
     secure = start_sandbox(sandbox, tls=True)

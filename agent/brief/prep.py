@@ -8,10 +8,11 @@ written by the outbox as a rapportd-tagged hold, never an edit of the owner's me
 - :func:`prep_slot` (pure): the latest free slot of ``minutes`` that ends at the meeting's
   start or earlier (within ``PREP_SEARCH``), overlapping none of the owner's busy time;
   none, and no hold, when there is no such slot.
-- :func:`plan_prep_holds` (edge, called at the end of planning): creates the holds of the
-  meetings starting within ``PREP_HORIZON`` (so the evening before at the latest); moves a
+- :func:`prep_plan` (edge, read before the planner's rules, whose holds keep clear of its
+  slots) and :func:`plan_prep_holds` (edge, at the end of planning): create the holds of the
+  meetings starting within ``PREP_HORIZON`` (so the evening before at the latest), move a
   hold whose meeting moved (the old one is removed only if untouched: the outbox leaves an
-  edited or accepted hold in place) and removes the hold of a meeting that was cancelled,
+  edited or accepted hold in place) and remove the hold of a meeting that was cancelled,
   declined or is no longer briefed.
 """
 
@@ -159,26 +160,39 @@ class PrepSummary:
     notes: list[str] = field(default_factory=list)
 
 
-def plan_prep_holds(
+@dataclass(frozen=True)
+class PrepPlan:
+    """The prep holds the owner should have now, worked out before the planner's other rules
+    run so that their holds keep clear of these slots: a prep hold has only the two hours
+    before its meeting, a promise or reconnect hold has days to choose from."""
+
+    cfg: PrepHoldSettings
+    every: list[Suggestion]  # every prep_hold row of the owner
+    targets: dict[int, PrepTarget]  # by meeting (event row) id
+
+    @property
+    def slots(self) -> tuple[tuple[datetime, datetime], ...]:
+        return tuple(t.slot for t in self.targets.values())
+
+
+def prep_plan(
     session: Session,
     owner: Owner,
     snap: Snapshot,
     *,
     now: datetime,
     resolved_by: dict[int, int] | None = None,
-) -> PrepSummary:
-    """Create, move and remove the owner's prep holds (see the module docstring)."""
+) -> PrepPlan | None:
+    """The owner's :class:`PrepPlan`; None when prep holds are off and none of ours is live
+    (no work at all)."""
     from sqlalchemy import select
 
-    from rapportd.agent.suggest.planner import retire, write_op
-
-    summary = PrepSummary()
     cfg = prep_settings(owner.preferences)
     live = select(Suggestion.id).where(
         Suggestion.owner_id == owner.id, Suggestion.kind == KIND, Suggestion.status.in_(LIVE)
     )
     if not cfg.enabled and session.scalar(live.limit(1)) is None:
-        return summary  # off, and nothing of ours to remove: no work at all
+        return None
     if resolved_by is None and cfg.enabled:
         from rapportd.agent.brief.load import resolved_map
 
@@ -188,23 +202,40 @@ def plan_prep_holds(
             select(Suggestion).where(Suggestion.owner_id == owner.id, Suggestion.kind == KIND)
         )
     )
-    rows = {s.event_id: s for s in every if s.event_id is not None}
     current = {
-        eid: (s.hold_start, s.hold_end)
-        for eid, s in rows.items()
-        if s.status in LIVE and s.hold_start is not None and s.hold_end is not None
+        s.event_id: (s.hold_start, s.hold_end)
+        for s in every
+        if s.event_id is not None
+        and s.status in LIVE
+        and s.hold_start is not None
+        and s.hold_end is not None
     }
     targets = {
         t.meeting.id: t
         for t in prep_targets(snap, now, cfg, current=current, resolved_by=resolved_by)
     }
+    return PrepPlan(cfg, every, targets)
+
+
+def plan_prep_holds(
+    session: Session, snap: Snapshot, plan: PrepPlan | None, *, now: datetime
+) -> PrepSummary:
+    """Create, move and remove the owner's prep holds as ``plan`` says (see the module
+    docstring)."""
+    from rapportd.agent.suggest.planner import retire, write_op
+
+    summary = PrepSummary()
+    if plan is None:
+        return summary
+    targets = plan.targets
+    rows = {s.event_id: s for s in plan.every if s.event_id is not None}
     known = {m.id: m for m in snap.meetings}
-    for s in every:
+    for s in plan.every:
         if s.status not in LIVE or s.event_id in targets:
             continue
         if s.hold_start is not None and s.hold_start <= now:
             continue  # past: the planner expires it
-        reason = _why_remove(snap, s, known.get(s.event_id) if s.event_id else None, cfg)
+        reason = _why_remove(snap, s, known.get(s.event_id) if s.event_id else None, plan.cfg)
         if reason is None:
             continue
         s.reasons = {**(s.reasons or {}), "moot": reason}
@@ -225,7 +256,7 @@ def plan_prep_holds(
         elif s is not None and s.status == "dismissed" and s.evidence == evidence:
             continue  # the owner dismissed this very hold
         elif s is None:
-            s = Suggestion(owner_id=owner.id, dedupe_key=f"{KIND}:{eid}", created_at=now)
+            s = Suggestion(owner_id=snap.owner_id, dedupe_key=f"{KIND}:{eid}", created_at=now)
             session.add(s)
             summary.created += 1
         _fill(s, t, evidence, now)

@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -44,6 +45,9 @@ from rapportd.agent.suggest.proposal import Proposal, clean_subject
 from rapportd.agent.suggest.snapshot import Snapshot, load_snapshot
 from rapportd.agent.suggest.style import Style, learn_style
 from rapportd.agent.suggest.timeutil import local_day_bounds, quiet_end
+
+if TYPE_CHECKING:
+    from rapportd.agent.brief.prep import PrepPlan
 
 log = get_logger(__name__)
 
@@ -326,6 +330,10 @@ def plan_owner(
     if window_days:
         active_kinds = [k for k in active_kinds if k in WINDOW_KINDS]
     snap = load_snapshot(session, owner, cfg, now=now)
+    # a meeting's prep brief reads the contact's whole history: none in a recent-first window
+    prep = None if window_days else _prep_plan(session, owner, snap, now=now)
+    if prep is not None:  # the other rules' holds keep clear of the prep holds' slots
+        snap = replace(snap, own_holds=snap.own_holds + prep.slots)
     muted = _muted(session, owner_id)
     history = verdicts(session, owner_id)
     existing = {
@@ -381,8 +389,8 @@ def plan_owner(
             llm.close()
 
     _retire_moot_and_expired(session, snap, existing.values(), now=now, summary=summary)
-    if not window_days:  # a meeting's prep brief reads the contact's whole history
-        _plan_prep_holds(session, owner, snap, now=now, summary=summary)
+    if prep is not None:
+        _plan_prep_holds(session, snap, prep, now=now, summary=summary)
     _enqueue_proposed(session, existing.values(), cfg, now=now, paused=paused, summary=summary)
     session.flush()
     log.info(
@@ -393,17 +401,23 @@ def plan_owner(
     return summary
 
 
-def _plan_prep_holds(
-    session: Session, owner: Owner, snap: Snapshot, *, now: datetime, summary: PlanSummary
-) -> None:
+def _prep_plan(session: Session, owner: Owner, snap: Snapshot, *, now: datetime) -> PrepPlan | None:
     """Meeting prep holds (agent/brief/prep.py; off unless the owner switched them on)."""
     if "prep_holds" not in (owner.preferences or {}):
-        return  # never configured: nothing to plan, nothing to remove
+        return None  # never configured: nothing to plan, nothing to remove
+    from rapportd.agent.brief.prep import prep_plan
+
+    return prep_plan(session, owner, snap, now=now)
+
+
+def _plan_prep_holds(
+    session: Session, snap: Snapshot, prep: PrepPlan, *, now: datetime, summary: PlanSummary
+) -> None:
     from rapportd.agent.brief.prep import plan_prep_holds
 
-    prep = plan_prep_holds(session, owner, snap, now=now)
-    if prep.created or prep.moved or prep.kept:
-        summary.by_kind["prep_hold"] = prep.created + prep.moved + prep.kept
+    done = plan_prep_holds(session, snap, prep, now=now)
+    if done.created or done.moved or done.kept:
+        summary.by_kind["prep_hold"] = done.created + done.moved + done.kept
 
 
 Muted = tuple[set[tuple[str, str]], set[tuple[str, int]]]

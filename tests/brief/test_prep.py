@@ -182,6 +182,39 @@ def test_an_accepted_prep_hold_is_the_owners(store: Store, settings: Settings) -
     assert s.status == "accepted" and _ops(store, s) == [("create_hold", "pending")]
 
 
+def test_other_holds_of_the_same_plan_keep_clear_of_a_prep_hold(
+    store: Store, settings: Settings
+) -> None:
+    """A promise hold planned in the same pass as a prep hold never takes its slot: the prep
+    hold has only the hours before its meeting, the promise hold has days (in the sandbox
+    world a promise hold once sat over a prep hold written in the same cycle)."""
+    jane = store.contact("jane@client.test", "Jane Doe")
+    meeting = STORE_NOW + 29 * H  # Thursday 15:00
+    store.event(meeting, attendees=["jane@client.test"], summary="Pricing")
+    store.event(STORE_NOW + 2 * H, minutes=26 * 60, summary="Offsite")  # busy until Thu 14:00
+    sent = store.message(
+        STORE_NOW - 24 * H, sender=store.owner.email, to=["jane@client.test"], text="Sure."
+    )
+    store.commitment(sent, due=meeting + 2 * H, contact=jane)
+    store.owner.preferences = {"prep_holds": {"enabled": True, "minutes": 20}}
+    store.session.flush()
+    plan_owner(store.session, store.owner_id, now=STORE_NOW, settings=settings)
+    live = [
+        s
+        for s in store.session.scalars(
+            select(Suggestion).where(
+                Suggestion.owner_id == store.owner_id, Suggestion.hold_start.is_not(None)
+            )
+        )
+        if s.status in ("proposed", "pending")
+    ]
+    [prep] = [s for s in live if s.kind == "prep_hold"]
+    assert (prep.hold_start, prep.hold_end) == (meeting - 20 * M, meeting)
+    [promise] = [s for s in live if s.kind == "promise_hold"]
+    assert promise.hold_end is not None and promise.hold_start is not None
+    assert not (promise.hold_start < prep.hold_end and prep.hold_start < promise.hold_end)
+
+
 def test_the_owner_counts_once_listed_or_not() -> None:
     """Graph leaves the organizer out of the attendees: a one-guest meeting is still two."""
     from dataclasses import replace

@@ -16,6 +16,7 @@ from e2e_support import SandboxWorld, sandbox_world, tagged_holds
 from sqlalchemy import select
 from suggest.test_e2e_sandbox import Cycle
 
+from rapportd.agent.core import clock
 from rapportd.agent.outbox.queue import tag_of
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import CalendarEvent, Owner, Suggestion
@@ -88,10 +89,10 @@ def _prep(w: SandboxWorld, provider: str) -> list[tuple[Suggestion, CalendarEven
         return [(s, e) for s, e in rows]
 
 
-def _busy(w: SandboxWorld, address: str, hold_id: str) -> list[tuple[datetime, datetime]]:
+def _busy(w: SandboxWorld, address: str, hold_id: str) -> list[tuple[datetime, datetime, str]]:
     with w.sandbox.lock:
         return [
-            (e.start, e.end)
+            (e.start, e.end, e.summary)
             for e in w.sandbox.mailbox(address).events.values()
             if not e.deleted and e.status != "cancelled" and e.show_as != "free" and e.id != hold_id
         ]
@@ -100,7 +101,7 @@ def _busy(w: SandboxWorld, address: str, hold_id: str) -> list[tuple[datetime, d
 @pytest.fixture
 def world(isolated_settings: Path) -> Iterator[tuple[SandboxWorld, Cycle, dict[str, str]]]:
     with sandbox_world(isolated_settings) as w:
-        start = (datetime.now(UTC) + timedelta(hours=20)).replace(minute=0, second=0, microsecond=0)
+        start = (clock.now() + timedelta(hours=20)).replace(minute=0, second=0, microsecond=0)
         guests = _add_meetings(w, start)
         with transaction(w.sessions) as db:
             owner = db.get(Owner, w.owner_id)
@@ -134,7 +135,8 @@ def test_prep_holds_on_both_providers(
         assert hold.status == "tentative" or hold.show_as == "tentative"
         assert "Who:" in hold.description and hold.summary.startswith("Prep: Review with")
         busy = _busy(w, address, hold.id)
-        assert all(not (b0 < hold.end and hold.start < b1) for b0, b1 in busy), provider
+        clash = [b for b in busy if b[0] < hold.end and hold.start < b[1]]
+        assert not clash, (provider, (hold.start, hold.end), clash)
         if provider == "microsoft":  # the internal sync right before: the hold goes earlier
             assert hold.end <= meeting_start - timedelta(minutes=30)
 

@@ -43,6 +43,7 @@ from e2e_support import (
 from sqlalchemy import select
 
 from rapportd.agent.analysis.analyse import analyse_owner
+from rapportd.agent.core import clock
 from rapportd.agent.core.records import Connector
 from rapportd.agent.core.settings import parse_hours_range
 from rapportd.agent.outbox.operations import LEASE, process_operation, ready_operations
@@ -76,7 +77,7 @@ class Cycle:
 
     w: SandboxWorld
     connectors: dict[int, Any] = field(default_factory=dict)
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    now: datetime = field(default_factory=lambda: clock.now())
 
     def connector(self, account: Account) -> Connector:
         """The real connector for an account (rapportd.connectors.factory), built once."""
@@ -106,7 +107,7 @@ class Cycle:
 
     def run(self) -> dict[str, Any]:
         """sync every account -> fates -> analysis -> plan -> outbox writes."""
-        now = self.now = datetime.now(UTC)
+        now = self.now = clock.now()
         out: dict[str, Any] = {"fates": {}}
         for account_id in self.w.accounts.values():
             sync_account(self.w.sessions, account_id, self.w.settings)
