@@ -35,7 +35,7 @@ from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.models import Account, OutboxOperation, Owner, PushSubscription
 from rapportd.agent.store.sync_status import Scope, sync_scope
 from rapportd.connectors.factory import save_tokens
-from rapportd.connectors.sync.outcome import error_kind
+from rapportd.connectors.sync.outcome import error_kind, revoked
 from rapportd.jobs import locks
 from rapportd.jobs.metrics import ERRORS
 from rapportd.jobs.push_auth import client_state_hash
@@ -107,16 +107,6 @@ def run_sync(rt: Runtime, account_id: int) -> str:
     if result.news and _has_written_items(rt, account_id):
         rt.enqueue(FATES, account_id)
     return "ok"
-
-
-def _record_account(rt: Runtime, account_id: int, **values: Any) -> None:
-    with rt.session_factory() as session, session.begin():
-        session.execute(
-            update(Account)
-            .where(Account.id == account_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
 
 
 def _due_again(rt: Runtime, owner_id: int) -> None:
@@ -315,7 +305,7 @@ def _with_connector(rt: Runtime, account: Account, work: Callable[[Any], Any]) -
     try:
         return "ok", work(connectors(account))
     except ReconsentNeeded as exc:
-        _record_account(rt, account.id, status="needs_reconsent", status_reason=str(exc)[:2000])
+        revoked(rt.session_factory, account.id, exc)
         return "reconsent", None
     finally:
         connectors.save_tokens()
@@ -358,7 +348,7 @@ def run_refresh(rt: Runtime, account_id: int) -> str:
             if callable(refresh):
                 refresh()
     except ReconsentNeeded as exc:
-        _record_account(rt, account_id, status="needs_reconsent", status_reason=str(exc)[:2000])
+        revoked(rt.session_factory, account_id, exc)
         return "reconsent"
     return "ok"
 

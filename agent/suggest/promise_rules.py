@@ -350,10 +350,11 @@ def reply_needed(snap: Snapshot, now: datetime) -> list[Proposal]:
             continue
         reply_to, account = _reply_fields(snap, p)
         # the newest message in by time, named by what the provider calls it: a row id
-        # follows the order of the sync (recent first, then older history), not of the mail
+        # follows the order of the sync (recent first, then older history), not of the mail;
+        # a tie of two at one instant goes by account and provider id, never by row
         latest = max(
             (m for m in snap.thread(p.thread_id) if m.direction == "in"),
-            key=lambda m: (m.sent_at, m.id),
+            key=lambda m: (m.sent_at, m.account_id, m.provider_id),
             default=origin,
         )
         reply_by = reply_by_at(now, cfg)

@@ -120,16 +120,27 @@ def failed(
         ),
     }
     if kind == "reconsent":
-        values.update(
-            status="needs_reconsent",
-            status_reason=(RECONSENT_REASON + str(exc))[:2000],
-            next_sync_at=None,
-        )
+        values.update(_revoked_values(exc))
         log.warning("sync.needs_reconsent", account_id=account_id)
     elif kind in ("permanent", "bad_data"):
         values.update(status="error", status_reason=str(exc)[:2000])
     _update(factory, account_id, **values)
     return kind
+
+
+def _revoked_values(exc: BaseException) -> dict[str, Any]:
+    return {
+        "status": "needs_reconsent",
+        "status_reason": (RECONSENT_REASON + str(exc))[:2000],
+        "next_sync_at": None,
+    }
+
+
+def revoked(factory: sessionmaker[Session], account_id: int, exc: BaseException) -> None:
+    """The provider refused the grant outside a sync (a token refresh, a fate check, an
+    outbox write): the account waits for the owner to connect it again, not for a sync."""
+    _update(factory, account_id, **_revoked_values(exc))
+    log.warning("account.needs_reconsent", account_id=account_id)
 
 
 def interrupted(

@@ -7,7 +7,7 @@ import secrets
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent.core import clock
 from rapportd.agent.core.settings import Settings
 from rapportd.agent.store.db import session_factory, transaction
 from rapportd.agent.store.models import Owner
@@ -42,7 +43,7 @@ class World:
 
 def add_events(sandbox: Sandbox, address: str, count: int, *, seed: int = 3) -> None:
     mailbox = sandbox.mailbox(address)
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    now = clock.now().replace(minute=0, second=0, microsecond=0)
     for i in range(count):
         start = now + timedelta(days=(i * 7) % 90 - 45, hours=i % 5)
         other = PEOPLE[i % len(PEOPLE)]

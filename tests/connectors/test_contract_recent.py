@@ -7,13 +7,14 @@ every item once, and ends in the same store as a backfill without a recent windo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from rapportd.agent.core import clock
 from rapportd.agent.core.records import PROVIDER_STREAMS
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
 from rapportd.agent.store.models import CalendarEvent, Message, SyncCursor
@@ -53,7 +54,7 @@ def _gets(world: World) -> int:
 
 def test_the_recent_window_first_then_the_rest_once(tmp_path: Path, rworld: World) -> None:
     world = rworld
-    started = datetime.now(UTC)
+    started = clock.now()
     cut = started - timedelta(days=WINDOW)
     seen: dict[str, Any] = {}
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent.core import clock
 from rapportd.agent.core.settings import Settings, load_settings
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Account, Owner
@@ -60,7 +61,7 @@ def fill_mailbox(sandbox: Any, address: str, count: int, *, seed: int = 1, days:
     """``count`` messages over ``days`` days, in and out, some bulk."""
     rng = random.Random(seed)
     mailbox = sandbox.mailbox(address)
-    now = datetime.now(UTC)
+    now = clock.now()
     for i in range(count):
         other = rng.choice(PEOPLE)
         when = now - timedelta(days=rng.uniform(0.5, days), minutes=i)

@@ -100,6 +100,22 @@ def test_sync_errors_are_recorded_on_the_account_once(
         assert row.next_sync_at >= NOW + timedelta(seconds=900)
 
 
+def test_a_grant_refused_outside_a_sync_waits_for_the_owner(sessions, make_runtime) -> None:
+    """A token refresh the provider refuses: the account needs connecting again, says so in
+    words the owner can act on, and is not scheduled for syncs that cannot run."""
+    acc = add_account(sessions, add_owner(sessions), next_sync_at=NOW)
+
+    class Refused:
+        def refresh_token(self) -> None:
+            raise ReconsentNeeded("invalid_grant: Token has been expired or revoked.")
+
+    rt = make_runtime(make_parts(connector_for=lambda *_a, **_k: Refused()))
+    assert tasks.run_refresh(rt, acc) == "reconsent"
+    row = account_row(sessions, acc)
+    assert row.status == "needs_reconsent" and row.next_sync_at is None
+    assert "connect the account again" in row.status_reason and "revoked" in row.status_reason
+
+
 def test_accounts_needing_reconsent_are_not_synced(sessions, make_runtime) -> None:
     acc = add_account(sessions, add_owner(sessions), status="needs_reconsent")
 

@@ -142,8 +142,10 @@ def test_hold_template_has_summary() -> None:
         {"promise_text": "send the deck", "first_name": "Jane", "due_date": "Friday"},
         Style(),
     )
-    assert d.subject.startswith("Hold: send the deck")
+    assert d.subject == "Hold: send the deck for Jane"  # whom it is for, in the calendar too
     assert "Friday" in d.body
+    d = render_template("promise_hold", {"promise_text": "send the deck"}, Style())
+    assert d.subject == "Hold: send the deck"
 
 
 def _llm_settings() -> object:
