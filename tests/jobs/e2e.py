@@ -83,8 +83,7 @@ def settle_state(factory: sessionmaker[Session]) -> dict[str, int]:
     left to analyse, something written, and no outbox item ready now or being written (items
     deferred on purpose, e.g. to the owner's quiet hours or a daily cap, wait for their
     time)."""
-    from datetime import UTC, datetime
-
+    from rapportd.agent.core import clock
     from rapportd.agent.outbox.operations import ready_operations
 
     with factory() as s:
@@ -107,7 +106,7 @@ def settle_state(factory: sessionmaker[Session]) -> dict[str, int]:
             .select_from(OutboxOperation)
             .where(OutboxOperation.state == "writing")
         )
-        ready = ready_operations(s, now=datetime.now(UTC))
+        ready = ready_operations(s, now=clock.now())  # the product's time
         written = s.scalar(
             select(func.count())
             .select_from(OutboxOperation)
@@ -161,10 +160,6 @@ def settle_state(factory: sessionmaker[Session]) -> dict[str, int]:
         "written": int(written or 0),
         "suggestions": int(suggestions or 0),
     }
-
-
-def _aware(now: Any, like: Any) -> Any:
-    return now if like.tzinfo is not None else now.replace(tzinfo=None)
 
 
 def wait_settled(factory: sessionmaker[Session], timeout: float, what: str) -> None:

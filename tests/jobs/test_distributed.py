@@ -15,17 +15,18 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent.core import clock
 from rapportd.agent.core.vault import generate_key
 from rapportd.agent.demo.world import (
     World,
@@ -62,6 +63,22 @@ SEED, OWNERS, DAYS = 5, 3, 45
 Originals = tuple[set[tuple[str, str]], set[tuple[str, str]]]
 
 
+@contextmanager
+def sandbox_time(sandbox: Sandbox) -> Iterator[dict[str, str]]:
+    """Every part of a run reads the sandbox's clock, which starts at the world's "now" when
+    the sandbox is made: this process for the block, and the ``clock`` settings to hand to
+    subprocesses (``as_of`` shown at the wall instant ``anchor``). The embedded reference and a
+    distributed run minutes later then see the same world at the same time; on the real clock a
+    threshold crossed in between (a reply owed for N business days, a nudge's gap) made them
+    differ by one suggestion."""
+    previous = clock.use(sandbox.clock)
+    try:
+        anchor = datetime.now(UTC)
+        yield {"as_of": sandbox.clock.now().isoformat(), "anchor": anchor.isoformat()}
+    finally:
+        clock.use(previous)
+
+
 @pytest.fixture(scope="module")
 def world() -> World:
     return make_world(seed=SEED, days=DAYS, owners=OWNERS)
@@ -72,7 +89,7 @@ def embedded(world: World, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     """The reference: the same world through the embedded daemon (SQLite, one process)."""
     data = tmp_path_factory.mktemp("embedded")
     sandbox = sandbox_from_scenario(world.scenario, "embedded")
-    with running_sandbox(sandbox) as handle:
+    with sandbox_time(sandbox), running_sandbox(sandbox) as handle:
         settings = sandbox_settings(handle.base_url, None, data, workers=3)
         engine = make_engine(settings.effective_database_url)
         upgrade(engine)
@@ -178,10 +195,11 @@ class Deployment:
 
 
 def kill(victim: subprocess.Popen[bytes]) -> float:
-    """SIGKILL ``victim`` and reap it (a zombie's pid still looks alive); the wall time."""
+    """SIGKILL ``victim`` and reap it (a zombie's pid still looks alive); when, on the run's
+    clock (the one the sandbox's request log and the SyncRun rows read)."""
     victim.send_signal(signal.SIGKILL)
     victim.wait(10)
-    return time.time()
+    return clock.epoch_seconds()
 
 
 @contextmanager
@@ -198,7 +216,7 @@ def deployment(
         original_event_ids(sandbox, addresses),
     )
     _flush(broker_url)
-    with running_sandbox(sandbox) as handle:
+    with sandbox_time(sandbox) as shown, running_sandbox(sandbox) as handle:
         settings = sandbox_settings(
             handle.base_url,
             None,
@@ -207,6 +225,7 @@ def deployment(
             broker=broker_url,
             encryption_key=generate_key(),
             workers=2,
+            clock=shown,
         )
         engine = make_engine(database_url)
         upgrade(engine)
@@ -385,7 +404,7 @@ def run_killed_mid_write(
                 return row is not None and row.state == "written"
 
         wait_for(op_written, 180, f"another worker to write op {op_id} ({op})")
-        resumed = time.time() - killed_at
+        resumed = clock.epoch_seconds() - killed_at
         with d.factory() as s:
             row = s.get(OutboxOperation, op_id)
             assert row is not None
