@@ -142,10 +142,10 @@ def test_hold_template_has_summary() -> None:
         {"promise_text": "send the deck", "first_name": "Jane", "due_date": "Friday"},
         Style(),
     )
-    assert d.subject == "Hold: send the deck for Jane"  # whom it is for, in the calendar too
+    assert d.subject == "Hold: send the deck (Jane)"  # whom it is for, in the calendar too
     assert "Friday" in d.body
-    d = render_template("promise_hold", {"promise_text": "send the deck"}, Style())
-    assert d.subject == "Hold: send the deck"
+    d = render_template("promise_hold", {"promise_text": "I shall talk to him on Monday."}, Style())
+    assert d.subject == "Hold: I shall talk to him on Monday"  # a title, not a sentence
 
 
 def _llm_settings() -> object:

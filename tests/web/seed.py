@@ -258,7 +258,7 @@ def seed_owner(
                     contact_id=chloe.id,
                     commitment_id=promise.id,
                     to_addrs=[[chloe.primary_address, "Chloé Martin"]],
-                    subject="Hold: revised proposal for Chloé",
+                    subject="Hold: revised proposal (Chloé)",
                     body="Promised on the thread “the proposal”.",
                     hold_start=NOW + timedelta(days=1, hours=2),
                     hold_end=NOW + timedelta(days=1, hours=3),
