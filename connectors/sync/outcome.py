@@ -137,8 +137,9 @@ def _revoked_values(exc: BaseException) -> dict[str, Any]:
 
 
 def revoked(factory: sessionmaker[Session], account_id: int, exc: BaseException) -> None:
-    """The provider refused the grant outside a sync (a token refresh, a fate check, an
-    outbox write): the account waits for the owner to connect it again, not for a sync."""
+    """The provider refused the grant outside a sync (a token refresh, a fate check, a push
+    channel's start or renewal): the account waits for the owner to connect it again, not
+    for a sync."""
     _update(factory, account_id, **_revoked_values(exc))
     log.warning("account.needs_reconsent", account_id=account_id)
 
