@@ -27,9 +27,20 @@ from dataclasses import dataclass
 
 from rapportd.agent.inference.types import Msg
 
-# A name word: a capital letter, then letters, apostrophes or hyphens ("O'Neil", "Jean-Luc").
-_WORD = r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’\-]+"
-_NAME_TOKEN = re.compile(r"^[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+(?:-[A-ZÀ-ÖØ-Þa-zà-öø-ÿ][a-zà-öø-ÿ'’]+)*$")
+
+def _letters(test: str) -> str:
+    """A regex class body of the Latin, Greek and Cyrillic letters (Latin-1, Extended-A/B and
+    Additional: "Ł", "ş", "đ", "ř", "ạ") for which ``str.<test>()`` holds."""
+    spans = ((0x41, 0x530), (0x1E00, 0x1F00))
+    chars = (chr(c) for lo, hi in spans for c in range(lo, hi))
+    return "".join(re.escape(ch) for ch in chars if getattr(ch, test)())
+
+
+_UP, _LOW = _letters("isupper"), _letters("islower")
+# A name word: a capital letter, then letters, apostrophes or hyphens ("O'Neil", "Jean-Luc",
+# "Małgorzata", "Şule").
+_WORD = rf"[{_UP}][{_LOW}'’\-]+"
+_NAME_TOKEN = re.compile(rf"^[{_UP}][{_LOW}'’]+(?:-[{_UP}{_LOW}][{_LOW}'’]+)*$")
 # Display names of roles, teams and systems, not of a person ("Outlook Migration Team").
 _ORG_WORDS = {
     "team", "group", "department", "dept", "desk", "office", "services", "service", "support",

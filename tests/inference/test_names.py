@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -52,6 +53,25 @@ def test_readable_names_from_real_client_formats() -> None:
     assert readable_name("mday", "mday@gmssr.com") == ""
     assert readable_name("jeff.dasovich", "jeff.dasovich@corp.test") == ""
     assert readable_name("Max", "max@acme.test") == "Max"
+
+
+@pytest.mark.parametrize(
+    ("display", "first"),
+    [
+        ("Małgorzata Schmidt", "Małgorzata"),  # Polish: Latin Extended-A
+        ("Łukasz Nowak", "Łukasz"),
+        ("Şule Yılmaz", "Şule"),  # Turkish
+        ("Đorđe Petrović", "Đorđe"),  # Serbo-Croatian
+        ("Jiří Novák", "Jiří"),  # Czech
+        ("Nguyễn Văn An", "Nguyễn"),  # Vietnamese: Latin Extended Additional
+        ("Søren Brennan", "Søren"),  # Latin-1, as before
+    ],
+)
+def test_given_names_beyond_latin_1(display: str, first: str) -> None:
+    """A demo draft to "Małgorzata Schmidt" greeted her "Hello," without her name: the name
+    pattern knew only Latin-1 letters."""
+    assert given_name(display) == first
+    assert greeted_name(f"Hi {first},\nthanks for the notes") == first
 
 
 def test_given_names_never_come_from_roles_or_addresses() -> None:
