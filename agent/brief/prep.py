@@ -218,15 +218,13 @@ def prep_plan(
 
 
 def plan_prep_holds(
-    session: Session, snap: Snapshot, plan: PrepPlan | None, *, now: datetime
+    session: Session, snap: Snapshot, plan: PrepPlan, *, now: datetime
 ) -> PrepSummary:
     """Create, move and remove the owner's prep holds as ``plan`` says (see the module
     docstring)."""
     from rapportd.agent.suggest.planner import retire, write_op
 
     summary = PrepSummary()
-    if plan is None:
-        return summary
     targets = plan.targets
     rows = {s.event_id: s for s in plan.every if s.event_id is not None}
     known = {m.id: m for m in snap.meetings}

@@ -22,21 +22,21 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rapportd.agent.inference.types import Msg
 
 
-def _letters(test: str) -> str:
+def _letters(test: Callable[[str], bool]) -> str:
     """A regex class body of the Latin, Greek and Cyrillic letters (Latin-1, Extended-A/B and
-    Additional: "Ł", "ş", "đ", "ř", "ạ") for which ``str.<test>()`` holds."""
+    Additional: "Ł", "ş", "đ", "ř", "ạ") that pass ``test``."""
     spans = ((0x41, 0x530), (0x1E00, 0x1F00))
     chars = (chr(c) for lo, hi in spans for c in range(lo, hi))
-    return "".join(re.escape(ch) for ch in chars if getattr(ch, test)())
+    return "".join(re.escape(ch) for ch in chars if test(ch))
 
 
-_UP, _LOW = _letters("isupper"), _letters("islower")
+_UP, _LOW = _letters(str.isupper), _letters(str.islower)
 # A name word: a capital letter, then letters, apostrophes or hyphens ("O'Neil", "Jean-Luc",
 # "Małgorzata", "Şule").
 _WORD = rf"[{_UP}][{_LOW}'’\-]+"

@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -73,7 +72,7 @@ def sandbox_time(sandbox: Sandbox) -> Iterator[dict[str, str]]:
     differ by one suggestion."""
     previous = clock.use(sandbox.clock)
     try:
-        anchor = datetime.now(UTC)
+        anchor = clock.wall_now()
         yield {"as_of": sandbox.clock.now().isoformat(), "anchor": anchor.isoformat()}
     finally:
         clock.use(previous)
