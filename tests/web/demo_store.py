@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from e2e_support import (  # tests/e2e_support.py, shared with tests/suggest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent.core import clock
 from rapportd.agent.core.settings import Settings
 from rapportd.agent.outbox.operations import ready_operations
 from rapportd.agent.outbox.queue import tag_of
@@ -104,10 +105,10 @@ class InlineJobs:
         return done
 
     def write_outbox(self, now: datetime | None = None) -> Counter[str]:
-        """Every outbox operation that is ready at ``now`` (the wall clock), written through
+        """Every outbox operation that is ready at ``now`` (default: the clock's), written through
         the real connectors (rapportd.agent.outbox.operations.process_operation via the daemon's
         task, on a clock showing ``now``)."""
-        when = now or datetime.now(UTC)
+        when = now or clock.now()
         done: Counter[str] = Counter()
         with self.rt.session_factory() as session:
             ready = ready_operations(session, now=when)
@@ -122,7 +123,7 @@ class InlineJobs:
 
     def write_after_undo(self) -> Counter[str]:
         """The writes of the actions just taken, once their undo window has passed."""
-        return self.write_outbox(datetime.now(UTC) + AFTER_UNDO)
+        return self.write_outbox(clock.now() + AFTER_UNDO)
 
     def plan_at(self, now: datetime) -> Counter[str]:
         """The planner's pass (and the writes it makes ready) on a clock showing ``now``."""
@@ -193,10 +194,25 @@ class DemoStore:
 
 
 @contextmanager
-def demo_store(data_dir: Path, *, seed: int = 7, days: int = 120) -> Iterator[DemoStore]:
+def demo_store(
+    data_dir: Path, *, seed: int = 7, days: int = 120, at: datetime | None = None
+) -> Iterator[DemoStore]:
     """The world of ``rapportd demo --once`` (tests/e2e_support.sandbox_world) after one
     full cycle: synced, analysed, planned and written back. The owner signs in with
-    :data:`tests.web.seed.PASSWORD`."""
+    :data:`tests.web.seed.PASSWORD`.
+
+    The scenario is generated around the clock's instant, so what the cycle suggests
+    depends on it (seed 7 gave 7 drafts at 01:20 UTC one day, 18 three hours later). With
+    ``at``, the process's clock is held there (ticking) while the world lives: the same
+    world every run, for tests that need a number of suggestions of some kinds."""
+    with ExitStack() as stack:
+        if at is not None:
+            stack.enter_context(clock.held(at))
+        yield stack.enter_context(_demo_store(data_dir, seed=seed, days=days))
+
+
+@contextmanager
+def _demo_store(data_dir: Path, *, seed: int, days: int) -> Iterator[DemoStore]:
     with sandbox_world(data_dir, seed=seed, days=days) as w:
         with transaction(w.sessions) as db:
             row = db.get(Owner, w.owner_id)

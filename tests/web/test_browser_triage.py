@@ -13,8 +13,9 @@ in the store and in the sandbox's mailboxes and calendars.
 - deep links to the written draft or event;
 - phone width.
 
-The world is built once for the module (about 20 s); each test takes suggestions no other
-test touched. Writes happen when the test runs the outbox (the daemon's write task, the
+The world is built once for the module (about 20 s), at a fixed instant (:data:`AT`, the
+clock held there and ticking: the same suggestions every run); each test takes suggestions
+no other test touched. Writes happen when the test runs the outbox (the daemon's write task, the
 real connectors) at the time an action's undo window has passed.
 """
 
@@ -29,6 +30,7 @@ import pytest
 from e2e_support import serving
 from sqlalchemy import select
 
+from rapportd.agent.core import clock
 from rapportd.agent.store.db import transaction
 from rapportd.agent.store.models import Feedback, Mute, Suggestion
 from rapportd.agent.suggest.config import HOLD_KINDS
@@ -42,10 +44,16 @@ from .seed import PASSWORD
 
 TAKEN: set[int] = set()
 
+# The world's instant: the tests take 8 drafts (among them a reply in each provider and a
+# second Gmail one) and 3 holds; at this instant the demo writes 14 drafts (6 Gmail, 4 of
+# them replies; 5 Outlook replies) and 5 holds. Around the wall clock's instant it could
+# write 7 drafts (CI, 2026-12-04 01:20 UTC: the last test found no Gmail draft left).
+AT = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
+
 
 @pytest.fixture(scope="module")
 def world(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStore]:
-    with demo_store(tmp_path_factory.mktemp("triage")) as w:
+    with demo_store(tmp_path_factory.mktemp("triage"), at=AT) as w:
         yield w
 
 
@@ -328,7 +336,7 @@ def test_keyboard_triage(world: DemoStore, desk: Any) -> None:
     assert feedback_of(world, dropped.id) == [("dismissed", {"reason": "already_done"})]
     snoozed = world.suggestion(later.id)
     assert snoozed.status == "snoozed" and snoozed.snoozed_until is not None
-    assert snoozed.snoozed_until > datetime.now(UTC) + timedelta(days=5)
+    assert snoozed.snoozed_until > clock.now() + timedelta(days=5)
     world.jobs.write_after_undo()
     (event,) = world.holds(hold)
     assert hold_confirmed(world.provider_of(hold), event)
@@ -412,7 +420,7 @@ def test_never_for_this_person_mutes_that_person_for_that_kind(
         row = db.get(Suggestion, s.id)
         assert row is not None
         row.evidence = "before the mute"
-    world.jobs.plan_at(datetime.now(UTC) + timedelta(minutes=1))
+    world.jobs.plan_at(clock.now() + timedelta(minutes=1))
     assert world.suggestion(s.id).status == "dismissed"
     # Settings lists it; allowed again, the check-in comes back
     page.goto(f"{site}/settings")
@@ -420,7 +428,7 @@ def test_never_for_this_person_mutes_that_person_for_that_kind(
     shot(page, "triage-settings-muted")
     page.get_by_role("button", name="Allow again").click()
     page.wait_for_url("**/settings?saved=1")
-    world.jobs.plan_at(datetime.now(UTC) + timedelta(minutes=2))
+    world.jobs.plan_at(clock.now() + timedelta(minutes=2))
     # it comes back, unless the person's one open suggestion is now another cadence kind
     # (while this kind was muted, the other one could take the place: one per person)
     mine = [x for x in world.suggestions() if x.contact_id == s.contact_id]
