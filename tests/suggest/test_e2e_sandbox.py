@@ -53,6 +53,7 @@ from rapportd.agent.store.models import (
     Account,
     CalendarEvent,
     Commitment,
+    ContactIdentity,
     Feedback,
     Message,
     OutboxOperation,
@@ -345,12 +346,21 @@ def test_drafts_holds_exclusions_and_a_second_cycle_changes_nothing(
         if a["email"] != w.addresses["google"]
     )
     # One suggestion per person (agent/suggest/coherence.py): the guest is thanked unless
-    # something more useful for them is already proposed (a reply owed, a promise to keep).
+    # something more useful for them is already proposed (a reply owed, a promise to keep),
+    # at this address or another of the same person (William Mensah of riverstone.example
+    # owed a promise at his yahoo.com address: no thank-you at 02:30 UTC on 2026-12-04)
+    with w.sessions() as session:
+        person = session.scalar(
+            select(ContactIdentity.contact_id).where(ContactIdentity.address == guest.lower())
+        )
     others = [
         s.kind
         for s in drafts
         if s.kind in ("reply_needed", "promise_follow_up")
-        and guest.lower() in {str(a[0]).lower() for a in s.to_addrs}
+        and (
+            (person is not None and s.contact_id == person)
+            or guest.lower() in {str(a[0]).lower() for a in s.to_addrs}
+        )
     ]
     assert len(kickoff_thanks) == (0 if others else 1), ([s.title for s in thanks], others)
     for s in thanks:

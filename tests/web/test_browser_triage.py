@@ -140,6 +140,18 @@ def focus_row(page: Any, sid: int) -> None:
     page.focus(f"#s-{sid} summary")
 
 
+def wait_for_focus_to_move_on(page: Any, sid: int) -> None:
+    """After a keyboard action on row ``sid``: htmx first focuses the answer's notice, the
+    page then moves on to the next row (under load the two can be a while apart: wait for
+    where the focus ends, not a moment)."""
+    wait_until(
+        page,
+        "document.activeElement.tagName === 'SUMMARY' && "
+        f"document.activeElement.closest('li.row')?.id !== 's-{sid}'",
+        timeout=10,
+    )
+
+
 def focused_row(page: Any) -> str | None:
     found: str | None = page.evaluate("document.activeElement.closest('li.row')?.id ?? null")
     return found
@@ -305,20 +317,14 @@ def test_keyboard_triage(world: DemoStore, desk: Any) -> None:
     assert page.locator(f"#d-{hold.id}").get_attribute("open") is None
     page.keyboard.press("a")  # accept
     page.locator(f"#s-{hold.id} .answer .notice").wait_for()
-    # on to the next one: htmx first focuses the answer's notice, the page then moves on
-    # (under load the two can be a while apart: wait for where the focus ends, not a moment)
-    wait_until(
-        page,
-        "document.activeElement.tagName === 'SUMMARY' && "
-        f"document.activeElement.closest('li.row')?.id !== 's-{hold.id}'",
-        timeout=10,
-    )
+    wait_for_focus_to_move_on(page, hold.id)
 
     focus_row(page, dropped.id)
     page.keyboard.press("d")  # dismiss: why?
     wait_until(page, "document.getElementById('dismiss-dialog').open", timeout=10)
     page.keyboard.press("2")  # already done
     page.locator(f"#s-{dropped.id} .answer .notice").wait_for()
+    wait_for_focus_to_move_on(page, dropped.id)  # else it may take the focus from ``later``
 
     focus_row(page, later.id)
     page.keyboard.press("s")  # snooze: until when?
