@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.rapportd-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint reliability bench wheel-check clean
+.PHONY: demo test lint reliability sweep bench wheel-check clean
 
 # pip shows what it collects and installs (about a minute or two, once): not a silent wait.
 $(STAMP): pyproject.toml setup.py
@@ -36,6 +36,24 @@ lint: $(STAMP)
 ## The long versions of the reliability suites (crash points, fault storms, fuzzing, load).
 reliability: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --timeout=3600 -q --run-slow -m slow $(PYTEST_ARGS)
+
+## The sandbox end-to-end tests with the clock held at instants across a week (late night,
+## midnight, a weekend, a Monday morning, mid-week, a month's end): a world is generated
+## around the clock's instant, so a test may pass only at some times of day. Pick others
+## with SWEEP_AT="…" (aware ISO instants), other tests with SWEEP_TESTS="…".
+SWEEP_AT ?= 2026-12-04T01:20:00+00:00 2026-12-04T23:50:00+00:00 2026-12-05T12:07:00+00:00 \
+	2026-12-06T22:41:00+00:00 2026-12-07T08:05:00+00:00 2026-12-09T15:33:00+00:00 \
+	2026-12-31T18:59:00+00:00
+SWEEP_TESTS ?= tests/suggest/test_e2e_sandbox.py tests/brief/test_prep_sandbox.py \
+	tests/web/test_browser_sandbox.py tests/web/test_browser_triage.py tests/web/test_browser.py \
+	tests/connectors/test_contract_writes.py tests/connectors/test_contract_recent.py \
+	tests/jobs/test_replay.py tests/jobs/test_distributed.py
+sweep: $(STAMP)
+	@for at in $(SWEEP_AT); do \
+		echo "== clock held at $$at"; \
+		$(BIN)/python -m pytest -n 2 --dist loadgroup --timeout=600 -q -p no:cacheprovider \
+			--held-at $$at $(SWEEP_TESTS) $(PYTEST_ARGS) || exit 1; \
+	done
 
 ## Proves the wheel: build it, install it into a fresh venv outside the source tree, run
 ## `rapportd demo --once` from it, serve and fetch the review page and a suggestion page, and

@@ -12,6 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapportd.agent.core import clock
 from rapportd.agent.core.settings import get_settings
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
 
@@ -32,6 +34,23 @@ ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
+    parser.addoption(
+        "--held-at",
+        metavar="INSTANT",
+        help="hold the process's clock at this aware ISO instant (ticking) for the whole run,"
+        " e.g. 2026-12-05T23:50:00+00:00: finds tests that pass only at some times of day"
+        " (make sweep)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    held_at = config.getoption("--held-at")
+    if held_at:
+        try:
+            at = datetime.fromisoformat(held_at)
+            clock.use(clock.HeldClock(at))
+        except ValueError as exc:
+            raise pytest.UsageError(f"--held-at {held_at!r}: {exc}") from None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -141,13 +141,14 @@ def add_recent_meeting(world: World, now: datetime) -> str:
 RECENT_PROMISE_ID = "<e2e-promise.1@rapportd.test>"
 
 
-def add_recent_promise(world: World, now: datetime) -> str:
+def add_recent_promise(world: World, now: datetime, *, not_to: str = "") -> str:
     """One more promise in the demo's world: two hours ago the owner wrote to an outside
     contact of the Gmail account "I'll send you the signed budget by <weekday>", that
     weekday being four business days ahead in the owner's zone. The generated promises
     depend on the hour the world is made (due soon enough or not), so this one makes a
-    ``promise_hold`` certain whatever the hour. Also added to the ground truth.
-    Returns the Message-ID."""
+    ``promise_hold`` certain whatever the hour. Also added to the ground truth. Not to the
+    person with the address ``not_to`` (the recent meeting's guest: a message to them after
+    the meeting leaves no thank-you to write). Returns the Message-ID."""
     from email.message import EmailMessage
     from email.utils import format_datetime
     from zoneinfo import ZoneInfo
@@ -163,7 +164,10 @@ def add_recent_promise(world: World, now: datetime) -> str:
     contact = next(
         c
         for c in owner["contacts"]
-        if not c["internal"] and not c["automated"] and gmail in c["accounts"]
+        if not c["internal"]
+        and not c["automated"]
+        and gmail in c["accounts"]
+        and not_to not in c["emails"]
     )
     msg = EmailMessage()
     msg["From"] = f"{owner['name']} <{gmail}>"
@@ -209,8 +213,8 @@ def sandbox_world(
 
     warnings.filterwarnings("ignore", message="response_mode='form_post'")
     world = make_world(seed=seed, days=days)
-    add_recent_meeting(world, clock.now())
-    add_recent_promise(world, clock.now())
+    guest = add_recent_meeting(world, clock.now())
+    add_recent_promise(world, clock.now(), not_to=guest)
     sandbox = sandbox_from_scenario(world.scenario, f"e2e world seed {seed}")
     plain = start_sandbox(sandbox)
     secure = start_sandbox(sandbox, tls=True)

@@ -4,8 +4,9 @@ What the rules propose is filtered here before anything is planned:
 
 - nobody is written to who is the owner (any of the owner's addresses) or automated;
 - one suggestion per person at a time, the most useful one: a reply owed beats a promise
-  follow-up, which beats a thank-you, a nudge, a reconnect hold and a check-in; a person
-  who already has an open suggestion gets no second one;
+  follow-up, which beats a thank-you, a nudge, a reconnect hold and a check-in (between two
+  thank-yous, the later meeting's: it is the one the person has in mind); a person who
+  already has an open suggestion gets no second one;
 - two proposals that would say the same thing to the same people (the same request found
   in two copies of a thread, say) are one.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from rapportd.agent.suggest.proposal import Proposal
 from rapportd.agent.suggest.snapshot import Snapshot
@@ -48,6 +50,14 @@ def _said(p: Proposal) -> tuple[str, ...]:
     quoted = str(p.reasons.get("quoted") or p.reasons.get("request") or p.reasons.get("promise"))
     norm = re.sub(r"\W+", " ", quoted).strip().lower()
     return (p.kind, ",".join(sorted(e.lower() for e, _ in p.to)), norm)
+
+
+def _rank(p: Proposal) -> tuple[int, float, float, str]:
+    """Lower is more useful: the kind's priority, the score, then the later occasion (a
+    thank-you's meeting end), then the key (so the choice never depends on input order)."""
+    ended = p.reasons.get("ended_at")
+    later = -datetime.fromisoformat(ended).timestamp() if isinstance(ended, str) else 0.0
+    return (PRIORITY.index(p.kind), -p.score, later, p.dedupe_key)
 
 
 def coherent(
@@ -86,9 +96,8 @@ def coherent(
         key = _person(p)
         if key in busy and p.dedupe_key not in busy[key]:
             continue
-        rank = (PRIORITY.index(p.kind), -p.score, p.dedupe_key)
         other = best.get(key)
-        if other is None or rank < (PRIORITY.index(other.kind), -other.score, other.dedupe_key):
+        if other is None or _rank(p) < _rank(other):
             best[key] = p
     kept.extend(best.values())
     return sorted(kept, key=lambda p: p.dedupe_key)

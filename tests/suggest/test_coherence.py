@@ -54,6 +54,23 @@ def test_one_per_person_by_usefulness(store: Store, settings: Settings) -> None:
     assert kept == {"r1", "q1", "h1"}
 
 
+def test_of_two_thank_yous_for_one_person_the_later_meeting_s(
+    store: Store, settings: Settings
+) -> None:
+    """Met twice in two days: the thank-you is for the meeting the person has in mind (the
+    demo's guest was thanked for the day before's review rather than that afternoon's
+    kickoff, as "thank_you:…" keys sorted)."""
+    snap = snapshot(store, settings)
+    earlier = (NOW - 1.5 * D).isoformat()
+    later = (NOW - timedelta(hours=2)).isoformat()
+    ps = [
+        proposal("thank_you", "thank_you:a-review", "ann@x.test", 7, 0.8, ended_at=earlier),
+        proposal("thank_you", "thank_you:z-kickoff", "ann@x.test", 7, 0.8, ended_at=later),
+    ]
+    assert [p.dedupe_key for p in coherent(ps, snap)] == ["thank_you:z-kickoff"]
+    assert [p.dedupe_key for p in coherent(ps[::-1], snap)] == ["thank_you:z-kickoff"]
+
+
 def test_never_to_the_owner_and_never_said_twice(store: Store, settings: Settings) -> None:
     store.owner.identity = {"addresses": ["o.alias@acme.test"]}
     snap = snapshot(store, settings)
