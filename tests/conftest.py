@@ -47,8 +47,7 @@ def pytest_configure(config: pytest.Config) -> None:
     held_at = config.getoption("--held-at")
     if held_at:
         try:
-            at = datetime.fromisoformat(held_at)
-            clock.use(clock.HeldClock(at))
+            clock.configure(datetime.fromisoformat(held_at))
         except ValueError as exc:
             raise pytest.UsageError(f"--held-at {held_at!r}: {exc}") from None
 

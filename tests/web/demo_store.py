@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -205,15 +205,8 @@ def demo_store(
     depends on it (seed 7 gave 7 drafts at 01:20 UTC one day, 18 three hours later). With
     ``at``, the process's clock is held there (ticking) while the world lives: the same
     world every run, for tests that need a number of suggestions of some kinds."""
-    with ExitStack() as stack:
-        if at is not None:
-            stack.enter_context(clock.held(at))
-        yield stack.enter_context(_demo_store(data_dir, seed=seed, days=days))
-
-
-@contextmanager
-def _demo_store(data_dir: Path, *, seed: int, days: int) -> Iterator[DemoStore]:
-    with sandbox_world(data_dir, seed=seed, days=days) as w:
+    held = clock.held(at) if at is not None else nullcontext()
+    with held, sandbox_world(data_dir, seed=seed, days=days) as w:
         with transaction(w.sessions) as db:
             row = db.get(Owner, w.owner_id)
             assert row is not None
