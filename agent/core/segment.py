@@ -36,6 +36,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import ftfy
+
 MAX_SCAN_CHARS = 100_000
 MAX_LINE_CHARS = 2_000
 
@@ -172,12 +174,23 @@ def _split_inline(scan: str, start: int, end: int) -> Iterator[_Line]:
     cuts.append(end)
     for a, b in itertools.pairwise(cuts):
         if b > a or (a == start and b == end):
-            yield _Line(a, b, scan[a : min(b, a + MAX_LINE_CHARS)])
+            yield _Line(a, b, _legible(scan[a : min(b, a + MAX_LINE_CHARS)]))
+
+
+# Bytes of UTF-8 read as Latin-1/cp1252 ("LÃ¤hettÃ¤jÃ¤:", "EnvoyÃ© :", "â€“"): what a client
+# that re-encodes a quoted reply leaves. Only the text the rules read is repaired; the zones
+# still span the input as it is.
+_MOJIBAKE_HINT = re.compile(r"[ÃÂâ][\x80-\xbf\u0152-\u02dc\u2013-\u2122]")
+
+
+def _legible(text: str) -> str:
+    return ftfy.fix_encoding(text) if _MOJIBAKE_HINT.search(text) else text
 
 
 # --- patterns ------------------------------------------------------------------------------
 
-_QUOTE = re.compile(r"^\s*(?:>|\|(?!\|)(?=\s))")
+# ">" quoting, or "| " quoting of some clients; a line that also ends with "|" is a table row.
+_QUOTE = re.compile(r"^\s*(?:>|\|(?!\|)(?=\s)(?!.*\|\s*$))")
 
 # Separators that open a quoted or forwarded message.
 _SEPARATOR = re.compile(
@@ -302,8 +315,9 @@ _CONTACT = re.compile(
     r"consultant|specialist|associate|partner|professor|department|dept|sales|marketing|founder)\b)",
     re.I,
 )
+# Attachment markers; a file name holds no ":" or "/" ("- Wiki: https://…" is a list item).
 _ATTACHMENT = re.compile(
-    r"^\s*(?:-\s+[^\s].{0,120}\.[A-Za-z0-9]{2,5}\s*"
+    r"^\s*(?:-\s+[^\s:/][^:/]{0,120}\.[A-Za-z0-9]{2,5}\s*"
     r"|(?:<<\s*(?:file:\s*)?[^<>]{1,160}>>[\s?]*){1,10}"
     r"|\(see attached file:[^)]{1,200}\)\s*"
     r"|<embedded [^<>]{1,60}>\s*"

@@ -86,6 +86,12 @@ QUOTED = "Can you send the numbers by Friday?"
         + QUOTED,
         "Sure, will do.\n\nOd: Dana Wu <dana@corp.example>\nWysłano: poniedziałek, 3 czerwca 2024 09:14\nDo: Tom\nTemat: numbers\n\n"
         + QUOTED,
+        # Outlook field names double-encoded by a client that re-encoded the quote (UTF-8
+        # read as Latin-1): French, Finnish
+        "Sure, will do.\n\n-----Message d'origine-----\nDe : Dana Wu\nEnvoyÃ© : lundi 3 juin 2024 09:14\nÃ€ : Tom\nObjet : chiffres\n\n"
+        + QUOTED,
+        "Sure, will do.\n\nLÃ¤hettÃ¤jÃ¤: Dana Wu <dana@corp.example>\nLÃ¤hetetty: 3. kesÃ¤kuuta 2024 9:14\nVastaanottaja: Tom\nAihe: numbers\n\n"
+        + QUOTED,
         # Lotus Notes: forward line (wrapped), sender blocks, "Please respond to"
         "Sure, will do.\n---------------------- Forwarded by Tom Lee/HOU/ECT on 10/18/99 08:46 \nAM ---------------------------\n\n\nDana Wu@ECT\n10/15/99 09:49 AM\nTo: Tom Lee/HOU/ECT@ECT\ncc:  \nSubject: numbers\n\n"
         + QUOTED,
@@ -191,6 +197,19 @@ def test_smoke_attachment_markers_are_not_own_text() -> None:
     seg = segment("Here is the memo.\n\n - memo.doc\n<<budget.xls>>\n(See attached file: plan.ppt)")
     assert norm(seg.own) == "Here is the memo."
     assert len(seg.spans("attachment")) == 1
+
+
+def test_tables_and_list_items_are_own_text() -> None:
+    # a "|" table row is no "| " quote; "- Key: https://…" is a list item, not an attachment
+    body = (
+        "Numbers per shard:\n\n| shard | docs |\n|-------|------|\n| a     | 10   |\n\n"
+        "Where to ask:\n- Slack: #search-dev\n- Wiki: https://wiki.example.org/search.html\n\nThanks,\nDana"
+    )
+    seg = segment(body)
+    assert norm(seg.own) == norm(body)
+    assert seg.quoted == "" and seg.spans("attachment") == []
+    # while a "| " quote stays a quote
+    assert own("Yes, that one.\n\n| Can you send the numbers?\n| Dana") == "Yes, that one."
 
 
 def test_smoke_forward_without_comment_has_no_own_text() -> None:
