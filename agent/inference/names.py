@@ -13,7 +13,9 @@ greeting name
     display name. Never an address's local part: with no name, the greeting has none.
 fits
     a name fits a person when it is one of their display name's words, a short form of it
-    ("Steve" for "Steven", "Rosie" for "Rosalee"), or a word of their address.
+    ("Steve" for "Steven", "Rosie" for "Rosalee"), a pet form of it ("Jim" for "James",
+    "Peggy" for "Margaret", "Bill" for "William": the ``nicknames`` table), or a word of
+    their address.
 
 All functions are pure and total.
 """
@@ -24,6 +26,9 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+
+from nicknames import NickNamer
 
 from rapportd.agent.inference.types import Msg
 
@@ -139,8 +144,25 @@ def fits(name: str, address: str, display: str = "") -> bool:
             continue
         if n == w or (len(n) >= 3 and (w.startswith(n[:3]) and n[0] == w[0]) and len(w) >= 3):
             return True
+        if _nickname(n, w):
+            return True
     local = _local_words(address)
-    return any(n == w or (len(w) >= 4 and w.startswith(n)) for w in local)
+    return any(
+        n == w or (len(w) >= 4 and w.startswith(n)) or (len(w) >= 3 and _nickname(n, w))
+        for w in local
+    )
+
+
+@cache
+def _nicknamer() -> NickNamer:
+    return NickNamer()
+
+
+def _nickname(name: str, word: str) -> bool:
+    """Whether ``name`` is a pet form of the given name ``word`` ("jim" of "james", "peggy" of
+    "margaret", "bill" of "william"), by the hand-curated English table of ``nicknames``."""
+    nn = _nicknamer()
+    return name in nn.nicknames_of(word) or word in nn.canonicals_of(name)
 
 
 def _first_line(text: str) -> str:

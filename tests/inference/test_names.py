@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rapportd.agent.inference.names import (
+    GreetingName,
     fits,
     given_name,
     greeted_name,
@@ -103,6 +105,36 @@ def test_fits_accepts_short_forms_and_address_words() -> None:
     assert fits("Jeff", "jeff.dasovich@corp.test")
     assert not fits("Maureen", "michael.grimes@corp.test", "Michael Grimes")
     assert not fits("Thanks", "thanks@corp.test")
+
+
+def test_fits_accepts_pet_forms_of_a_given_name() -> None:
+    assert fits("Jim", "", "James D Steffes")
+    assert fits("Peggy", "", "Margaret Allen")
+    assert fits("Bill", "bill.smith@corp.test", "William Smith")
+    assert fits("Dick", "richard.shapiro@corp.test")  # the address's words too
+    assert not fits("Jim", "", "Jeff Dasovich")
+    assert not fits("Peggy", "", "Susan J Mara")
+
+
+def test_pet_names_the_owner_uses_and_is_called_by_win_over_the_display_name() -> None:
+    msgs = [
+        msg(1, OWNER, ["william.smith@corp.test"], "Bill - can you join at 3?"),
+        msg(2, "margaret.allen@corp.test", [OWNER], "Here is the draft.\n\nThanks,\nPeggy"),
+        msg(3, "ann@corp.test", [OWNER], "Jim -- the quick answer is yes."),
+        msg(4, "bob@corp.test", [OWNER], "Jim,\n\nI would appreciate it."),
+    ]
+    greetings = learn_greetings(msgs, [OWNER])
+    signatures = learn_signatures(
+        [replace(m, sender_name="Margaret Allen") if m.id == 2 else m for m in msgs], [OWNER]
+    )
+    assert greeting_name("william.smith@corp.test", "William Smith", greetings, signatures) == (
+        GreetingName("Bill", "you greeted them so")
+    )
+    assert greeting_name("margaret.allen@corp.test", "Margaret Allen", greetings, signatures) == (
+        GreetingName("Peggy", "they sign so")
+    )
+    # an owner who never signs, whom people greet "Jim": his drafts are signed "Jim"
+    assert owner_sign_offs(msgs, [OWNER], ["James D Steffes"]) == ("Jim", {})
 
 
 def test_greeting_name_prefers_how_the_owner_greets_then_signatures_then_display() -> None:
