@@ -486,22 +486,38 @@ def _zones(text: str) -> list[Zone]:
     scan = text[:MAX_SCAN_CHARS]
     lines = _lines(scan)
     kinds: list[Kind | None] = [None] * len(lines)
-    _mark_history(lines, kinds)
-    _mark_own_tail(lines, kinds)
+    top = _mark_notes_residue(lines, kinds)
+    _mark_history(lines, kinds, top)
+    _mark_own_tail(lines, kinds, top)
     zones = _merge(lines, kinds)
     if len(text) > len(scan):
         zones.append(Zone("quoted", len(scan), len(text)))
     return zones
 
 
-def _mark_history(lines: Sequence[_Line], kinds: list[Kind | None]) -> None:
+# Lotus Notes leaves the "Please respond to <name>" line of its header at the very top of some
+# bodies ("Please respond to kevinscott\nSteve\n\nThis is a draft ..."): the author's text
+# starts below it.
+_NOTES_RESIDUE = re.compile(r"^please respond to\s+<?[^\s<>]+>?$", re.I)
+
+
+def _mark_notes_residue(lines: Sequence[_Line], kinds: list[Kind | None]) -> int:
+    """Mark a Notes header line left as the first line of the body; the index to go on from."""
+    first = next((k for k, line in enumerate(lines) if not line.blank), None)
+    if first is None or not _NOTES_RESIDUE.match(lines[first].s):
+        return 0
+    kinds[first] = "header"
+    return first + 1
+
+
+def _mark_history(lines: Sequence[_Line], kinds: list[Kind | None], top: int = 0) -> None:
     """Mark header and quoted lines; lines left None are the author's (signature and footer
     come next). A header block opens the quoted or forwarded message: everything after it is
     quoted, except when the author wrote nothing above it and it is the attribution of a
     ``>``-quote: then the author answers below or between the quoted lines."""
     n = len(lines)
     own_seen = False
-    i = 0
+    i = top
     while i < n:
         line = lines[i]
         if line.blank:
@@ -640,9 +656,9 @@ def _mark_nested_headers(lines: Sequence[_Line], kinds: list[Kind | None], i: in
         k += 1
 
 
-def _mark_own_tail(lines: Sequence[_Line], kinds: list[Kind | None]) -> None:
+def _mark_own_tail(lines: Sequence[_Line], kinds: list[Kind | None], top: int = 0) -> None:
     """In each run of the author's lines, find attachments, footers, disclaimers and the
-    signature; the rest is ``own``."""
+    signature; the rest is ``own``. Lines before ``top`` are no quote the author answers."""
     n = len(lines)
     i = 0
     while i < n:
@@ -653,7 +669,11 @@ def _mark_own_tail(lines: Sequence[_Line], kinds: list[Kind | None]) -> None:
         while j < n and kinds[j] is None:
             j += 1
         _mark_run(
-            lines, kinds, i, j, first=not any(kinds[k] in ("quoted", "header") for k in range(i))
+            lines,
+            kinds,
+            i,
+            j,
+            first=not any(kinds[k] in ("quoted", "header") for k in range(top, i)),
         )
         i = j
 

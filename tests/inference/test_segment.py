@@ -212,6 +212,15 @@ def test_tables_and_list_items_are_own_text() -> None:
     assert own("Yes, that one.\n\n| Can you send the numbers?\n| Dana") == "Yes, that one."
 
 
+def test_a_notes_reply_to_line_atop_the_body_is_no_own_text() -> None:
+    body = "Please respond to kevinscott\nSteve\n \nHere is the draft contact list I promised you.\n \nKevin"
+    seg = segment(body)
+    assert norm(seg.own) == "Steve Here is the draft contact list I promised you. Kevin"
+    assert seg.joined("header") == "Please respond to kevinscott"
+    # the words inside the author's text stay theirs
+    assert "Please respond to Dana" in segment("Hi,\n\nPlease respond to Dana by Friday.").own
+
+
 def test_smoke_forward_without_comment_has_no_own_text() -> None:
     body = "----- Forwarded by Tom Lee/HOU/ECT on 10/18/99 08:46 AM -----\n\n\tDana Wu\n\t10/15/99 09:49 AM\n\t\t To: Tom\n\t\t Subject: x\n\nI will call you."
     seg = segment(body)
