@@ -271,6 +271,16 @@ def same_subject(a: str, b: str) -> bool:
     return _norm_subject(a) == _norm_subject(b)
 
 
+def answers_subject(reply: str, original: str) -> bool:
+    """Whether ``reply`` is the subject of an answer to mail titled ``original`` ("RE: Deck"
+    to "Deck" or to "Re: Deck"); never for an empty subject."""
+    return (
+        bool(_RE_PREFIX.match(reply))
+        and bool(_norm_subject(original))
+        and (same_subject(reply, original))
+    )
+
+
 def _norm_body(body: str) -> str:
     """Line endings and trailing spaces as a mail system may rewrite them."""
     body = _BODY_CONTROL.sub(" ", body.replace("\r\n", "\n").replace("\r", "\n"))

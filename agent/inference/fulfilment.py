@@ -27,6 +27,10 @@ between the same people (and optionally the calendar), decide:
   content words); a message about something else is not an answer. Otherwise ``unanswered``
   (reasons say whether its due time passed).
 
+"The same thread" is the provider's thread, or a message to the other person titled as a reply
+to the original ("RE: <its subject>"): mail whose client or archive dropped In-Reply-To and
+References is filed by Gmail in a thread of its own.
+
 Every result carries the evidence in ``reasons``.
 """
 
@@ -38,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from rapportd.agent.core.records import answers_subject
 from rapportd.agent.inference.commitments import Detected
 from rapportd.agent.inference.types import Meeting, Msg
 
@@ -259,8 +264,15 @@ def _related(m: Msg, origin: Msg, frm: set[str], to: set[str]) -> tuple[bool, bo
     # In the thread, but written to someone else (a forward to a colleague): not for them.
     same_thread = (
         bool(origin.thread_id) and m.thread_id == origin.thread_id and (direct or not m.recipients)
-    )
+    ) or (direct and replies_to(m, origin))
     return same_thread or direct, same_thread
+
+
+def replies_to(m: Msg, origin: Msg) -> bool:
+    """``m`` answers ``origin`` by its subject ("RE: Return of Confidential Materials"): the
+    same conversation when the provider filed it in a thread of its own, as Gmail does with
+    mail whose client or archive dropped In-Reply-To and References."""
+    return answers_subject(m.subject, origin.subject)
 
 
 def _enough_shared(words: set[str], shared: list[str], *, refers_back: bool = False) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from rapportd.agent.inference.commitments import Detected
@@ -160,3 +161,25 @@ def test_mail_about_something_else_does_not_answer_a_request() -> None:
     in_thread = later(4, 21, ANA, BO, "Yes.")
     f = assess(item, msg, [unrelated, in_thread], now=T0 + timedelta(days=3))
     assert f.state == "answered" and f.evidence_id == 4
+
+
+def test_a_reply_filed_in_a_thread_of_its_own_answers_by_its_subject() -> None:
+    # mail whose client or archive dropped In-Reply-To/References gets a thread of its own;
+    # "RE: <the ask's subject>" to the asker is still the answer, in whatever words
+    msg, item = origin("Could you destroy the materials and confirm by email?", sender=BO, to=ANA)
+    msg = replace(msg, subject="Return of Confidential Materials")
+    answer = replace(
+        later(2, 1, ANA, BO, "I have no docs on this transaction.", thread="t7"),
+        subject="Re: Return of Confidential Materials",
+    )
+    f = assess(item, msg, [answer], now=T0 + timedelta(days=3))
+    assert f.state == "answered" and f.evidence_id == 2 and f.reasons["same_thread"] is True
+    # not when it went to someone else, not without the reply prefix, not for an empty subject
+    elsewhere = replace(answer, recipients=("z@z.example",))
+    retitled = replace(answer, subject="Return of Confidential Materials")
+    for other in (elsewhere, retitled):
+        assert assess(item, msg, [other], now=T0 + timedelta(days=3)).state == "unanswered"
+    blank = replace(msg, subject="")
+    assert assess(
+        item, blank, [replace(answer, subject="Re:")], now=T0 + timedelta(days=3)
+    ).state == ("unanswered")
