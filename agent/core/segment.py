@@ -15,11 +15,14 @@
   (``-----Original Message-----``, ``From: / Sent: / To: / Subject:`` in English, German,
   French, Spanish, Portuguese, Dutch, Italian, Swedish, Danish, Norwegian, Finnish and
   Polish, Lotus Notes ``---- Forwarded by …`` lines and ``Name@ORG`` + date +
-  ``To:``/``cc:`` blocks, ``"Name" <addr> on <date>`` + ``Please respond to``, Gmail/Apple/
-  Thunderbird "On … wrote:", "Le … a écrit :", "Am … schrieb …:", "El … escribió:",
-  "Begin forwarded message:", "---------- Forwarded message ---------");
+  ``To:``/``cc:`` blocks, ``"Name" <addr> on <date>`` + ``Please respond to`` (and that line
+  alone atop a body), Gmail/Apple/Thunderbird "On … wrote:", "Le … a écrit :", "Am …
+  schrieb …:", "El … escribió:", "Begin forwarded message:", "---------- Forwarded message
+  ---------");
 - ``quoted``: the text of quoted or forwarded messages (``>`` lines, and everything after a
   header block).
+
+Field names a client double-encoded ("LÃ¤hettÃ¤jÃ¤:") are matched after repair (ftfy).
 
 Rules only, generic (no sender, company or mailbox is named in them); measured on real mail in
 benchmarks/segment.py (docs/BENCHMARKS.md). Pure and total: never raises on any ``str``, and
