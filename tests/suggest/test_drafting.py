@@ -116,6 +116,17 @@ def test_reply_templates_name_the_thing_and_keep_thread_subject(kind: str, varia
         assert ("Tuesday" if kind == "promise_follow_up" else "Thursday") in d.body
 
 
+@pytest.mark.parametrize("variant", [0, 1])
+def test_a_promise_on_track_agrees_with_a_plural_object(variant: int) -> None:
+    ctx = {**REPLY_CTX, "overdue": False, "variant": variant}
+    plural = render_template(
+        "promise_follow_up", {**ctx, "promised": "the travel plans", "it": "them"}, Style()
+    )
+    single = render_template("promise_follow_up", {**ctx, "it": "it"}, Style())
+    assert "the travel plans are " in plural.body and "the travel plans is " not in plural.body
+    assert "the revised quote is " in single.body
+
+
 def test_reply_needed_without_a_phrase_names_the_message_date() -> None:
     ctx = {**REPLY_CTX, "ask": "", "topic": ""}
     d = render_template("reply_needed", ctx, Style())
