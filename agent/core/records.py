@@ -274,10 +274,8 @@ def same_subject(a: str, b: str) -> bool:
 def answers_subject(reply: str, original: str) -> bool:
     """Whether ``reply`` is the subject of an answer to mail titled ``original`` ("RE: Deck"
     to "Deck" or to "Re: Deck"); never for an empty subject."""
-    return (
-        bool(_RE_PREFIX.match(reply))
-        and bool(_norm_subject(original))
-        and (same_subject(reply, original))
+    return bool(_RE_PREFIX.match(reply) and _norm_subject(original)) and same_subject(
+        reply, original
     )
 
 

@@ -261,18 +261,12 @@ def _related(m: Msg, origin: Msg, frm: set[str], to: set[str]) -> tuple[bool, bo
     if m.sender.lower() not in frm:
         return False, False
     direct = bool(to & {r.lower() for r in m.recipients})
-    # In the thread, but written to someone else (a forward to a colleague): not for them.
+    # In the thread, but written to someone else (a forward to a colleague): not for them. A
+    # reply titled "RE: <its subject>" to them is in it, whatever thread the provider filed it in.
     same_thread = (
         bool(origin.thread_id) and m.thread_id == origin.thread_id and (direct or not m.recipients)
-    ) or (direct and replies_to(m, origin))
+    ) or (direct and answers_subject(m.subject, origin.subject))
     return same_thread or direct, same_thread
-
-
-def replies_to(m: Msg, origin: Msg) -> bool:
-    """``m`` answers ``origin`` by its subject ("RE: Return of Confidential Materials"): the
-    same conversation when the provider filed it in a thread of its own, as Gmail does with
-    mail whose client or archive dropped In-Reply-To and References."""
-    return answers_subject(m.subject, origin.subject)
 
 
 def _enough_shared(words: set[str], shared: list[str], *, refers_back: bool = False) -> bool:
