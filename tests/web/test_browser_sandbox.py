@@ -185,7 +185,11 @@ def test_demo_scenario_review_writes_back(demo: DemoStore, site: str, page: Any)
     assert demo.suggestion(dismissed.id).status == "dismissed"
 
     # ---- snooze one: its untouched draft leaves the mailbox while it sleeps
-    snoozed = pick(live, ("reply_needed", "check_in", "nudge"), {thanks.id, dismissed.id})
+    snoozed = pick(
+        live,
+        ("reply_needed", "check_in", "nudge", "promise_follow_up", "thank_you"),
+        {thanks.id, dismissed.id},
+    )
     (kept,) = demo.drafts(snoozed)
     until = (datetime.now(UTC) + timedelta(days=5)).date()
     row = open_row(page, snoozed.id)
