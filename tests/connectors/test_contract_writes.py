@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from rapportd.agent.core import clock
 from rapportd.agent.core.errors import Conflict
 from rapportd.agent.core.records import Address, DraftSpec, HoldSpec, draft_hash, hold_hash
 from rapportd.agent.store.db import transaction
@@ -182,7 +183,7 @@ def hold_events(world: World, tag: str) -> list[Any]:
 
 
 def test_hold_made_once_private_tentative(world: World, conn: Any) -> None:
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    start = clock.now().replace(microsecond=0) + timedelta(days=3)
     spec = HoldSpec(
         tag="sugg:hold:1",
         summary="Hold: report for Ann",
@@ -204,7 +205,7 @@ def test_hold_made_once_private_tentative(world: World, conn: Any) -> None:
 
 
 def test_hold_moved_by_person_is_not_deleted(world: World, conn: Any) -> None:
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=4)
+    start = clock.now().replace(microsecond=0) + timedelta(days=4)
     spec = HoldSpec(
         tag="sugg:hold:2", summary="Hold: call Bob", start=start, end=start + timedelta(hours=1)
     )
@@ -223,6 +224,6 @@ def test_hold_moved_by_person_is_not_deleted(world: World, conn: Any) -> None:
 
 
 def test_busy_lists_meetings(world: World, conn: Any) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     busy = conn.busy(now - timedelta(days=60), now + timedelta(days=60))
     assert busy and all(s < e for s, e in busy)

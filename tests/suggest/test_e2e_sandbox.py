@@ -670,7 +670,7 @@ def test_a_crash_at_every_outbox_step_leaves_one_item(
         if model is None:
             continue
         for step in STEPS:
-            now = datetime.now(UTC)
+            now = clock.now()
             op_id = _clone(w, model, f"crash-{step}", now)
 
             def crash(name: str, at: str = step) -> None:

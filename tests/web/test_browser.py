@@ -5,13 +5,14 @@ the same without JavaScript; keyboard only; screenshots of every page."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from e2e_support import serving
 from sqlalchemy import select
 
+from rapportd.agent.core import clock
 from rapportd.agent.store.models import OutboxOperation, Suggestion
 
 from .browser import shot, wait_until
@@ -107,7 +108,7 @@ def test_review_flow_in_place(world: World, site: str, page: Any) -> None:
 
     # snooze the reply
     reply = world.a.suggestions["reply_needed"]
-    until = (datetime.now(UTC) + timedelta(days=5)).date().isoformat()
+    until = (clock.now() + timedelta(days=5)).date().isoformat()
     row = open_row(page, reply)
     page.fill(f"#until-{reply}", until)
     row.get_by_role("button", name="Snooze").click()

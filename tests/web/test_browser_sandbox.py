@@ -12,7 +12,7 @@ on timing."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pytest
 from e2e_support import serving
 from sqlalchemy import select
 
+from rapportd.agent.core import clock
 from rapportd.agent.store.models import Account, Suggestion
 from rapportd.agent.suggest.config import HOLD_KINDS
 from rapportd.agent.web.app import create_app
@@ -191,7 +192,7 @@ def test_demo_scenario_review_writes_back(demo: DemoStore, site: str, page: Any)
         {thanks.id, dismissed.id},
     )
     (kept,) = demo.drafts(snoozed)
-    until = (datetime.now(UTC) + timedelta(days=5)).date()
+    until = (clock.now() + timedelta(days=5)).date()
     row = open_row(page, snoozed.id)
     assert "leaves" in row.locator(f"#sn-{snoozed.id}").inner_text()  # said before
     page.fill(f"#until-{snoozed.id}", until.isoformat())
