@@ -7,7 +7,7 @@ import itertools
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -224,9 +224,20 @@ class Outcome:
     items: dict[str, Counter[str]]  # per address: tag -> live drafts/holds carrying it
     created: int  # create_* outbox operations written
     duplicate_ids: int  # provider ids stored more than once per account (never expected)
+    person_of: dict[str, str] = field(default_factory=dict)  # dedupe key -> its person
 
     def items_by_kind(self) -> Counter[str]:
         return Counter(tag.split(":", 1)[0] for c in self.items.values() for tag in c.elements())
+
+
+def suggestion_people(factory: sessionmaker[Session]) -> dict[str, str]:
+    """Each suggestion's person (its first recipient's name, else address), by dedupe key:
+    the same in two runs of one world, where contact ids are not."""
+    with factory() as s:
+        return {
+            key: (str(to[0][1] or to[0][0]).lower() if to else "")
+            for key, to in s.execute(select(Suggestion.dedupe_key, Suggestion.to_addrs))
+        }
 
 
 def outcome(sandbox: Any, factory: sessionmaker[Session]) -> Outcome:
@@ -248,12 +259,15 @@ def outcome(sandbox: Any, factory: sessionmaker[Session]) -> Outcome:
             )
         ]
         keys = set(s.scalars(select(Suggestion.dedupe_key)))
+    person_of = suggestion_people(factory)
     summary = outbox_summary(factory)
     created = sum(
         n for k, n in summary.items() if k.startswith("create_") and k.endswith(":written")
     )
     dupes = len(messages) - len(set(messages)) + len(events) - len(set(events))
-    return Outcome(set(messages), set(events), keys, mailbox_items(sandbox), created, dupes)
+    return Outcome(
+        set(messages), set(events), keys, mailbox_items(sandbox), created, dupes, person_of
+    )
 
 
 def original_message_ids(sandbox: Any, addresses: Iterable[str]) -> set[tuple[str, str]]:

@@ -36,7 +36,8 @@ from rapportd.agent.demo.world import (
     settings_env,
 )
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
-from rapportd.agent.store.models import Account, OutboxOperation, Suggestion, SyncRun
+from rapportd.agent.store.models import Account, OutboxOperation, SyncRun
+from rapportd.agent.store.sync_status import WINDOW_KINDS
 from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
 from rapportd.connectors.sandbox.server import running_sandbox
 from rapportd.connectors.sandbox.state import Sandbox
@@ -51,6 +52,7 @@ from .e2e import (
     outbox_summary,
     outcome,
     settle_state,
+    suggestion_people,
     sync_overlaps,
     sync_runs,
     wait_for,
@@ -294,9 +296,37 @@ def check_converged(out: Outcome, reference: Outcome, originals: Originals) -> N
     assert out.messages & messages == reference.messages & messages == messages
     assert out.events & events == reference.events & events == events
     # ... the same suggestions, and as many drafts/holds of each kind in each mailbox (the
-    # tags also hash the evidence, which can name a message a later sync brought in).
-    assert out.dedupe_keys == reference.dedupe_keys
-    assert per_mailbox(out) == per_mailbox(reference)
+    # tags also hash the evidence, which can name a message a later sync brought in) ...
+    swapped = recent_first_swaps(out, reference)
+    if not swapped:
+        assert per_mailbox(out) == per_mailbox(reference)
+    else:  # a swapped draft may sit in another of the owner's mailboxes
+        assert out.items_by_kind() == reference.items_by_kind()
+
+
+def recent_first_swaps(out: Outcome, reference: Outcome) -> set[str]:
+    """The people whose one suggestion differs between the runs, checked to be allowed.
+
+    Recent first (issue 18): an owner is planned as soon as the last days of every account
+    are in, for the kinds such a window supports, and a person with an open suggestion keeps
+    it and gets nothing new. Which plans ran before the older history was in depends on how
+    the syncs interleaved, so a run may keep, for a person, a suggestion that window
+    supported ("Deliver or re-set your promise to Noor") where the other, planned later, gave
+    them one from the older history ("Answer Noor", an ask of four weeks ago). Then each run
+    has exactly one suggestion for that person, one of the two is of a window kind, and no
+    more than two people differ; everything else is the same."""
+    only_out = out.dedupe_keys - reference.dedupe_keys
+    only_ref = reference.dedupe_keys - out.dedupe_keys
+    people = {out.person_of[k] for k in only_out}
+    assert people == {reference.person_of[k] for k in only_ref}, (only_out, only_ref)
+    assert len(only_out) == len(only_ref) == len(people) <= 2, (only_out, only_ref)
+    for person in people:
+        person_of = {**reference.person_of, **out.person_of}
+        kinds = {k.split(":", 1)[0] for k in only_out | only_ref if person_of[k] == person}
+        assert kinds & set(WINDOW_KINDS), (person, kinds)
+        for run in (out, reference):
+            assert sum(1 for p in run.person_of.values() if p == person) == 1, person
+    return people
 
 
 def per_mailbox(out: Outcome) -> dict[str, dict[str, int]]:
@@ -375,8 +405,9 @@ def run_killed_mid_write(
         victim, victim_holder = d.start_worker("worker1")
 
         def planned() -> bool:
-            with d.factory() as s:
-                return set(s.scalars(select(Suggestion.dedupe_key))) >= reference.dedupe_keys
+            # every person the reference run planned for has their suggestion (which one may
+            # differ: see recent_first_swaps)
+            return set(suggestion_people(d.factory).values()) >= set(reference.person_of.values())
 
         wait_for(planned, 180, "every owner to be planned as in the embedded run")
 
