@@ -38,6 +38,7 @@ from rapportd.agent.demo.world import (
 from rapportd.agent.store.db import make_engine, session_factory, upgrade
 from rapportd.agent.store.models import Account, OutboxOperation, SyncRun
 from rapportd.agent.store.sync_status import WINDOW_KINDS
+from rapportd.agent.suggest.coherence import PERSONAL_KINDS
 from rapportd.connectors.sandbox.scenario import sandbox_from_scenario
 from rapportd.connectors.sandbox.server import running_sandbox
 from rapportd.connectors.sandbox.state import Sandbox
@@ -313,19 +314,26 @@ def recent_first_swaps(out: Outcome, reference: Outcome) -> set[str]:
     the syncs interleaved, so a run may keep, for a person, a suggestion that window
     supported ("Deliver or re-set your promise to Noor") where the other, planned later, gave
     them one from the older history ("Answer Noor", an ask of four weeks ago). Then each run
-    has exactly one suggestion for that person, one of the two is of a window kind, and no
-    more than two people differ; everything else is the same."""
+    has exactly one personal suggestion (a draft or a reconnect hold; a promise hold is
+    besides) for that person, one of the two is of a window kind, and no more than two people
+    differ; everything else is the same."""
     only_out = out.dedupe_keys - reference.dedupe_keys
     only_ref = reference.dedupe_keys - out.dedupe_keys
     people = {out.person_of[k] for k in only_out}
     assert people == {reference.person_of[k] for k in only_ref}, (only_out, only_ref)
     assert len(only_out) == len(only_ref) == len(people) <= 2, (only_out, only_ref)
+    assert all(k.split(":", 1)[0] in PERSONAL_KINDS for k in only_out | only_ref)
     for person in people:
         person_of = {**reference.person_of, **out.person_of}
         kinds = {k.split(":", 1)[0] for k in only_out | only_ref if person_of[k] == person}
         assert kinds & set(WINDOW_KINDS), (person, kinds)
         for run in (out, reference):
-            assert sum(1 for p in run.person_of.values() if p == person) == 1, person
+            personal = [
+                k
+                for k, p in run.person_of.items()
+                if p == person and k.split(":", 1)[0] in PERSONAL_KINDS
+            ]
+            assert len(personal) == 1, (person, personal)
     return people
 
 
