@@ -274,9 +274,8 @@ def same_subject(a: str, b: str) -> bool:
 def answers_subject(reply: str, original: str) -> bool:
     """Whether ``reply`` is the subject of an answer to mail titled ``original`` ("RE: Deck"
     to "Deck" or to "Re: Deck"); never for an empty subject."""
-    return bool(_RE_PREFIX.match(reply) and _norm_subject(original)) and same_subject(
-        reply, original
-    )
+    topic = _norm_subject(original)
+    return bool(topic and _RE_PREFIX.match(reply)) and _norm_subject(reply) == topic
 
 
 def _norm_body(body: str) -> str:

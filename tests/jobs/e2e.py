@@ -258,7 +258,6 @@ def outcome(sandbox: Any, factory: sessionmaker[Session]) -> Outcome:
                 .where(CalendarEvent.deleted.is_(False))
             )
         ]
-        keys = set(s.scalars(select(Suggestion.dedupe_key)))
     person_of = suggestion_people(factory)
     summary = outbox_summary(factory)
     created = sum(
@@ -266,7 +265,13 @@ def outcome(sandbox: Any, factory: sessionmaker[Session]) -> Outcome:
     )
     dupes = len(messages) - len(set(messages)) + len(events) - len(set(events))
     return Outcome(
-        set(messages), set(events), keys, mailbox_items(sandbox), created, dupes, person_of
+        set(messages),
+        set(events),
+        set(person_of),
+        mailbox_items(sandbox),
+        created,
+        dupes,
+        person_of,
     )
 
 

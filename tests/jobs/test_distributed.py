@@ -323,8 +323,8 @@ def recent_first_swaps(out: Outcome, reference: Outcome) -> set[str]:
     assert people == {reference.person_of[k] for k in only_ref}, (only_out, only_ref)
     assert len(only_out) == len(only_ref) == len(people) <= 2, (only_out, only_ref)
     assert all(k.split(":", 1)[0] in PERSONAL_KINDS for k in only_out | only_ref)
+    person_of = {**reference.person_of, **out.person_of}
     for person in people:
-        person_of = {**reference.person_of, **out.person_of}
         kinds = {k.split(":", 1)[0] for k in only_out | only_ref if person_of[k] == person}
         assert kinds & set(WINDOW_KINDS), (person, kinds)
         for run in (out, reference):
